@@ -1,0 +1,258 @@
+"""From a set of objects to the resolved configuration the proxy serves.
+
+`build()` does all the joining (routes to listeners, Services to endpoints, policies to
+targets, Secrets to keys) once per change, so a request only does lookups.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from . import model as m
+from . import routing
+from .keys import InvalidEntry, KeyEntry, KeySet, parse_entry
+
+CONTROLLER = "agentgateway.dev/agentgateway"
+
+
+@dataclass(frozen=True)
+class AuthPolicy:
+    """An API key policy with its keys loaded; `problems` feed its status."""
+
+    policy: m.Policy
+    keys: KeySet
+    problems: tuple[str, ...]
+
+    @property
+    def auth(self) -> m.ApiKeyAuth:
+        assert self.policy.api_key is not None
+        return self.policy.api_key
+
+
+@dataclass
+class ListenerView:
+    gateway: m.Gateway
+    listener: m.Listener
+    candidates: list[routing.Candidate] = field(default_factory=list)
+    pre_policy: AuthPolicy | None = None
+    # effective post-routing policy per (route key, rule index); None when unprotected
+    post_policy: dict[tuple, AuthPolicy | None] = field(default_factory=dict)
+
+
+@dataclass
+class Config:
+    listeners: list[ListenerView]
+    backends: dict[tuple[str, str, int], tuple[tuple[str, int], ...]]
+    policies: list[AuthPolicy]
+    status: dict[tuple[str, str], dict]
+    generation: int = 0
+
+    def select_listener(self, host: str) -> ListenerView | None:
+        for view in self.listeners:
+            if view.listener.hostname is None or routing.host_matches(view.listener.hostname, host):
+                return view
+        return None
+
+    def endpoints(self, ref: m.BackendRef) -> tuple[tuple[str, int], ...]:
+        return self.backends.get((ref.namespace, ref.name, ref.port), ())
+
+
+def _labels_match(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+def _route_key(route: m.HTTPRoute) -> tuple[str, str]:
+    return (route.meta.namespace, route.meta.name)
+
+
+class _Index:
+    def __init__(self, objects: Iterable[m.Resource]):
+        self.by_kind: dict[str, dict[tuple[str, str], m.Resource]] = defaultdict(dict)
+        for obj in objects:
+            self.by_kind[obj.meta.kind][(obj.meta.namespace, obj.meta.name)] = obj
+
+    def all(self, kind: str) -> list:
+        return sorted(self.by_kind[kind].values(), key=lambda o: (o.meta.order, o.meta.namespace, o.meta.name))
+
+    def get(self, kind: str, namespace: str, name: str):
+        return self.by_kind[kind].get((namespace, name))
+
+
+def _load_keys(policy: m.Policy, index: _Index) -> AuthPolicy:
+    auth = policy.api_key
+    assert auth is not None
+    ns = policy.meta.namespace
+    entries: list[KeyEntry] = []
+    problems: list[str] = []
+    source = auth.source
+    if source.kind == "secretRef":
+        secret = index.get("Secret", ns, source.name)
+        stores = [secret] if secret else []
+        if not secret:
+            problems.append(f"secret {ns}/{source.name} not found")
+    else:
+        kind = "ConfigMap" if source.kind == "configMapSelector" else "Secret"
+        stores = [o for o in index.all(kind) if o.meta.namespace == ns and _labels_match(source.match_labels, o.meta.labels)]
+    for store in stores:
+        hashed_only = store.meta.kind == "ConfigMap"
+        label = "configmap" if hashed_only else "secret"
+        for entry_name in sorted(store.data):
+            value = store.data[entry_name]
+            try:
+                entries.append(parse_entry(value if isinstance(value, bytes) else value.encode(), hashed_only=hashed_only))
+            except InvalidEntry as exc:
+                problems.append(f"{label} {store.meta.name} contains invalid key {entry_name}: {exc}")
+    return AuthPolicy(policy, KeySet.merge(entries), tuple(problems))
+
+
+def _allows(listener: m.Listener, gateway: m.Gateway, route: m.HTTPRoute, index: _Index) -> bool:
+    if listener.routes_from == "All":
+        return True
+    if listener.routes_from == "Same":
+        return route.meta.namespace == gateway.meta.namespace
+    namespace = index.get("Namespace", "", route.meta.namespace)
+    return namespace is not None and _labels_match(listener.routes_selector, namespace.meta.labels)
+
+
+def _pick(policies: list[AuthPolicy]) -> AuthPolicy | None:
+    # Two policies on one target have no defined winner; be deterministic at least.
+    return min(policies, key=lambda p: (p.policy.meta.order, p.policy.meta.name), default=None)
+
+
+def _effective(levels: list[AuthPolicy | None]) -> AuthPolicy | None:
+    """Least to most specific: the most specific wins, unless a less specific one overrides."""
+    winner = None
+    for policy in levels:
+        if policy is None:
+            continue
+        if policy.policy.inheritance == "Override":
+            return policy
+        winner = policy
+    return winner
+
+
+def build(objects: Iterable[m.Resource], gateway_class: str, generation: int = 0) -> Config:
+    index = _Index(objects)
+    gateways = [g for g in index.all("Gateway") if g.class_name == gateway_class]
+    routes = index.all("HTTPRoute")
+
+    auth_policies = [_load_keys(p, index) for p in index.all("AgentgatewayPolicy") if p.api_key is not None]
+    attached: dict[tuple, list[AuthPolicy]] = defaultdict(list)
+    for ap in auth_policies:
+        for target in ap.policy.targets:
+            attached[(ap.policy.phase, target.kind, ap.policy.meta.namespace, target.name, target.section_name)].append(ap)
+
+    def at(phase: str, kind: str, namespace: str, name: str, section: str | None) -> AuthPolicy | None:
+        return _pick(attached.get((phase, kind, namespace, name, section), []))
+
+    views: list[ListenerView] = []
+    for gateway in gateways:
+        gns, gname = gateway.meta.namespace, gateway.meta.name
+        for position, listener in enumerate(gateway.listeners):
+            if listener.protocol not in ("HTTP", "HTTPS"):
+                continue
+            view = ListenerView(gateway, listener)
+            # Pre-routing: the most specific policy wins outright.
+            view.pre_policy = at("PreRouting", "Gateway", gns, gname, listener.name) or at("PreRouting", "Gateway", gns, gname, None)
+            mine = []
+            for route in routes:
+                for parent in route.parents:
+                    if (parent.namespace, parent.name) != (gns, gname):
+                        continue
+                    if parent.section_name not in (None, listener.name):
+                        continue
+                    if _allows(listener, gateway, route, index) and routing.hostnames_intersect(listener.hostname, route.hostnames):
+                        mine.append(route)
+                        break
+            view.candidates = routing.order_candidates(mine)
+            gateway_levels = [at("PostRouting", "Gateway", gns, gname, None), at("PostRouting", "Gateway", gns, gname, listener.name)]
+            for route in mine:
+                rns, rname = route.meta.namespace, route.meta.name
+                route_level = at("PostRouting", "HTTPRoute", rns, rname, None)
+                for i, rule in enumerate(route.rules):
+                    rule_level = at("PostRouting", "HTTPRoute", rns, rname, rule.name) if rule.name else None
+                    view.post_policy[(rns, rname, i)] = _effective([*gateway_levels, route_level, rule_level])
+            views.append((routing.hostname_rank(listener.hostname), gateway.meta.order, position, view))
+    views.sort(key=lambda item: item[:3])
+
+    return Config(
+        listeners=[v for *_, v in views],
+        backends=_backends(index),
+        policies=auth_policies,
+        status=_status(auth_policies, index, gateway_class),
+        generation=generation,
+    )
+
+
+def _backends(index: _Index) -> dict[tuple[str, str, int], tuple[tuple[str, int], ...]]:
+    """Service port -> endpoint addresses, joined as kube-proxy does: by port name."""
+    slices: dict[tuple[str, str], list[m.EndpointSlice]] = defaultdict(list)
+    for es in index.all("EndpointSlice"):
+        slices[(es.meta.namespace, es.service_name)].append(es)
+    out = {}
+    for service in index.all("Service"):
+        ns, name = service.meta.namespace, service.meta.name
+        for port in service.ports:
+            addresses = []
+            for es in slices.get((ns, name), []):
+                for es_port in es.ports:
+                    if es_port.name == port.name:
+                        addresses.extend((address, es_port.port) for address in es.addresses)
+            out[(ns, name, port.port)] = tuple(addresses)
+    return out
+
+
+def _condition(kind: str, ok: bool, reason: str, message: str) -> dict:
+    return {"type": kind, "status": "True" if ok else "False", "reason": reason, "message": message}
+
+
+def _status(policies: list[AuthPolicy], index: _Index, gateway_class: str) -> dict[tuple[str, str], dict]:
+    """Policy status as the real controller writes it: one ancestor per Gateway."""
+    out = {}
+    for ap in policies:
+        policy = ap.policy
+        ns = policy.meta.namespace
+        if ap.problems:
+            accepted = _condition("Accepted", True, "PartiallyValid", "; ".join(ap.problems))
+        else:
+            accepted = _condition("Accepted", True, "Valid", "Policy accepted")
+        ancestors: dict[tuple, dict] = {}
+        for target in policy.targets:
+            found: list[tuple[str, str]] = []
+            if target.kind == "Gateway":
+                gateway = index.get("Gateway", ns, target.name)
+                if gateway and gateway.class_name == gateway_class:
+                    if target.section_name is None or any(lst.name == target.section_name for lst in gateway.listeners):
+                        found.append((ns, target.name))
+            elif target.kind == "HTTPRoute":
+                route = index.get("HTTPRoute", ns, target.name)
+                if route and (target.section_name is None or any(r.name == target.section_name for r in route.rules)):
+                    found.extend(
+                        (p.namespace, p.name)
+                        for p in route.parents
+                        if (g := index.get("Gateway", p.namespace, p.name)) and g.class_name == gateway_class
+                    )
+            for gns, gname in found:
+                ref = {"group": m.GATEWAY_GROUP, "kind": "Gateway", "namespace": gns, "name": gname}
+                ancestors[("Gateway", gns, gname)] = {
+                    "ancestorRef": ref,
+                    "controllerName": CONTROLLER,
+                    "conditions": [accepted, _condition("Attached", True, "Attached", "Attached to all targets")],
+                }
+            if not found:
+                ref = {"group": m.GATEWAY_GROUP, "kind": target.kind, "namespace": ns, "name": target.name}
+                if target.section_name:
+                    ref["sectionName"] = target.section_name
+                what = f"{target.kind} {ns}/{target.name}" + (f" section {target.section_name}" if target.section_name else "")
+                ancestors.setdefault(
+                    (target.kind, ns, target.name, target.section_name),
+                    {
+                        "ancestorRef": ref,
+                        "controllerName": CONTROLLER,
+                        "conditions": [accepted, _condition("Attached", False, "Pending", f"target {what} not found")],
+                    },
+                )
+        out[(ns, policy.meta.name)] = {"ancestors": list(ancestors.values())}
+    return out

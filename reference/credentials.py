@@ -1,0 +1,97 @@
+"""Finding the presented API key in a request, and removing it before forwarding.
+
+Requests are handled in their ASGI form: headers as a list of (lowercase name, value)
+byte pairs, and the raw query string. Nothing here decodes more than it must.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import unquote_to_bytes
+
+from .model import KeyLocation
+
+Headers = list[tuple[bytes, bytes]]
+
+
+def _visible_ascii(value: bytes) -> bool:
+    # What HTTP libraries accept as a textual header value: printable ASCII, space and tab.
+    return all(32 <= b < 127 or b == 9 for b in value)
+
+
+def _first_header(headers: Headers, name: bytes) -> bytes | None:
+    for key, value in headers:
+        if key == name:
+            return value
+    return None
+
+
+def _query_pairs(query: bytes) -> list[tuple[bytes, bytes]]:
+    pairs = []
+    for part in query.split(b"&"):
+        name, _, value = part.partition(b"=")
+        pairs.append((name, value))
+    return pairs
+
+
+def _decode(component: bytes) -> bytes:
+    return unquote_to_bytes(component.replace(b"+", b" "))
+
+
+def _cookies(headers: Headers) -> list[tuple[bytes, bytes]]:
+    found = []
+    for key, value in headers:
+        if key == b"cookie":
+            for item in value.split(b";"):
+                name, sep, val = item.strip().partition(b"=")
+                if sep:
+                    found.append((name, val))
+    return found
+
+
+def extract(location: KeyLocation, headers: Headers, query: bytes) -> bytes | None:
+    """The presented key, or None when the request carries none (the key is *missing*)."""
+    if location.kind == "header":
+        value = _first_header(headers, location.name.encode("latin-1"))
+        if value is None or not _visible_ascii(value):
+            return None
+        prefix = location.prefix.encode("latin-1")
+        if prefix:
+            # The prefix is matched ASCII case-insensitively; the rest is taken untrimmed.
+            if value[: len(prefix)].lower() != prefix.lower():
+                return None
+            return value[len(prefix) :]
+        return value
+    if location.kind == "queryParameter":
+        if not query:
+            return None
+        name = location.name.encode()
+        for key, value in _query_pairs(query):
+            if _decode(key) == name:
+                return _decode(value)
+        return None
+    name = location.name.encode()
+    for key, value in _cookies(headers):
+        if key == name:
+            return value
+    return None
+
+
+def strip(location: KeyLocation, headers: Headers, query: bytes) -> tuple[Headers, bytes]:
+    """Remove the credential: the whole header, or just the named parameter or cookie."""
+    if location.kind == "header":
+        name = location.name.encode("latin-1")
+        return [(k, v) for k, v in headers if k != name], query
+    name = location.name.encode()
+    if location.kind == "queryParameter":
+        kept = [part for part in query.split(b"&") if _decode(part.partition(b"=")[0]) != name]
+        return headers, b"&".join(kept)
+    out: Headers = []
+    for key, value in headers:
+        if key != b"cookie":
+            out.append((key, value))
+            continue
+        items = [item.strip() for item in value.split(b";")]
+        kept = [item for item in items if item and item.partition(b"=")[0] != name]
+        if kept:
+            out.append((key, b"; ".join(kept)))
+    return out, query

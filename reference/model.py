@@ -1,0 +1,169 @@
+"""Typed, validated views of the Kubernetes objects the reference gateway understands.
+
+Everything here is immutable: a configuration is rebuilt from these on every change and
+swapped in whole, so request handling never sees a half-applied update.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+GATEWAY_GROUP = "gateway.networking.k8s.io"
+POLICY_GROUP = "agentgateway.dev"
+
+
+@dataclass(frozen=True)
+class Meta:
+    kind: str
+    namespace: str
+    name: str
+    labels: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    # Position in load order; stands in for creationTimestamp when breaking ties.
+    order: tuple = field(default=(), hash=False, compare=False)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Listener:
+    name: str
+    port: int
+    protocol: str
+    hostname: str | None
+    routes_from: Literal["Same", "All", "Selector"]
+    routes_selector: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Gateway:
+    meta: Meta
+    class_name: str
+    listeners: tuple[Listener, ...]
+
+
+@dataclass(frozen=True)
+class PathMatch:
+    type: Literal["PathPrefix", "Exact"]
+    value: str
+
+
+@dataclass(frozen=True)
+class RouteMatch:
+    path: PathMatch
+    method: str | None
+    headers: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class BackendRef:
+    name: str
+    namespace: str
+    port: int
+    weight: int
+
+
+@dataclass(frozen=True)
+class RouteRule:
+    name: str | None
+    matches: tuple[RouteMatch, ...]
+    backends: tuple[BackendRef, ...]
+
+
+@dataclass(frozen=True)
+class ParentRef:
+    namespace: str
+    name: str
+    section_name: str | None
+
+
+@dataclass(frozen=True)
+class HTTPRoute:
+    meta: Meta
+    parents: tuple[ParentRef, ...]
+    hostnames: tuple[str, ...]
+    rules: tuple[RouteRule, ...]
+
+
+@dataclass(frozen=True)
+class ServicePort:
+    name: str
+    port: int
+
+
+@dataclass(frozen=True)
+class Service:
+    meta: Meta
+    ports: tuple[ServicePort, ...]
+
+
+@dataclass(frozen=True)
+class EndpointSlice:
+    meta: Meta
+    service_name: str
+    ports: tuple[ServicePort, ...]
+    addresses: tuple[str, ...]  # ready endpoints only
+
+
+@dataclass(frozen=True)
+class Secret:
+    meta: Meta
+    data: dict[str, bytes] = field(hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class ConfigMap:
+    meta: Meta
+    data: dict[str, str] = field(hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Namespace:
+    meta: Meta
+
+
+@dataclass(frozen=True)
+class TargetRef:
+    kind: str
+    name: str
+    section_name: str | None
+
+
+@dataclass(frozen=True)
+class KeyLocation:
+    """Where the credential is read from. `kind` is header, queryParameter or cookie."""
+
+    kind: Literal["header", "queryParameter", "cookie"]
+    name: str
+    prefix: str = ""
+
+
+DEFAULT_LOCATION = KeyLocation("header", "authorization", "Bearer ")
+
+
+@dataclass(frozen=True)
+class KeySource:
+    kind: Literal["secretRef", "secretSelector", "configMapSelector"]
+    name: str | None = None  # secretRef
+    match_labels: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class ApiKeyAuth:
+    mode: Literal["Strict", "Optional", "Permissive"]
+    source: KeySource
+    location: KeyLocation
+
+
+@dataclass(frozen=True)
+class Policy:
+    meta: Meta
+    targets: tuple[TargetRef, ...]
+    phase: Literal["PreRouting", "PostRouting"]
+    inheritance: Literal["Default", "Override"]
+    api_key: ApiKeyAuth | None
+
+
+Resource = Gateway | HTTPRoute | Service | EndpointSlice | Secret | ConfigMap | Namespace | Policy

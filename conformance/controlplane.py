@@ -1,0 +1,549 @@
+"""A real Kubernetes control plane (etcd + kube-apiserver) for tests.
+
+No kubelet, no controllers, no Docker: just the API server, which is all that
+is needed to check that manifests are accepted or refused by the real CRD
+schemas and CEL validation rules (the controller-runtime "envtest" approach).
+
+Binaries (``kube-apiserver``, ``etcd``, ``go-httpbin``) and CRDs are built from
+pinned Go modules by ``clusters/envtest/build.sh`` into a cache directory
+outside the repository; see that script and ``clusters/envtest/versions.env``.
+
+Where the assets come from (:func:`find_assets`):
+
+* ``KUBEBUILDER_ASSETS`` if set: a directory holding ``kube-apiserver`` and
+  ``etcd`` (the envtest convention);
+* otherwise ``clusters/envtest/build.sh`` is run (a no-op when its cache is
+  already complete; a cold build compiles kube-apiserver and takes a while)
+  and the directory it prints is used.
+
+Where the CRDs come from (:func:`find_crds`), first match wins:
+
+1. the ``crds`` argument;
+2. ``AGW_ENVTEST_CRDS`` (a directory of ``*.yaml`` files);
+3. ``<assets>/../crds``, which is where build.sh puts them.
+
+Otherwise starting fails and asks for one of the first two. Every
+CustomResourceDefinition found is installed and waited for until Established.
+
+Use::
+
+    with ControlPlane() as cp:
+        cp.kubeconfig   # Path of a kubeconfig usable by kubectl, lightkube, kubernetes
+        cp.server       # "https://127.0.0.1:<port>"
+
+or from a shell: ``python -m conformance.controlplane start`` (runs until
+Ctrl-C, printing the kubeconfig path) and ``python -m conformance.controlplane
+build`` (prints the KUBEBUILDER_ASSETS directory).
+
+Authentication: the API server gets a static token file mapping a random token
+to user ``admin`` in group ``system:masters`` (authorization mode RBAC, so that
+user may do everything); the kubeconfig carries that token and the
+self-generated serving certificate as ``certificate-authority-data``.
+
+Processes run in their own process groups with their output in
+``<workdir>/etcd.log`` and ``<workdir>/kube-apiserver.log``; :meth:`ControlPlane.stop`
+terminates them (then kills them after a timeout) and removes the temporary
+work directory. If starting fails, everything started is stopped, the work
+directory is kept for inspection and :class:`ControlPlaneError` carries the
+tail of the relevant log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import base64
+import os
+import secrets
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import weakref
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+import yaml
+
+__all__ = [
+    "ControlPlane",
+    "ControlPlaneError",
+    "build_script",
+    "find_assets",
+    "find_crds",
+    "main",
+]
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CRD_API = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class ControlPlaneError(RuntimeError):
+    """Building, finding or starting the control plane failed."""
+
+
+def build_script() -> Path:
+    """Path of ``clusters/envtest/build.sh`` in this repository."""
+    return REPO_ROOT / "clusters" / "envtest" / "build.sh"
+
+
+def _check_assets(path: Path, origin: str) -> Path:
+    missing = [b for b in ("kube-apiserver", "etcd") if not os.access(path / b, os.X_OK)]
+    if missing:
+        raise ControlPlaneError(
+            f"{origin}={path} must be a directory holding executable kube-apiserver and etcd; "
+            f"missing: {', '.join(missing)}"
+        )
+    return path
+
+
+def find_assets(*, build: bool = True) -> Path:
+    """The directory holding ``kube-apiserver`` and ``etcd``.
+
+    ``KUBEBUILDER_ASSETS`` if set, else the output of ``clusters/envtest/build.sh``
+    (run with its progress on our stderr; ``build=False`` refuses to run it).
+    """
+    env = os.environ.get("KUBEBUILDER_ASSETS")
+    if env:
+        return _check_assets(Path(env).expanduser().resolve(), "KUBEBUILDER_ASSETS")
+    script = build_script()
+    if not build:
+        raise ControlPlaneError(f"KUBEBUILDER_ASSETS is not set (run {script} to build the assets)")
+    if not script.is_file():
+        raise ControlPlaneError(f"KUBEBUILDER_ASSETS is not set and {script} does not exist")
+    proc = subprocess.run(
+        ["bash", str(script)], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, check=False
+    )
+    lines = [line.strip() for line in proc.stdout.splitlines() if line.strip()]
+    if proc.returncode != 0 or not lines:
+        raise ControlPlaneError(f"{script} failed with exit code {proc.returncode} (its messages are above)")
+    return _check_assets(Path(lines[-1]), f"the output of {script}")
+
+
+def find_crds(assets: Path, crds: Path | None = None) -> Path:
+    """The CRD directory: ``crds``, else ``AGW_ENVTEST_CRDS``, else ``<assets>/../crds``."""
+    if crds is not None:
+        origin, path = "crds", Path(crds)
+    elif os.environ.get("AGW_ENVTEST_CRDS"):
+        origin, path = "AGW_ENVTEST_CRDS", Path(os.environ["AGW_ENVTEST_CRDS"])
+    else:
+        path = Path(assets).parent / "crds"
+        if not path.is_dir():
+            raise ControlPlaneError(
+                f"no CRD directory next to the assets ({path}); pass crds=... or set AGW_ENVTEST_CRDS"
+            )
+        return path
+    path = path.expanduser().resolve()
+    if not path.is_dir():
+        raise ControlPlaneError(f"{origin}={path} is not a directory")
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return f"(no log at {path})"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+# Control planes still running at interpreter exit are stopped then.
+_RUNNING: weakref.WeakSet[ControlPlane] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all() -> None:
+    for cp in list(_RUNNING):
+        cp.stop()
+
+
+class _Proc:
+    """A child process in its own process group, with its output in a log file."""
+
+    def __init__(self, name: str, argv: list[str], log: Path) -> None:
+        self.name, self.log = name, log
+        self._logfile: IO[bytes] | None = open(log, "ab")  # noqa: SIM115 - closed in stop()
+        prefix: list[str] = []
+        # Die with us even if we are SIGKILLed (only from the main thread: the
+        # parent-death signal fires when the starting *thread* exits).
+        setpriv = shutil.which("setpriv")
+        if setpriv and sys.platform == "linux" and threading.current_thread() is threading.main_thread():
+            prefix = [setpriv, "--pdeathsig", "KILL", "--"]
+        try:
+            self.popen = subprocess.Popen(
+                prefix + argv,
+                stdin=subprocess.DEVNULL,
+                stdout=self._logfile,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except BaseException:
+            self._logfile.close()
+            raise
+
+    def running(self) -> bool:
+        return self.popen.poll() is None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        try:
+            if self.popen.poll() is None:
+                self._signal(signal.SIGTERM)
+                try:
+                    self.popen.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    self._signal(signal.SIGKILL)
+                    self.popen.wait(timeout)
+            else:
+                # The leader is gone; make sure nothing else of its group lingers.
+                self._signal(signal.SIGKILL)
+        finally:
+            if self._logfile is not None:
+                self._logfile.close()
+                self._logfile = None
+
+    def _signal(self, sig: int) -> None:
+        try:
+            os.killpg(self.popen.pid, sig)
+        except ProcessLookupError:
+            pass
+
+
+class ControlPlane:
+    """etcd + kube-apiserver on free loopback ports, with CRDs installed.
+
+    ``assets``: directory with kube-apiserver and etcd (default :func:`find_assets`).
+    ``crds``: directory of CRD YAML files (default :func:`find_crds`).
+    ``workdir``: where data, certificates, logs and the kubeconfig go; default a
+    fresh temporary directory, removed by :meth:`stop`. A given ``workdir`` is
+    left in place.
+
+    After :meth:`start`: ``kubeconfig`` (Path), ``server`` (URL), ``token``,
+    ``ca_file`` (the serving certificate), ``crds_dir`` and ``installed_crds``
+    (names of the CRDs installed and Established).
+    """
+
+    def __init__(
+        self,
+        assets: Path | None = None,
+        crds: Path | None = None,
+        workdir: Path | None = None,
+        *,
+        start_timeout: float = 120.0,
+        crd_timeout: float = 60.0,
+    ) -> None:
+        self._assets_arg = Path(assets) if assets is not None else None
+        self._crds_arg = Path(crds) if crds is not None else None
+        self._workdir_arg = Path(workdir) if workdir is not None else None
+        self.start_timeout = start_timeout
+        self.crd_timeout = crd_timeout
+        self.assets: Path | None = None
+        self.crds_dir: Path | None = None
+        self.workdir: Path | None = None
+        self._own_workdir = False
+        self._procs: list[_Proc] = []
+        self.server = ""
+        self.token = ""
+        self.kubeconfig = Path()
+        self.ca_file = Path()
+        self.installed_crds: list[str] = []
+
+    # -- public API ---------------------------------------------------------
+
+    def __enter__(self) -> ControlPlane:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Start etcd and kube-apiserver, install the CRDs, write the kubeconfig."""
+        if self._procs:
+            raise ControlPlaneError("already started")
+        self.assets = self._assets_arg.resolve() if self._assets_arg else find_assets()
+        _check_assets(self.assets, "assets")
+        self.crds_dir = find_crds(self.assets, self._crds_arg)
+        if self._workdir_arg is not None:
+            self.workdir = self._workdir_arg.resolve()
+            self.workdir.mkdir(parents=True, exist_ok=True)
+            self._own_workdir = False
+        else:
+            self.workdir = Path(tempfile.mkdtemp(prefix="agw-envtest-"))
+            self._own_workdir = True
+        _RUNNING.add(self)
+        try:
+            self._start_processes()
+            self.install_crds(self.crds_dir)
+        except ControlPlaneError as exc:
+            self._stop_processes()
+            _RUNNING.discard(self)
+            self._own_workdir = False  # keep the logs for inspection
+            raise ControlPlaneError(f"{exc}\n(work directory kept: {self.workdir})") from None
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        """Stop both processes (TERM, then KILL after a timeout) and remove the temp workdir."""
+        self._stop_processes()
+        _RUNNING.discard(self)
+        if self._own_workdir and self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self._own_workdir = False
+
+    def http_client(self, **kwargs: Any) -> httpx.Client:
+        """An ``httpx.Client`` for the API server (base_url, CA and token set). Close it."""
+        return httpx.Client(
+            base_url=self.server,
+            verify=ssl.create_default_context(cafile=str(self.ca_file)),
+            headers={"Authorization": f"Bearer {self.token}"},
+            **kwargs,
+        )
+
+    def install_crds(self, directory: Path) -> list[str]:
+        """Create every CRD in ``directory/*.yaml`` (existing ones are fine), wait until Established."""
+        names: list[str] = []
+        with self.http_client(timeout=30.0) as client:
+            for path in sorted(Path(directory).glob("*.yaml")):
+                with path.open("rb") as f:
+                    docs = [d for d in yaml.load_all(f, Loader=_YAML_LOADER) if d]
+                for doc in docs:
+                    if doc.get("kind") != "CustomResourceDefinition":
+                        continue
+                    name = doc["metadata"]["name"]
+                    r = client.post(CRD_API, json=doc)
+                    if r.status_code not in (201, 409):
+                        raise ControlPlaneError(f"creating CRD {name} from {path} failed: {r.status_code} {r.text}")
+                    names.append(name)
+            deadline = time.monotonic() + self.crd_timeout
+            for name in names:
+                while not self._established(client, name):
+                    if time.monotonic() > deadline:
+                        raise ControlPlaneError(f"CRD {name} not Established after {self.crd_timeout:.0f}s")
+                    time.sleep(0.2)
+        self.installed_crds.extend(n for n in names if n not in self.installed_crds)
+        return names
+
+    # -- internals ----------------------------------------------------------
+
+    @staticmethod
+    def _established(client: httpx.Client, name: str) -> bool:
+        r = client.get(f"{CRD_API}/{name}")
+        if r.status_code != 200:
+            return False
+        conditions = (r.json().get("status") or {}).get("conditions") or []
+        return any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions)
+
+    def _start_processes(self) -> None:
+        assert self.workdir is not None and self.assets is not None
+        last: ControlPlaneError | None = None
+        for _attempt in range(3):  # free ports are picked racily; retry on a clash
+            try:
+                self._start_etcd()
+                self._start_apiserver()
+                return
+            except ControlPlaneError as exc:
+                self._stop_processes()
+                logs = "".join(_tail(p) for p in self.workdir.glob("*.log"))
+                if "address already in use" not in logs:
+                    raise
+                last = exc
+                for p in self.workdir.glob("*.log"):
+                    p.rename(p.with_suffix(".log.prev"))
+        assert last is not None
+        raise last
+
+    def _start_etcd(self) -> None:
+        assert self.workdir is not None and self.assets is not None
+        client_port, peer_port = _free_port(), _free_port()
+        data = self.workdir / "etcd-data"
+        shutil.rmtree(data, ignore_errors=True)
+        self.etcd_url = f"http://127.0.0.1:{client_port}"
+        peer = f"http://127.0.0.1:{peer_port}"
+        proc = _Proc(
+            "etcd",
+            [
+                str(self.assets / "etcd"),
+                f"--data-dir={data}",
+                f"--listen-client-urls={self.etcd_url}",
+                f"--advertise-client-urls={self.etcd_url}",
+                f"--listen-peer-urls={peer}",
+                f"--initial-advertise-peer-urls={peer}",
+                f"--initial-cluster=default={peer}",
+                "--unsafe-no-fsync=true",
+                "--log-level=warn",
+            ],
+            self.workdir / "etcd.log",
+        )
+        self._procs.append(proc)
+        deadline = time.monotonic() + self.start_timeout
+        with httpx.Client(timeout=2.0) as client:
+            while True:
+                if not proc.running():
+                    raise self._died(proc)
+                try:
+                    if client.get(f"{self.etcd_url}/health").json().get("health") == "true":
+                        return
+                except (httpx.HTTPError, ValueError):
+                    pass
+                if time.monotonic() > deadline:
+                    raise self._timeout(proc, "healthy")
+                time.sleep(0.1)
+
+    def _start_apiserver(self) -> None:
+        assert self.workdir is not None and self.assets is not None
+        port = _free_port()
+        certs = self.workdir / "certs"
+        certs.mkdir(exist_ok=True)
+        sa_key = self.workdir / "sa.key"
+        if not sa_key.exists():
+            _openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", str(sa_key))
+        self.token = secrets.token_urlsafe(32)
+        tokens = self.workdir / "tokens.csv"
+        tokens.write_text(f'{self.token},admin,admin,"system:masters"\n')
+        tokens.chmod(0o600)
+        self.server = f"https://127.0.0.1:{port}"
+        self.ca_file = certs / "apiserver.crt"
+        self.ca_file.unlink(missing_ok=True)
+        argv = [
+            str(self.assets / "kube-apiserver"),
+            "--advertise-address=127.0.0.1",
+            "--bind-address=127.0.0.1",
+            f"--secure-port={port}",
+            f"--cert-dir={certs}",
+            f"--etcd-servers={self.etcd_url}",
+            f"--token-auth-file={tokens}",
+            "--authorization-mode=RBAC",
+            f"--service-account-key-file={sa_key}",
+            f"--service-account-signing-key-file={sa_key}",
+            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+            "--service-cluster-ip-range=10.0.0.0/24",
+            "--allow-privileged=true",
+            "--disable-admission-plugins=ServiceAccount",
+            "--endpoint-reconciler-type=none",
+        ]
+        self.apiserver_args = argv[1:]
+        proc = _Proc("kube-apiserver", argv, self.workdir / "kube-apiserver.log")
+        self._procs.append(proc)
+        deadline = time.monotonic() + self.start_timeout
+        while not self.ca_file.exists():  # written early at startup
+            if not proc.running():
+                raise self._died(proc)
+            if time.monotonic() > deadline:
+                raise self._timeout(proc, f"writing {self.ca_file.name}")
+            time.sleep(0.1)
+        time.sleep(0.2)  # let the write finish before reading it
+        last = ""
+        with self.http_client(timeout=5.0) as client:
+            while True:
+                if not proc.running():
+                    raise self._died(proc)
+                try:
+                    r = client.get("/readyz")
+                    if r.status_code == 200:
+                        break
+                    last = f"/readyz {r.status_code}: {r.text[-500:]}"
+                except httpx.HTTPError as exc:
+                    last = f"/readyz: {exc!r}"
+                if time.monotonic() > deadline:
+                    raise self._timeout(proc, f"ready (last answer {last})")
+                time.sleep(0.2)
+        self._write_kubeconfig()
+
+    def _write_kubeconfig(self) -> None:
+        assert self.workdir is not None
+        ca = base64.b64encode(self.ca_file.read_bytes()).decode()
+        config = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "envtest", "cluster": {"server": self.server, "certificate-authority-data": ca}}],
+            "users": [{"name": "admin", "user": {"token": self.token}}],
+            "contexts": [{"name": "envtest", "context": {"cluster": "envtest", "user": "admin", "namespace": "default"}}],
+            "current-context": "envtest",
+            "preferences": {},
+        }
+        self.kubeconfig = self.workdir / "kubeconfig"
+        self.kubeconfig.write_text(yaml.safe_dump(config, sort_keys=False))
+        self.kubeconfig.chmod(0o600)
+
+    def _died(self, proc: _Proc) -> ControlPlaneError:
+        return ControlPlaneError(
+            f"{proc.name} exited with code {proc.popen.returncode} while starting; "
+            f"last lines of {proc.log}:\n{_tail(proc.log)}"
+        )
+
+    def _timeout(self, proc: _Proc, what: str) -> ControlPlaneError:
+        return ControlPlaneError(
+            f"{proc.name} not {what} within {self.start_timeout:.0f}s; last lines of {proc.log}:\n{_tail(proc.log)}"
+        )
+
+    def _stop_processes(self) -> None:
+        procs, self._procs = self._procs, []
+        for proc in reversed(procs):  # apiserver first, then etcd
+            proc.stop()
+
+
+def _openssl(*args: str) -> None:
+    exe = shutil.which("openssl")
+    if exe is None:
+        raise ControlPlaneError("the openssl command is needed to make the service-account key")
+    r = subprocess.run([exe, *args], capture_output=True, text=True, check=False)
+    if r.returncode != 0:
+        raise ControlPlaneError(f"openssl {' '.join(args)} failed: {r.stderr.strip()}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``start``: run a control plane until Ctrl-C; ``build``: print KUBEBUILDER_ASSETS."""
+    parser = argparse.ArgumentParser(
+        prog="python -m conformance.controlplane",
+        description="A local etcd + kube-apiserver with the Gateway API and agentgateway CRDs.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("build", help="build (or reuse) the binaries and CRDs; print the KUBEBUILDER_ASSETS directory")
+    start = sub.add_parser("start", help="start a control plane and keep it running until Ctrl-C")
+    start.add_argument("--assets", type=Path, help="directory with kube-apiserver and etcd (default: build)")
+    start.add_argument("--crds", type=Path, help="directory of CRD YAML files (default: next to the assets)")
+    start.add_argument("--workdir", type=Path, help="keep data, logs and kubeconfig here (default: a temp dir)")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "build":
+            print(find_assets())
+            return 0
+        stop = threading.Event()
+
+        def on_signal(signum: int, frame: object) -> None:
+            stop.set()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        with ControlPlane(args.assets, args.crds, args.workdir) as cp:
+            print(f"API server:  {cp.server}")
+            print(f"CRDs:        {len(cp.installed_crds)} from {cp.crds_dir}")
+            print(f"kubeconfig:  {cp.kubeconfig}")
+            print(f"  export KUBECONFIG={cp.kubeconfig}")
+            print("Ctrl-C to stop.", flush=True)
+            try:
+                while not stop.wait(1.0):
+                    pass
+            except KeyboardInterrupt:
+                pass
+        return 0
+    except ControlPlaneError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""Features (capabilities a target may claim) and the profiles that group them.
+
+Names follow `spec/apikey-auth-behaviour.md`. Every scenario is tagged with one ID and the
+features it needs; a target runs only the scenarios whose features it supports.
+"""
+
+from __future__ import annotations
+
+import re
+
+CORE = "APIKEY-CORE"
+EXTENDED = "APIKEY-EXTENDED"
+
+FEATURES: dict[str, tuple[str, str]] = {
+    # name: (profile, what it covers)
+    "APIKeyCore": (CORE, "Strict and Optional modes, Authorization: Bearer, secretRef and secretSelector (v1.0)"),
+    "FailClosed": (EXTENDED, "a missing Secret denies every request instead of none (v1.1)"),
+    "KeyLocation": (EXTENDED, "location: custom header, query parameter, cookie (v1.2)"),
+    "PermissiveMode": (EXTENDED, "mode: Permissive (v1.3)"),
+    "ExpressionLocation": (EXTENDED, "location: CEL expression (v1.3)"),
+    "HashedKeys": (EXTENDED, 'JSON entries with "keyHash": "sha256:<hex>" (v1.4)'),
+    "ConfigMapKeys": (EXTENDED, "configMapSelector with hashed entries (v1.4)"),
+    "PolicyStatus": (EXTENDED, "AgentgatewayPolicy status.ancestors conditions"),
+    "RouteTargets": (EXTENDED, "policies on HTTPRoutes and route rules, precedence and inheritance"),
+    "PreRouting": (EXTENDED, "traffic.phase: PreRouting"),
+    "GRPC": (EXTENDED, "gRPC requests refused with grpc-status 16"),
+    "CORS": (EXTENDED, "CORS preflight before authentication, CORS headers on the 401"),
+    "APIServerValidation": (EXTENDED, "checks only a real Kubernetes API server makes (CRD validation rules)"),
+}
+
+ID_PATTERN = re.compile(r"^APIKEY-(DOC|CORE|EXT|K8S)-\d{3}$")
+OTHER_TAGS = {"doc-page", "beyond-the-page", "decision-table", "mutation-sentinel"}
+
+
+def profile_of(features: set[str]) -> str:
+    return EXTENDED if any(FEATURES[f][0] == EXTENDED for f in features) else CORE
+
+
+def in_profile(profile: str) -> set[str]:
+    return {name for name, (p, _) in FEATURES.items() if p == profile}
+
+
+def check_tag(tag: str) -> str:
+    """Classify a Gherkin tag as 'id', 'feature' or 'other'; reject anything unknown."""
+    if ID_PATTERN.match(tag):
+        return "id"
+    if tag in FEATURES:
+        return "feature"
+    if tag in OTHER_TAGS:
+        return "other"
+    raise ValueError(f"unknown tag @{tag}: not a scenario ID (APIKEY-DOC-001), a feature ({', '.join(FEATURES)}) or one of {sorted(OTHER_TAGS)}")

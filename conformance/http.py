@@ -1,0 +1,87 @@
+"""Requests the suite sends and the responses it judges, independent of any target."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+
+# Header values the suite shows in failure messages; every other value (credentials
+# above all) is redacted, so a failing run never prints a key.
+_SHOWN = {"host", "accept", "user-agent", "content-type", "content-length"}
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str = "GET"
+    path: str = "/headers"
+    host: str = "www.example.com"
+    headers: tuple[tuple[str | bytes, str | bytes], ...] = ()
+    body: bytes = b""
+
+    def with_header(self, name: str | bytes, value: str | bytes) -> Request:
+        return replace(self, headers=(*self.headers, (name, value)))
+
+    def without_header(self, name: str) -> Request:
+        lowered = name.lower()
+        return replace(self, headers=tuple(h for h in self.headers if _text(h[0]).lower() != lowered))
+
+    def describe(self) -> str:
+        lines = [f"{self.method} {self.path} (Host: {self.host})"]
+        for name, value in self.headers:
+            shown = _text(value) if _text(name).lower() in _SHOWN else f"<redacted, {len(value)} bytes>"
+            lines.append(f"  {_text(name)}: {shown}")
+        return "\n".join(lines)
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode("latin-1") if isinstance(value, bytes) else value
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    error: str | None = field(default=None)  # set when no HTTP response arrived at all
+
+    def header(self, name: str) -> list[str]:
+        lowered = name.lower()
+        return [v for k, v in self.headers if k.lower() == lowered]
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+    def upstream_headers(self) -> dict[str, list[str]] | None:
+        """What an httpbin-style backend says it received (its `headers` field), if this is one."""
+        try:
+            data = json.loads(self.body)
+        except ValueError:
+            return None
+        headers = data.get("headers") if isinstance(data, dict) else None
+        return headers if isinstance(headers, dict) else None
+
+    def upstream_header(self, name: str) -> list[str] | None:
+        headers = self.upstream_headers()
+        if headers is None:
+            return None
+        lowered = name.lower()
+        for key, values in headers.items():
+            if key.lower() == lowered:
+                return list(values) if isinstance(values, list) else [values]
+        return []
+
+    def describe(self, limit: int = 600) -> str:
+        if self.error:
+            return f"no response: {self.error}"
+        upstream = self.upstream_headers()
+        head = f"status {self.status}"
+        ctype = self.header("content-type")
+        if ctype:
+            head += f", content-type {ctype[0]}"
+        if upstream is not None:
+            names = ", ".join(sorted(upstream))
+            return f"{head}; the backend answered and saw the headers: {names}"
+        body = self.text
+        body = body if len(body) <= limit else body[:limit] + "..."
+        return f"{head}; body {body!r}"

@@ -1,0 +1,1 @@
+"""Deployments the suite can run against: `reference` (default) and `kubernetes`."""

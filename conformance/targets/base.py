@@ -1,0 +1,108 @@
+"""What the suite needs from a deployment under test, and nothing more.
+
+A target is driven only through manifests, HTTP, and (for cluster targets) the
+Kubernetes API. Steps never ask which target they talk to.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import yaml
+
+from ..http import Request, Response
+
+
+@dataclass(frozen=True, order=True)
+class ObjectRef:
+    kind: str
+    namespace: str
+    name: str
+
+    @classmethod
+    def of(cls, doc: dict) -> ObjectRef:
+        meta = doc.get("metadata") or {}
+        namespace = "" if doc.get("kind") == "Namespace" else meta.get("namespace") or "default"
+        return cls(str(doc.get("kind")), namespace, str(meta.get("name")))
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else f"{self.kind} {self.name}"
+
+
+class Refused(Exception):
+    """The target rejected a manifest; the message says why, as the target put it."""
+
+
+def documents(manifest: str) -> list[dict]:
+    return [d for d in yaml.safe_load_all(manifest) if d is not None]
+
+
+def base_manifest(name: str, **values: str) -> str:
+    text = (Path(__file__).resolve().parents[1] / "manifests" / name).read_text()
+    return text.format(**values) if values else text
+
+
+class Target(abc.ABC):
+    name: str = "?"
+    supported_features: frozenset[str] = frozenset()
+
+    @abc.abstractmethod
+    def start(self) -> None: ...
+
+    @abc.abstractmethod
+    def stop(self) -> None: ...
+
+    @abc.abstractmethod
+    def install_base(self) -> None:
+        """Create the page's "Before you begin" objects, when the target wants them."""
+
+    @abc.abstractmethod
+    def apply(self, manifest: str) -> list[ObjectRef]:
+        """Create or update every object in `manifest`; raise Refused if the target rejects one."""
+
+    @abc.abstractmethod
+    def delete(self, ref: ObjectRef) -> None:
+        """Delete an object and wait until it is gone; deleting a missing object is fine."""
+
+    @abc.abstractmethod
+    def get(self, ref: ObjectRef) -> dict | None:
+        """The object as the API would return it (Secrets with base64 `data`), or None."""
+
+    @abc.abstractmethod
+    def policy_status(self, namespace: str, name: str) -> dict | None:
+        """`status` of an AgentgatewayPolicy, or None when the target reports none."""
+
+    @property
+    @abc.abstractmethod
+    def gateway_url(self) -> str:
+        """Base URL traffic is sent to; the scenario's host goes in the Host header."""
+
+    def send(self, request: Request) -> Response:
+        """One request, sent as given: no cookie jar, no default headers beyond the
+        ones curl would send, a fresh connection each time."""
+        headers = [(b"host", request.host.encode())]
+        names = {(n.decode("latin-1") if isinstance(n, bytes) else n).lower() for n, _ in request.headers}
+        if "user-agent" not in names:
+            headers.append((b"user-agent", b"agw-conformance"))
+        if "accept" not in names:
+            headers.append((b"accept", b"*/*"))
+        headers += [(_b(n), _b(v)) for n, v in request.headers]
+        url = httpx.URL(self.gateway_url + request.path)
+        req = httpx.Request(request.method, url, headers=headers, content=request.body)
+        try:
+            with httpx.HTTPTransport(retries=0) as transport:
+                response = transport.handle_request(req)
+                try:
+                    body = response.read()
+                finally:
+                    response.close()
+        except httpx.HTTPError as exc:
+            return Response(0, (), b"", error=f"{type(exc).__name__}: {exc}")
+        return Response(response.status_code, tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw), body)
+
+
+def _b(value: str | bytes) -> bytes:
+    return value if isinstance(value, bytes) else value.encode("utf-8")

@@ -1,0 +1,180 @@
+"""The default target: the reference gateway and its echo backend, started as programs.
+
+Configuration goes through a directory the gateway watches. Each object lives in a file
+named after its identity, so applying an object again replaces it and deleting it removes
+the file, as on an API server. After each write the target waits until the gateway has
+loaded exactly that content (its admin address reports a digest per file), so a rejected
+manifest is reported at once and nothing is left half-applied.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import os
+import re
+import shlex
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import yaml
+
+from .base import ObjectRef, Refused, Target, base_manifest, documents
+from .processes import Program, free_port
+
+
+def _filename(ref: ObjectRef) -> str:
+    raw = f"{ref.kind}.{ref.namespace or '_'}.{ref.name}".lower()
+    return re.sub(r"[^a-z0-9._-]", "_", raw) + ".yaml"
+
+
+def as_api_server_returns(doc: dict) -> dict:
+    """An API server folds Secret `stringData` into base64 `data` on write."""
+    out = copy.deepcopy(doc)
+    if out.get("kind") == "Secret" and out.get("stringData"):
+        data = dict(out.get("data") or {})
+        for key, value in out.pop("stringData").items():
+            data[key] = base64.b64encode(str(value).encode()).decode()
+        out["data"] = data
+    return out
+
+
+class ReferenceTarget(Target):
+    name = "reference"
+
+    def __init__(self, supported: frozenset[str], command: str | None = None, workdir: Path | None = None, timeout: float = 30.0):
+        self.supported_features = supported
+        self.command = shlex.split(command) if command else [sys.executable, "-m", "reference"]
+        self._tmp = None if workdir else tempfile.TemporaryDirectory(prefix="agw-conformance-")
+        self.workdir = Path(workdir or self._tmp.name)
+        self.manifests = self.workdir / "manifests"
+        self.timeout = timeout
+        self.objects: dict[ObjectRef, dict] = {}
+        self.programs: list[Program] = []
+        self._admin = ""
+        self._gateway = ""
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.manifests.mkdir(parents=True, exist_ok=True)
+        echo_port, gw_port, admin_port = free_port(), free_port(), free_port()
+        self.backend = ("127.0.0.1", echo_port)
+        self._gateway = f"http://127.0.0.1:{gw_port}"
+        self._admin = f"http://127.0.0.1:{admin_port}"
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        echo = Program("echo", [*self.command, "echo", "--listen", f"127.0.0.1:{echo_port}"], self.workdir, env)
+        self.programs.append(echo)
+        gateway = Program(
+            "gateway",
+            [*self.command, "serve", "--manifests", str(self.manifests), "--listen", f"127.0.0.1:{gw_port}", "--admin", f"127.0.0.1:{admin_port}"],
+            self.workdir,
+            env,
+        )
+        self.programs.append(gateway)
+        echo.wait_until(lambda: _answers(f"http://127.0.0.1:{echo_port}/status/200"), self.timeout, "ready")
+        gateway.wait_until(lambda: _answers(self._admin + "/healthz/ready"), self.timeout, "ready")
+
+    def stop(self) -> None:
+        for program in reversed(self.programs):
+            program.stop()
+        self.programs.clear()
+        if self._tmp:
+            self._tmp.cleanup()
+
+    def install_base(self) -> None:
+        self.apply(base_manifest("base.yaml"))
+        self.apply(base_manifest("endpointslice.yaml", address=self.backend[0], port=str(self.backend[1])))
+
+    @property
+    def gateway_url(self) -> str:
+        return self._gateway
+
+    # --- configuration ----------------------------------------------------------------
+
+    def apply(self, manifest: str) -> list[ObjectRef]:
+        refs = []
+        for doc in documents(manifest):
+            if not isinstance(doc, dict):
+                raise Refused("a manifest document must be a mapping")
+            ref = ObjectRef.of(doc)
+            path = self.manifests / _filename(ref)
+            previous = path.read_bytes() if path.exists() else None
+            text = yaml.safe_dump(doc, sort_keys=False).encode()
+            self._write(path, text)
+            error = self._loaded(path.name, hashlib.sha256(text).hexdigest())
+            if error is not None:
+                # Leave things as an API server would after refusing: unchanged.
+                if previous is None:
+                    path.unlink()
+                    self._gone(path.name)
+                else:
+                    self._write(path, previous)
+                    self._loaded(path.name, hashlib.sha256(previous).hexdigest())
+                raise Refused(error)
+            self.objects[ref] = doc
+            refs.append(ref)
+        return refs
+
+    def delete(self, ref: ObjectRef) -> None:
+        path = self.manifests / _filename(ref)
+        self.objects.pop(ref, None)
+        if path.exists():
+            path.unlink()
+            self._gone(path.name)
+
+    def get(self, ref: ObjectRef) -> dict | None:
+        doc = self.objects.get(ref)
+        return as_api_server_returns(doc) if doc is not None else None
+
+    def policy_status(self, namespace: str, name: str) -> dict | None:
+        for item in self._admin_json("/status/policies")["policies"]:
+            if (item["namespace"], item["name"]) == (namespace, name):
+                return item["status"]
+        return None
+
+    # --- helpers ----------------------------------------------------------------------
+
+    @staticmethod
+    def _write(path: Path, content: bytes) -> None:
+        # Write beside the target under a dot name (which the gateway ignores), then
+        # rename, so the gateway never reads a half-written file.
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(content)
+        os.replace(tmp, path)
+
+    def _admin_json(self, path: str) -> dict:
+        response = httpx.get(self._admin + path, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def _sources(self) -> dict[str, dict]:
+        return {s["file"]: s for s in self._admin_json("/config_dump")["sources"]}
+
+    def _loaded(self, filename: str, sha256: str) -> str | None:
+        """Wait until the gateway has read this exact content; its error, if it refused it."""
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            source = self._sources().get(filename)
+            if source and source["sha256"] == sha256:
+                return source["error"]
+            time.sleep(0.02)
+        raise TimeoutError(f"the reference gateway did not load {filename} within {self.timeout:g} s")
+
+    def _gone(self, filename: str) -> None:
+        deadline = time.monotonic() + self.timeout
+        while filename in self._sources():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the reference gateway did not notice that {filename} was removed")
+            time.sleep(0.02)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False

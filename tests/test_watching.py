@@ -1,0 +1,91 @@
+"""The file config source: changes apply, bad files keep their last good version."""
+
+import os
+
+import pytest
+
+from reference.runtime import Runtime
+from reference.watching import ManifestDir
+
+SECRET = """apiVersion: v1
+kind: Secret
+metadata: {name: apikey, namespace: ns}
+stringData: {api-key: %s}
+"""
+POLICY = """apiVersion: agentgateway.dev/v1alpha1
+kind: AgentgatewayPolicy
+metadata: {name: p, namespace: ns}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]
+  traffic:
+    apiKeyAuthentication:
+      mode: %s
+      secretRef: {name: apikey}
+"""
+
+
+@pytest.fixture
+def source(tmp_path):
+    return ManifestDir(tmp_path, Runtime())
+
+
+def write(source, name, text):
+    path = source.path / name
+    path.write_text(text)
+    # Make sure the change is visible even on coarse mtime clocks.
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+
+
+def policy_modes(source):
+    return [p.auth.mode for p in source.runtime.config.policies]
+
+
+def test_first_scan_publishes_even_an_empty_directory(source):
+    source.scan()
+    assert source.runtime.config is not None and source.runtime.config.policies == []
+
+
+def test_a_bad_change_keeps_the_last_good_version_and_reports_where(source):
+    write(source, "p.yaml", SECRET % "k1" + "---\n" + POLICY % "Strict")
+    source.scan()
+    assert policy_modes(source) == ["Strict"]
+
+    write(source, "p.yaml", SECRET % "k1" + "---\n" + POLICY % "Sometimes")
+    source.scan()
+    assert policy_modes(source) == ["Strict"]
+    [report] = source.report()
+    assert report["error"].startswith("p.yaml: document 2: AgentgatewayPolicy ns/p: spec.traffic.apiKeyAuthentication.mode")
+
+    write(source, "p.yaml", SECRET % "k1" + "---\n" + POLICY % "Optional")
+    source.scan()
+    assert policy_modes(source) == ["Optional"]
+    assert source.report()[0]["error"] is None
+
+
+def test_invalid_yaml_and_dot_files(source):
+    write(source, "good.yaml", POLICY % "Strict")
+    write(source, ".good.yaml.tmp", "{{{ not yaml")
+    write(source, "notes.txt", "ignored")
+    source.scan()
+    assert [r["file"] for r in source.report()] == ["good.yaml"]
+    write(source, "broken.yml", "a: [\n")
+    source.scan()
+    assert "broken.yml: invalid YAML" in {r["file"]: r for r in source.report()}["broken.yml"]["error"]
+    assert policy_modes(source) == ["Strict"]
+
+
+def test_removing_a_file_removes_its_objects(source):
+    write(source, "p.yaml", POLICY % "Strict")
+    source.scan()
+    (source.path / "p.yaml").unlink()
+    assert source.scan() is True
+    assert source.runtime.config.policies == []
+
+
+def test_keys_never_reach_reports_or_problems(source):
+    write(source, "s.yaml", SECRET % "'{\"key\": \"sup3r-s3cret\", \"metadata\": 5}'" + "---\n" + POLICY % "Strict")
+    source.scan()
+    [policy] = source.runtime.config.policies
+    assert policy.problems == ("secret apikey contains invalid key api-key: metadata must be an object",)
+    assert "sup3r" not in repr(source.report()) + repr(source.runtime.config.status)

@@ -25,8 +25,11 @@ FEATURES: dict[str, tuple[str, str]] = {
     "PreRouting": (EXTENDED, "traffic.phase: PreRouting"),
     "GRPC": (EXTENDED, "gRPC requests refused with grpc-status 16"),
     "CORS": (EXTENDED, "CORS preflight before authentication, CORS headers on the 401"),
-    "APIServerValidation": (EXTENDED, "checks only a real Kubernetes API server makes (CRD validation rules)"),
+    "ManifestValidation": (EXTENDED, "manifests breaking the CRD's validation rules are refused with its message"),
 }
+
+# What the reference gateway implements, whichever way it is configured.
+REFERENCE_FEATURES = frozenset(FEATURES) - {"ExpressionLocation", "CORS"}
 
 ID_PATTERN = re.compile(r"^APIKEY-(DOC|CORE|EXT|K8S)-\d{3}$")
 OTHER_TAGS = {"doc-page", "beyond-the-page", "decision-table", "mutation-sentinel"}

@@ -53,8 +53,8 @@ class Report:
         elif entry not in self.profiles[profile].unsupported:
             self.profiles[profile].unsupported.append(entry)
 
-    def skipped(self, scenario_id: str, profile: str) -> None:
-        self.profiles[profile].skipped.append(scenario_id)
+    def skipped(self, nodeid: str, scenario_id: str, profile: str) -> None:
+        self.profiles[profile].skipped.append(_name(nodeid, scenario_id))
 
     def record(self, report: pytest.TestReport) -> None:
         if report.nodeid not in self._expected:

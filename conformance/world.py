@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 
 from .convergence import Check, Rule, converge
 from .http import Request, Response
+from .places import Place
 from .targets.base import ObjectRef, Target, documents
 
 
@@ -17,14 +19,28 @@ class World:
     request: Request = field(default_factory=Request)
     responses: list[Response] = field(default_factory=list)
     api_key: str | None = None
+    place: Place | None = None  # where the last request carried its key
+    presented: str | None = None  # the key it carried there
+    last_status: dict | None = None
+    secrets: list[dict] = field(default_factory=list)
 
     def apply(self, manifest: str) -> list[ObjectRef]:
         # Record before applying, so even a partly applied manifest is cleaned up.
         for doc in documents(manifest):
+            if doc.get("kind") == "Secret":
+                self.secrets.append(doc)
             ref = ObjectRef.of(doc)
             if ref not in self.applied:
                 self.applied.append(ref)
         return self.target.apply(manifest)
+
+    def secret_values(self) -> list[str]:
+        """Every value of every Secret this scenario applied, decoded."""
+        values = []
+        for doc in self.secrets:
+            values += [str(v) for v in (doc.get("stringData") or {}).values() if v]
+            values += [base64.b64decode(v).decode("utf-8", "replace") for v in (doc.get("data") or {}).values() if v]
+        return values
 
     def delete(self, ref: ObjectRef) -> None:
         self.target.delete(ref)

@@ -31,12 +31,12 @@ def headers_of(request: Request) -> dict[str, list[str]]:
         if name == "Transfer-Encoding":
             continue  # Go's server consumes it; handlers never see it
         out.setdefault(name, []).append(value.decode("latin-1"))
-    return out
+    return dict(sorted(out.items()))  # Go writes map keys in sorted order
 
 
 def _json(body: dict, status: int = 200) -> Response:
     return Response(
-        json.dumps(body, indent=2, sort_keys=True) + "\n",
+        json.dumps(body, indent=2) + "\n",
         status_code=status,
         headers={"access-control-allow-credentials": "true", "access-control-allow-origin": "*"},
         media_type="application/json; encoding=utf-8",
@@ -47,7 +47,7 @@ def _args(request: Request) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for key, value in request.query_params.multi_items():
         out.setdefault(key, []).append(value)
-    return out
+    return dict(sorted(out.items()))
 
 
 def _url(request: Request) -> str:
@@ -75,17 +75,18 @@ async def anything(request: Request) -> Response:
         parsed = json.loads(body) if body else None
     except ValueError:
         parsed = None
+    # Fields in go-httpbin's order.
     return _json(
         {
             "args": _args(request),
-            "data": data,
-            "files": {},
-            "form": {},
             "headers": headers_of(request),
-            "json": parsed,
             "method": request.method,
             "origin": _origin(request),
             "url": _url(request),
+            "data": data,
+            "files": {},
+            "form": {},
+            "json": parsed,
         }
     )
 

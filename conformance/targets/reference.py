@@ -71,7 +71,9 @@ class ReferenceTarget(Target):
         self.programs.append(echo)
         gateway = Program(
             "gateway",
-            [*self.command, "serve", "--manifests", str(self.manifests), "--listen", f"127.0.0.1:{gw_port}", "--admin", f"127.0.0.1:{admin_port}"],
+            [*self.command, "serve", "--manifests", str(self.manifests), "--listen", f"127.0.0.1:{gw_port}", "--admin", f"127.0.0.1:{admin_port}",
+             # Scanning a handful of files is cheap; a short interval keeps each apply quick.
+             "--poll-interval", "0.02"],
             self.workdir,
             env,
         )

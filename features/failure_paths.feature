@@ -1,0 +1,239 @@
+@beyond-the-page
+Feature: When keys are missing, broken or changing
+  Spec section 2: a policy whose Secret is missing, or whose selector matches nothing, has
+  zero keys and refuses every key (it fails closed); a bad entry is skipped while the
+  others keep working; keys change without a restart.
+
+  Background:
+    Given an agentgateway proxy is set up
+    And the httpbin sample app is installed
+    And I generated the API key "N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy"
+    And I create a Kubernetes secret to store my API key
+      """
+      apiVersion: v1
+      kind: Secret
+      metadata:
+        name: apikey
+        namespace: agentgateway-system
+        labels:
+          app: httpbin
+      type: extauth.solo.io/apikey
+      stringData:
+        api-key: N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy
+      """
+
+  @APIKEY-EXT-030 @FailClosed
+  Scenario: A policy whose Secret does not exist refuses every key, until the Secret appears
+    Given I apply a Strict policy that references a Secret nobody created
+      """
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: apikey-auth
+        namespace: agentgateway-system
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: Gateway
+            name: agentgateway-proxy
+        traffic:
+          apiKeyAuthentication:
+            mode: Strict
+            secretRef:
+              name: created-later
+      """
+    When I send a request to the httpbin app with no key in the Authorization header
+    Then the request is refused with "no API Key found"
+    When I send a request to the httpbin app with a valid key in the Authorization header
+    Then the request is refused with "invalid credentials"
+    When I create the missing Secret
+      """
+      apiVersion: v1
+      kind: Secret
+      metadata:
+        name: created-later
+        namespace: agentgateway-system
+      stringData:
+        api-key: N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy
+      """
+    Then the request is forwarded without the credential
+
+  @APIKEY-EXT-031 @FailClosed
+  Scenario Outline: A selector that matches nothing leaves <mode> mode with zero keys
+    Given I apply a <mode> policy whose selector matches no Secret
+      """
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: apikey-auth
+        namespace: agentgateway-system
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: Gateway
+            name: agentgateway-proxy
+        traffic:
+          apiKeyAuthentication:
+            mode: <mode>
+            secretSelector:
+              matchLabels:
+                app: nothing-has-this-label
+      """
+    When I send a request to the httpbin app with a valid key in the Authorization header
+    Then the request is refused with "invalid credentials"
+    When I send a request to the httpbin app with no key in the Authorization header
+    Then <without a key>
+
+    Examples:
+      | mode     | without a key                                  |
+      | Strict   | the request is refused with "no API Key found" |
+      | Optional | the request is forwarded                       |
+
+  @APIKEY-EXT-032 @HashedKeys
+  Scenario: Bad entries are skipped and the good ones keep working
+    Given I create a Secret with one good entry among bad ones
+      """
+      apiVersion: v1
+      kind: Secret
+      metadata:
+        name: mixed
+        namespace: agentgateway-system
+      stringData:
+        good: good-key-9f8e
+        empty: ""
+        not-json: '{"key": '
+        both: '{"key": "both-key-1c2d", "keyHash": "sha256:ec831936fbbab1232344d9da271d1629fabc992aef393d7d54735b210d4ff166"}'
+        neither: '{"metadata": {"team": "a"}}'
+        short-hash: '{"keyHash": "sha256:ec8319"}'
+        bad-metadata: '{"key": "meta-key-7a8b", "metadata": "not an object"}'
+      """
+    And I apply a Strict policy that reads it
+      """
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: apikey-auth
+        namespace: agentgateway-system
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: Gateway
+            name: agentgateway-proxy
+        traffic:
+          apiKeyAuthentication:
+            mode: Strict
+            secretRef:
+              name: mixed
+      """
+    When I send a request to the httpbin app with the header "Authorization: Bearer meta-key-7a8b"
+    Then the request is refused with "invalid credentials"
+    When I send a request to the httpbin app with the header "Authorization: Bearer both-key-1c2d"
+    Then the request is refused with "invalid credentials"
+    When I send a request to the httpbin app with a valid key in the Authorization header
+    Then the request is refused with "invalid credentials"
+    When I send a request to the httpbin app with the key "good-key-9f8e" in the Authorization header
+    Then the request is forwarded without the credential
+
+  @APIKEY-CORE-033 @APIKeyCore
+  Scenario: The same key in two selected Secrets works until both are gone
+    Given I create two labelled Secrets holding the same key
+      """
+      apiVersion: v1
+      kind: Secret
+      metadata:
+        name: team-a
+        namespace: agentgateway-system
+        labels:
+          keys: shared
+      stringData:
+        shared: shared-key-4d5e
+      ---
+      apiVersion: v1
+      kind: Secret
+      metadata:
+        name: team-b
+        namespace: agentgateway-system
+        labels:
+          keys: shared
+      stringData:
+        also-shared: shared-key-4d5e
+      """
+    And I apply a Strict policy that selects them
+      """
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: apikey-auth
+        namespace: agentgateway-system
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: Gateway
+            name: agentgateway-proxy
+        traffic:
+          apiKeyAuthentication:
+            mode: Strict
+            secretSelector:
+              matchLabels:
+                keys: shared
+      """
+    When I send a request to the httpbin app with no key in the Authorization header
+    Then the request is refused with "no API Key found"
+    When I send a request to the httpbin app with the key "shared-key-4d5e" in the Authorization header
+    Then the request is forwarded without the credential
+    When I delete the Secret "team-a" in namespace "agentgateway-system"
+    Then the request is forwarded without the credential
+    When I delete the Secret "team-b" in namespace "agentgateway-system"
+    Then the request is refused with "invalid credentials"
+
+  @APIKEY-CORE-034 @APIKeyCore
+  Scenario: Rotation: two keys valid at once, then the old one revoked
+    Given I create a Secret holding the old and the new key
+      """
+      apiVersion: v1
+      kind: Secret
+      metadata:
+        name: rotating
+        namespace: agentgateway-system
+      data:
+        old: b2xkLWtleS0xMTEx
+        new: bmV3LWtleS0yMjIy
+      """
+    And I apply a Strict policy that reads it
+      """
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: apikey-auth
+        namespace: agentgateway-system
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: Gateway
+            name: agentgateway-proxy
+        traffic:
+          apiKeyAuthentication:
+            mode: Strict
+            secretRef:
+              name: rotating
+      """
+    When I send a request to the httpbin app with no key in the Authorization header
+    Then the request is refused with "no API Key found"
+    When I send a request to the httpbin app with the key "old-key-1111" in the Authorization header
+    Then the request is forwarded without the credential
+    When I send a request to the httpbin app with the key "new-key-2222" in the Authorization header
+    Then the request is forwarded without the credential
+    When I update the Secret to revoke the old key
+      """
+      apiVersion: v1
+      kind: Secret
+      metadata:
+        name: rotating
+        namespace: agentgateway-system
+      data:
+        new: bmV3LWtleS0yMjIy
+      """
+    And I send a request to the httpbin app with the key "old-key-1111" in the Authorization header
+    Then the request is refused with "invalid credentials"
+    When I send a request to the httpbin app with the key "new-key-2222" in the Authorization header
+    Then the request is forwarded without the credential

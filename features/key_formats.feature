@@ -1,0 +1,131 @@
+@beyond-the-page
+Feature: How keys are stored
+  Spec section 2: every entry of a Secret is one key, either the raw value exactly as
+  stored or a JSON object with a key or a SHA-256 hash of one; ConfigMaps hold hashes only.
+
+  Background:
+    Given an agentgateway proxy is set up
+    And the httpbin sample app is installed
+
+  @APIKEY-CORE-020 @APIKeyCore
+  Scenario: A raw value is used exactly as stored, so a trailing newline makes it unusable
+    Given I create a Secret whose values were written with trailing newlines, next to a clean one
+      """
+      apiVersion: v1
+      kind: Secret
+      metadata:
+        name: untrimmed
+        namespace: agentgateway-system
+      data:
+        from-echo: bmV3bGluZS1rZXktN2QyZQo=
+      stringData:
+        from-block: |
+          block-key-3c4d
+        clean: clean-key-5e6f
+      """
+    And I apply a Strict policy that reads it
+      """
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: apikey-auth
+        namespace: agentgateway-system
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: Gateway
+            name: agentgateway-proxy
+        traffic:
+          apiKeyAuthentication:
+            mode: Strict
+            secretRef:
+              name: untrimmed
+      """
+    When I send a request to the httpbin app with the header "Authorization: Bearer newline-key-7d2e"
+    Then the request is refused with "invalid credentials"
+    When I send a request to the httpbin app with the header "Authorization: Bearer block-key-3c4d"
+    Then the request is refused with "invalid credentials"
+    When I send a request to the httpbin app with the key "clean-key-5e6f" in the Authorization header
+    Then the request is forwarded without the credential
+
+  @APIKEY-EXT-021 @HashedKeys
+  Scenario: JSON entries: a key with metadata, and SHA-256 hashes in either case of hex
+    Given I create a Secret with JSON entries
+      """
+      apiVersion: v1
+      kind: Secret
+      metadata:
+        name: json-keys
+        namespace: agentgateway-system
+      stringData:
+        client1: '{"key": "json-key-1a2b", "metadata": {"team": "a"}, "comment": "unknown fields are ignored"}'
+        client2: '{"keyHash": "sha256:ec831936fbbab1232344d9da271d1629fabc992aef393d7d54735b210d4ff166"}'
+        client3: '{"keyHash": "sha256:022694D4435DEABDF81C36A65DDE86E2577149555D0DE74D284E66B94633A615"}'
+      """
+    And I apply a Strict policy that reads it
+      """
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: apikey-auth
+        namespace: agentgateway-system
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: Gateway
+            name: agentgateway-proxy
+        traffic:
+          apiKeyAuthentication:
+            mode: Strict
+            secretRef:
+              name: json-keys
+      """
+    When I send a request to the httpbin app with the header "Authorization: Bearer sha256:ec831936fbbab1232344d9da271d1629fabc992aef393d7d54735b210d4ff166"
+    Then the request is refused with "invalid credentials"
+    When I send a request to the httpbin app with the header "Authorization: Bearer client1"
+    Then the request is refused with "invalid credentials"
+    When I send a request to the httpbin app with the key "json-key-1a2b" in the Authorization header
+    Then the request is forwarded without the credential
+    When I send a request to the httpbin app with the key "N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy" in the Authorization header
+    Then the request is forwarded without the credential
+    When I send a request to the httpbin app with the key "hashed-only-key-3c1f9a" in the Authorization header
+    Then the request is forwarded without the credential
+
+  @APIKEY-EXT-022 @ConfigMapKeys @HashedKeys
+  Scenario: A ConfigMap selector reads hashed entries and skips raw ones
+    Given I create a ConfigMap of hashed keys that also holds a raw key
+      """
+      apiVersion: v1
+      kind: ConfigMap
+      metadata:
+        name: hashed-keys
+        namespace: agentgateway-system
+        labels:
+          keys: hashed
+      data:
+        client1: '{"keyHash": "sha256:ec831936fbbab1232344d9da271d1629fabc992aef393d7d54735b210d4ff166"}'
+        raw: plain-in-configmap-8a9b
+      """
+    And I apply a Strict policy that selects it
+      """
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: apikey-auth
+        namespace: agentgateway-system
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: Gateway
+            name: agentgateway-proxy
+        traffic:
+          apiKeyAuthentication:
+            mode: Strict
+            configMapSelector:
+              matchLabels:
+                keys: hashed
+      """
+    When I send a request to the httpbin app with the header "Authorization: Bearer plain-in-configmap-8a9b"
+    Then the request is refused with "invalid credentials"
+    When I send a request to the httpbin app with the key "N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy" in the Authorization header
+    Then the request is forwarded without the credential

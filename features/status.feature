@@ -1,0 +1,165 @@
+@beyond-the-page
+Feature: Policy status
+  Spec section 7: the policy reports, per Gateway, whether it was accepted and attached,
+  names its broken entries or missing Secret without ever showing a key, and says when
+  its target does not exist.
+
+  Background:
+    Given an agentgateway proxy is set up
+    And the httpbin sample app is installed
+    And I generated the API key "N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy"
+
+  @APIKEY-EXT-040 @PolicyStatus
+  Scenario: A policy with only good keys is Valid and Attached
+    Given I create a Kubernetes secret to store my API key
+      """
+      apiVersion: v1
+      kind: Secret
+      metadata:
+        name: apikey
+        namespace: agentgateway-system
+        labels:
+          app: httpbin
+      type: extauth.solo.io/apikey
+      stringData:
+        api-key: N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy
+      """
+    And I apply the policy from the page
+      """
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: apikey-auth
+        namespace: agentgateway-system
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: Gateway
+            name: agentgateway-proxy
+        traffic:
+          apiKeyAuthentication:
+            mode: Strict
+            secretRef:
+              name: apikey
+      """
+    When I send a request to the httpbin app with no key in the Authorization header
+    Then the request is refused with "no API Key found"
+    And the policy "apikey-auth" in namespace "agentgateway-system" reports Accepted=True with reason Valid for the Gateway "agentgateway-proxy"
+    And the policy "apikey-auth" in namespace "agentgateway-system" reports Attached=True with reason Attached for the Gateway "agentgateway-proxy"
+
+  @APIKEY-EXT-041 @PolicyStatus @HashedKeys
+  Scenario: Broken entries make the policy PartiallyValid, named but never shown
+    Given I create a Secret with one good entry and one broken one
+      """
+      apiVersion: v1
+      kind: Secret
+      metadata:
+        name: mixed
+        namespace: agentgateway-system
+      stringData:
+        good: good-key-9f8e
+        broken: '{"key": "half-a-secret-6c7d", "metadata": 42}'
+      """
+    And I apply a Strict policy that reads it
+      """
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: apikey-auth
+        namespace: agentgateway-system
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: Gateway
+            name: agentgateway-proxy
+        traffic:
+          apiKeyAuthentication:
+            mode: Strict
+            secretRef:
+              name: mixed
+      """
+    When I send a request to the httpbin app with no key in the Authorization header
+    Then the request is refused with "no API Key found"
+    And the policy "apikey-auth" in namespace "agentgateway-system" reports Accepted=True with reason PartiallyValid and a message containing "secret mixed contains invalid key broken" for the Gateway "agentgateway-proxy"
+    And no status message contains a key from the scenario's Secrets
+    When I send a request to the httpbin app with the key "good-key-9f8e" in the Authorization header
+    Then the request is forwarded without the credential
+
+  @APIKEY-EXT-042 @PolicyStatus @FailClosed
+  Scenario: A missing Secret is reported, and the policy stays in force
+    Given I apply a Strict policy that references a Secret nobody created
+      """
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: apikey-auth
+        namespace: agentgateway-system
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: Gateway
+            name: agentgateway-proxy
+        traffic:
+          apiKeyAuthentication:
+            mode: Strict
+            secretRef:
+              name: nope
+      """
+    When I send a request to the httpbin app with no key in the Authorization header
+    Then the request is refused with "no API Key found"
+    And the policy "apikey-auth" in namespace "agentgateway-system" reports Accepted=True with reason PartiallyValid and a message containing "secret agentgateway-system/nope not found" for the Gateway "agentgateway-proxy"
+
+  @APIKEY-EXT-043 @PolicyStatus
+  Scenario: A policy whose target does not exist is Pending, and protects nothing
+    Given I create a Kubernetes secret to store my API key
+      """
+      apiVersion: v1
+      kind: Secret
+      metadata:
+        name: apikey
+        namespace: agentgateway-system
+        labels:
+          app: httpbin
+      type: extauth.solo.io/apikey
+      stringData:
+        api-key: N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy
+      """
+    And I apply the policy from the page, and the same policy aimed at a Gateway that does not exist
+      """
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: apikey-auth
+        namespace: agentgateway-system
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: Gateway
+            name: agentgateway-proxy
+        traffic:
+          apiKeyAuthentication:
+            mode: Strict
+            secretRef:
+              name: apikey
+      ---
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: apikey-nowhere
+        namespace: agentgateway-system
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: Gateway
+            name: no-such-gateway
+        traffic:
+          apiKeyAuthentication:
+            mode: Strict
+            secretRef:
+              name: apikey
+      """
+    When I send a request to the httpbin app without an API key
+    Then the request fails with a 401 HTTP response code
+    And the policy "apikey-nowhere" in namespace "agentgateway-system" reports Attached=False with reason Pending for the Gateway "no-such-gateway"
+    When I delete the AgentgatewayPolicy "apikey-auth" in namespace "agentgateway-system"
+    Then the request succeeds

@@ -53,6 +53,8 @@ from __future__ import annotations
 import argparse
 import atexit
 import base64
+import contextlib
+import json
 import os
 import secrets
 import shutil
@@ -66,7 +68,7 @@ import threading
 import time
 import weakref
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Self
 
 import httpx
 import yaml
@@ -98,8 +100,7 @@ def _check_assets(path: Path, origin: str) -> Path:
     missing = [b for b in ("kube-apiserver", "etcd") if not os.access(path / b, os.X_OK)]
     if missing:
         raise ControlPlaneError(
-            f"{origin}={path} must be a directory holding executable kube-apiserver and etcd; "
-            f"missing: {', '.join(missing)}"
+            f"{origin}={path} must be a directory holding executable kube-apiserver and etcd; missing: {', '.join(missing)}"
         )
     return path
 
@@ -118,9 +119,7 @@ def find_assets(*, build: bool = True) -> Path:
         raise ControlPlaneError(f"KUBEBUILDER_ASSETS is not set (run {script} to build the assets)")
     if not script.is_file():
         raise ControlPlaneError(f"KUBEBUILDER_ASSETS is not set and {script} does not exist")
-    proc = subprocess.run(
-        ["bash", str(script)], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, check=False
-    )
+    proc = subprocess.run(["bash", str(script)], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, check=False)
     lines = [line.strip() for line in proc.stdout.splitlines() if line.strip()]
     if proc.returncode != 0 or not lines:
         raise ControlPlaneError(f"{script} failed with exit code {proc.returncode} (its messages are above)")
@@ -136,9 +135,7 @@ def find_crds(assets: Path, crds: Path | None = None) -> Path:
     else:
         path = Path(assets).parent / "crds"
         if not path.is_dir():
-            raise ControlPlaneError(
-                f"no CRD directory next to the assets ({path}); pass crds=... or set AGW_ENVTEST_CRDS"
-            )
+            raise ControlPlaneError(f"no CRD directory next to the assets ({path}); pass crds=... or set AGW_ENVTEST_CRDS")
         return path
     path = path.expanduser().resolve()
     if not path.is_dir():
@@ -149,7 +146,8 @@ def find_crds(assets: Path, crds: Path | None = None) -> Path:
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 def _tail(path: Path, lines: int = 40) -> str:
@@ -215,10 +213,8 @@ class _Proc:
                 self._logfile = None
 
     def _signal(self, sig: int) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.popen.pid, sig)
-        except ProcessLookupError:
-            pass
 
 
 class ControlPlane:
@@ -262,7 +258,7 @@ class ControlPlane:
 
     # -- public API ---------------------------------------------------------
 
-    def __enter__(self) -> ControlPlane:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
@@ -273,6 +269,7 @@ class ControlPlane:
         """Start etcd and kube-apiserver, install the CRDs, write the kubeconfig."""
         if self._procs:
             raise ControlPlaneError("already started")
+        self.installed_crds = []
         self.assets = self._assets_arg.resolve() if self._assets_arg else find_assets()
         _check_assets(self.assets, "assets")
         self.crds_dir = find_crds(self.assets, self._crds_arg)
@@ -304,6 +301,34 @@ class ControlPlane:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self._own_workdir = False
 
+    def kill_apiserver(self) -> None:
+        """SIGKILL kube-apiserver (etcd keeps running): for clients that must survive losing it."""
+        proc = next(p for p in self._procs if p.name == "kube-apiserver")
+        proc._signal(signal.SIGKILL)
+        proc.popen.wait()
+        proc.stop()
+        self._procs.remove(proc)
+
+    def restart_apiserver(self) -> None:
+        """Start kube-apiserver again on the same port with the same certificates and token,
+        so an existing kubeconfig keeps working."""
+        assert self.workdir is not None and self.assets is not None
+        proc = _Proc("kube-apiserver", [str(self.assets / "kube-apiserver"), *self.apiserver_args], self.workdir / "kube-apiserver.log")
+        self._procs.append(proc)
+        deadline = time.monotonic() + self.start_timeout
+        with self.http_client(timeout=5.0) as client:
+            while True:
+                if not proc.running():
+                    raise self._died(proc)
+                try:
+                    if client.get("/readyz").status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise self._timeout(proc, "ready after a restart")
+                time.sleep(0.2)
+
     def http_client(self, **kwargs: Any) -> httpx.Client:
         """An ``httpx.Client`` for the API server (base_url, CA and token set). Close it."""
         return httpx.Client(
@@ -324,7 +349,8 @@ class ControlPlane:
                     if doc.get("kind") != "CustomResourceDefinition":
                         continue
                     name = doc["metadata"]["name"]
-                    r = client.post(CRD_API, json=doc)
+                    body = json.dumps(doc, default=str)  # YAML may hold dates; the API wants strings
+                    r = client.post(CRD_API, content=body, headers={"Content-Type": "application/json"})
                     if r.status_code not in (201, 409):
                         raise ControlPlaneError(f"creating CRD {name} from {path} failed: {r.status_code} {r.text}")
                     names.append(name)
@@ -481,14 +507,11 @@ class ControlPlane:
 
     def _died(self, proc: _Proc) -> ControlPlaneError:
         return ControlPlaneError(
-            f"{proc.name} exited with code {proc.popen.returncode} while starting; "
-            f"last lines of {proc.log}:\n{_tail(proc.log)}"
+            f"{proc.name} exited with code {proc.popen.returncode} while starting; last lines of {proc.log}:\n{_tail(proc.log)}"
         )
 
     def _timeout(self, proc: _Proc, what: str) -> ControlPlaneError:
-        return ControlPlaneError(
-            f"{proc.name} not {what} within {self.start_timeout:.0f}s; last lines of {proc.log}:\n{_tail(proc.log)}"
-        )
+        return ControlPlaneError(f"{proc.name} not {what} within {self.start_timeout:.0f}s; last lines of {proc.log}:\n{_tail(proc.log)}")
 
     def _stop_processes(self) -> None:
         procs, self._procs = self._procs, []
@@ -527,18 +550,17 @@ def main(argv: list[str] | None = None) -> int:
         def on_signal(signum: int, frame: object) -> None:
             stop.set()
 
+        # Explicit handlers: SIGINT may be ignored when started in the background.
         signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
         with ControlPlane(args.assets, args.crds, args.workdir) as cp:
             print(f"API server:  {cp.server}")
             print(f"CRDs:        {len(cp.installed_crds)} from {cp.crds_dir}")
             print(f"kubeconfig:  {cp.kubeconfig}")
             print(f"  export KUBECONFIG={cp.kubeconfig}")
             print("Ctrl-C to stop.", flush=True)
-            try:
-                while not stop.wait(1.0):
-                    pass
-            except KeyboardInterrupt:
-                pass
+            stop.wait()
+            print("stopping", flush=True)
         return 0
     except ControlPlaneError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -7,7 +7,7 @@ import pytest
 from . import features as ft
 from .convergence import Rule
 from .report import Report
-from .steps import *  # noqa: F403 -- step definitions are fixtures; importing them here shares them with every feature file
+from .steps import *  # noqa: F403 -- steps are fixtures; importing them here shares them with every feature file
 from .targets.base import Target
 from .world import World
 
@@ -21,7 +21,7 @@ def _csv(value: str) -> list[str]:
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("agw-conformance", "API key auth conformance")
     group.addoption("--target", choices=TARGETS, default="reference", help="deployment under test (default: reference)")
-    group.addoption("--reference-command", help="command that runs the reference gateway (default: python -m reference)")
+    group.addoption("--reference-command", help="command that runs the reference gateway (default: python -m reference); also used by --envtest")
     group.addoption("--convergence-threshold", type=int, default=3, help="matches in a row an expectation needs (default 3)")
     group.addoption("--convergence-timeout", type=float, default=30.0, help="seconds an expectation may take (default 30)")
     group.addoption("--convergence-interval", type=float, default=0.1, help="seconds between attempts (default 0.1)")
@@ -33,18 +33,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--kubeconfig", help="kubeconfig of the cluster (--target=kubernetes)")
     group.addoption("--gateway-address", help="base URL of the gateway under test (--target=kubernetes)")
     group.addoption("--install-base", action="store_true", help="create the Gateway, httpbin route and Service (--target=kubernetes)")
+    group.addoption("--envtest", action="store_true",
+                    help="--target=kubernetes on a cluster of our own: envtest API server, go-httpbin, and the reference gateway watching it")
     group.addoption("--backend-address", help="HOST:PORT of an httpbin for the base EndpointSlice (--target=kubernetes with --install-base)")
 
 
 def _make_target(config: pytest.Config) -> Target:
+    # Cluster targets import the Kubernetes client; the default run does not need it.
+    if config.getoption("target") == "kubernetes" and config.getoption("envtest"):
+        from .targets.envtest import EnvtestTarget
+
+        return EnvtestTarget.from_options(config)
     if config.getoption("target") == "kubernetes":
         from .targets.kubernetes import KubernetesTarget
 
         return KubernetesTarget.from_options(config)
     from .targets.reference import ReferenceTarget
 
-    declared = frozenset(ft.FEATURES) - {"ExpressionLocation", "CORS", "APIServerValidation"}
-    return ReferenceTarget(declared, command=config.getoption("reference_command"), timeout=config.getoption("convergence_timeout"))
+    return ReferenceTarget(ft.REFERENCE_FEATURES, command=config.getoption("reference_command"), timeout=config.getoption("convergence_timeout"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -110,7 +116,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             report.unsupported(scenario_id, profile, missing)
         elif scenario_id in config.getoption("skip_tests"):
             item.add_marker(pytest.mark.skip(reason=f"{scenario_id} skipped by --skip-tests"))
-            report.skipped(scenario_id, profile)
+            report.skipped(item.nodeid, scenario_id, profile)
         else:
             report.expect(item.nodeid, scenario_id, profile)
         keep.append(item)

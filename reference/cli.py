@@ -16,15 +16,22 @@ from .watching import ManifestDir
 
 def _serve(args: argparse.Namespace) -> int:
     runtime = Runtime(args.gateway_class)
-    manifests = ManifestDir(args.manifests, runtime, args.poll_interval)
-    if not manifests.path.is_dir():
-        print(f"agw-reference: --manifests {args.manifests}: not a directory", file=sys.stderr)
-        return 2
+    if args.manifests is not None:
+        source = ManifestDir(args.manifests, runtime, args.poll_interval)
+        if not source.path.is_dir():
+            print(f"agw-reference: --manifests {args.manifests}: not a directory", file=sys.stderr)
+            return 2
+        background = source.watch
+    else:
+        from .kube import KubeSource  # only needed, and only imported, on Kubernetes
+
+        source = KubeSource(runtime, args.kubeconfig)
+        background = source.run
     proxy = Proxy(runtime.current)
     apps = [(proxy, args.listen)]
     if args.admin:
-        apps.append((admin.create_app(runtime, manifests.report), args.admin))
-    asyncio.run(serving.serve(apps, background=[manifests.watch], on_stop=[proxy.aclose], log_level=args.log_level))
+        apps.append((admin.create_app(runtime, source.report), args.admin))
+    asyncio.run(serving.serve(apps, background=[background], on_stop=[proxy.aclose], log_level=args.log_level))
     return 0
 
 
@@ -47,7 +54,10 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the gateway")
-    serve.add_argument("--manifests", type=Path, required=True, help="directory of *.yaml/*.yml manifests, watched for changes")
+    config = serve.add_mutually_exclusive_group(required=True)
+    config.add_argument("--manifests", type=Path, help="directory of *.yaml/*.yml manifests, watched for changes")
+    config.add_argument("--kubeconfig", help="watch the cluster of this kubeconfig")
+    config.add_argument("--in-cluster", action="store_true", help="watch the cluster this pod runs in")
     serve.add_argument("--listen", type=_address, required=True, help="HOST:PORT for traffic")
     serve.add_argument("--admin", type=_address, help="HOST:PORT for /healthz/ready, /config_dump, /status/policies")
     serve.add_argument("--gateway-class", default="agentgateway", help="serve Gateways of this GatewayClass (default: agentgateway)")

@@ -64,3 +64,22 @@ class Program:
                 pass
         self.proc.wait()
         self._out.close()
+
+
+def host_address() -> str:
+    """A non-loopback IPv4 address of this machine.
+
+    An API server refuses loopback addresses in EndpointSlices, so a backend that a
+    cluster's Service points at must listen on a real interface. Connecting a UDP socket
+    sends nothing; it only asks the kernel which source address it would use.
+    """
+    for probe in ("192.0.2.1", "10.255.255.255", "203.0.113.1"):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            try:
+                sock.connect((probe, 9))
+            except OSError:
+                continue
+            address = sock.getsockname()[0]
+            if not address.startswith("127."):
+                return address
+    raise RuntimeError("this machine has no non-loopback IPv4 address for the backend to listen on")

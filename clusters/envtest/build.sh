@@ -1,0 +1,244 @@
+#!/usr/bin/env bash
+# Build (or reuse) the envtest control-plane assets from pinned Go modules.
+#
+#   clusters/envtest/build.sh [--force]
+#
+# Produces, in a cache directory outside the repository,
+#
+#   ${AGW_ENVTEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/agw-conformance/envtest}/<stamp>/
+#       bin/kube-apiserver  bin/etcd  bin/go-httpbin
+#       crds/<plural>.<group>.yaml    one CustomResourceDefinition per file
+#       crds/SOURCES                  where each set of CRDs came from
+#       tools/crdprep                 renders/validates CRD files (crdprep/)
+#
+# and prints the bin directory as its LAST line on stdout: that is the value
+# for KUBEBUILDER_ASSETS (the envtest convention: a directory holding
+# kube-apiserver and etcd). Everything else goes to stderr.
+#
+# <stamp> names the pinned versions plus a hash of the pins and of the wrapper
+# modules' sources (go.mod, go.sum, *.go), so changing a pin builds a new
+# directory; an existing complete directory is reused. --force rebuilds it.
+#
+# Versions come from versions.env only. Inputs:
+#   AGW_ENVTEST_CACHE         cache root (see above)
+#   AGW_AGENTGATEWAY_SRC      a local agentgateway source tree to take the
+#                             agentgateway CRD chart from instead of the Go
+#                             module proxy (re-rendered on every run)
+#   AGW_ENVTEST_REQUIRE_AGENTGATEWAY_CRD=1
+#                             fail instead of warning when the agentgateway
+#                             CRDs cannot be obtained
+# Needs: go (the version in the go.mod files or newer; GOTOOLCHAIN=local is
+# forced, so no toolchain is downloaded), the Go module proxy, sha256sum.
+# A cold build compiles kube-apiserver, which takes a long time on a small machine.
+set -euo pipefail
+
+# Bump when the layout of the output directory changes.
+BUILD_FORMAT=1
+REQUIRED_CEL_MESSAGE='exactly one of the fields in [secretRef secretSelector configMapSelector] must be set'
+AGW_CHART_DIR=controller/install/helm/agentgateway-crds
+
+exec 3>&1 1>&2 # keep stdout for the final path only
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+log() { printf '[envtest build] %s\n' "$*"; }
+die() { printf '[envtest build] ERROR: %s\n' "$*"; exit 1; }
+
+force=0
+for arg in "$@"; do
+    case "$arg" in
+        --force) force=1 ;;
+        -h|--help) sed -n '2,30p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) die "unknown argument '$arg' (usage: build.sh [--force])" ;;
+    esac
+done
+
+# ---- pins ----
+[[ -f "$here/versions.env" ]] || die "missing $here/versions.env"
+# shellcheck source=versions.env
+source "$here/versions.env"
+for v in KUBERNETES_VERSION ETCD_VERSION GO_HTTPBIN_VERSION GATEWAY_API_VERSION \
+         AGENTGATEWAY_MODULE AGENTGATEWAY_VERSION; do
+    [[ -n "${!v:-}" ]] || die "$v is not set in versions.env"
+done
+
+# The official Go install location, in case it is not on PATH.
+command -v go >/dev/null || { [[ -x /usr/local/go/bin/go ]] && PATH="$PATH:/usr/local/go/bin"; }
+command -v go >/dev/null || die "go not found on PATH (need Go >= 1.26)"
+command -v sha256sum >/dev/null || die "sha256sum not found"
+export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false"
+goversion="$(go env GOVERSION)"
+
+# The committed go.mod files must agree with versions.env.
+require_pin() { # module-dir module version
+    grep -Eq "^[[:space:]]*(require[[:space:]]+)?$2[[:space:]]+$3([[:space:]]|$)" "$here/$1/go.mod" ||
+        die "$1/go.mod does not require $2 $3 (versions.env); run clusters/envtest/pin.sh $1 and commit the result"
+}
+require_pin apiserver k8s.io/kubernetes "$KUBERNETES_VERSION"
+require_pin etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
+require_pin httpbin github.com/mccutchen/go-httpbin/v2 "$GO_HTTPBIN_VERSION"
+
+# ---- stamp and cache dir ----
+srchash="$(
+    {
+        echo "format=$BUILD_FORMAT go=$goversion $(go env GOOS GOARCH | tr '\n' ' ')"
+        cat "$here/versions.env"
+        for m in apiserver etcd httpbin crdprep; do
+            for f in "$here/$m"/go.mod "$here/$m"/go.sum "$here/$m"/*.go; do
+                [[ -f "$f" && "$f" != *_test.go ]] || continue
+                echo "== $m/$(basename "$f")"; cat "$f"
+            done
+        done
+    } | sha256sum | cut -c1-12
+)"
+stamp="k8s-${KUBERNETES_VERSION}_etcd-${ETCD_VERSION}_httpbin-${GO_HTTPBIN_VERSION}_gwapi-${GATEWAY_API_VERSION}_agw-${AGENTGATEWAY_VERSION}_${srchash}"
+cache_root="${AGW_ENVTEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/agw-conformance/envtest}"
+dest="$cache_root/$stamp"
+mkdir -p "$cache_root" || die "cannot create cache directory $cache_root"
+
+# One build per stamp at a time.
+exec 9>"$cache_root/.lock-$stamp"
+if command -v flock >/dev/null; then
+    flock -n 9 || { log "another build of $stamp is running; waiting for it"; flock 9; }
+fi
+
+if [[ "$force" == 1 && -d "$dest" ]]; then
+    log "--force: removing $dest"
+    rm -rf "$dest"
+fi
+mkdir -p "$dest/bin" "$dest/crds" "$dest/tools"
+log "assets directory: $dest"
+
+# ---- binaries ----
+build() { # name module-dir ldflags
+    local name="$1" dir="$2" ldflags="$3" out="$dest/bin/$1"
+    if [[ -x "$out" ]]; then
+        log "reusing $name"
+        return
+    fi
+    log "building $name from $dir ($goversion)..."
+    local start=$SECONDS tmp="$out.tmp.$$"
+    go build -C "$here/$dir" -trimpath -ldflags "-s -w $ldflags" -o "$tmp" . ||
+        { rm -f "$tmp"; die "building $name failed (see the go output above)"; }
+    mv -f "$tmp" "$out"
+    log "built $name in $((SECONDS - start))s"
+}
+
+[[ "$KUBERNETES_VERSION" =~ ^v([0-9]+)\.([0-9]+)\. ]] || die "bad KUBERNETES_VERSION $KUBERNETES_VERSION"
+kv="-X k8s.io/component-base/version.gitVersion=$KUBERNETES_VERSION"
+kv+=" -X k8s.io/component-base/version.gitMajor=${BASH_REMATCH[1]}"
+kv+=" -X k8s.io/component-base/version.gitMinor=${BASH_REMATCH[2]}"
+kv+=" -X k8s.io/component-base/version.gitTreeState=clean"
+[[ -x "$dest/bin/kube-apiserver" ]] ||
+    log "kube-apiserver is a large build: expect tens of minutes on 2 cores"
+build etcd etcd ""
+build go-httpbin httpbin "-X main.version=$GO_HTTPBIN_VERSION"
+build kube-apiserver apiserver "$kv"
+crdprep="$dest/tools/crdprep"
+if [[ ! -x "$crdprep" ]]; then
+    go build -C "$here/crdprep" -trimpath -ldflags "-s -w" -o "$crdprep.tmp.$$" . ||
+        die "building crdprep failed"
+    mv -f "$crdprep.tmp.$$" "$crdprep"
+fi
+
+# ---- CRDs ----
+module_dir() { # module@version -> extracted module directory (module cache)
+    local json dir
+    json="$(go mod download -json "$1" 2>&1)" || true
+    dir="$(printf '%s\n' "$json" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
+    if [[ -z "$dir" || ! -d "$dir" ]]; then
+        printf '%s\n' "$json" | sed -n 's/^[[:space:]]*"Error": "\(.*\)",\{0,1\}$/\1/p' |
+            sed 's/\\n/ /g; s/\\t/ /g' >&2
+        return 1
+    fi
+    printf '%s\n' "$dir"
+}
+
+# install_crds label crdprep-args... : render into a temp dir, then move the files in.
+install_crds() {
+    local label="$1"; shift
+    local tmp
+    tmp="$(mktemp -d "$dest/crds.tmp.XXXXXX")"
+    if ! "$crdprep" -out "$tmp" "$@"; then
+        rm -rf "$tmp"
+        return 1
+    fi
+    local f
+    for f in "$tmp"/*.yaml; do mv -f "$f" "$dest/crds/"; done
+    rmdir "$tmp"
+    log "installed $label CRDs into $dest/crds"
+}
+
+note_source() { # key text
+    local sources="$dest/crds/SOURCES"
+    touch "$sources"
+    grep -v "^$1: " "$sources" >"$sources.tmp" || true
+    echo "$1: $2" >>"$sources.tmp"
+    mv -f "$sources.tmp" "$sources"
+}
+
+if [[ ! -f "$dest/crds/.gateway-api.done" ]]; then
+    gw="sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION"
+    log "fetching Gateway API standard CRDs ($gw)"
+    gwdir="$(module_dir "$gw")" || die "cannot download Go module $gw"
+    shopt -s nullglob
+    gwfiles=("$gwdir"/config/crd/standard/gateway.networking.k8s.io_*.yaml)
+    shopt -u nullglob
+    [[ ${#gwfiles[@]} -gt 0 ]] || die "$gw has no config/crd/standard/gateway.networking.k8s.io_*.yaml"
+    install_crds "Gateway API $GATEWAY_API_VERSION (standard)" "${gwfiles[@]}" ||
+        die "preparing Gateway API CRDs failed"
+    for want in gateways httproutes; do
+        [[ -f "$dest/crds/$want.gateway.networking.k8s.io.yaml" ]] ||
+            die "$gw standard channel lacks the $want CRD"
+    done
+    note_source gateway-api "$gw config/crd/standard (Go module proxy)"
+    touch "$dest/crds/.gateway-api.done"
+fi
+
+agw_missing() {
+    # No .done marker: every build tries the real CRD again first.
+    rm -f "$dest/crds/.agentgateway.done"
+    if [[ "${AGW_ENVTEST_REQUIRE_AGENTGATEWAY_CRD:-0}" == 1 ]]; then
+        note_source agentgateway "MISSING: $1"
+        die "agentgateway CRDs: $1"
+    fi
+    cp -f "$here/standin/agentgatewaypolicies.agentgateway.dev.yaml" "$dest/crds/"
+    note_source agentgateway "STAND-IN clusters/envtest/standin (written by this project) because $1"
+    log "WARNING: the real agentgateway CRDs are not available: $1"
+    log "WARNING: installing this project's stand-in AgentgatewayPolicy CRD; set AGW_AGENTGATEWAY_SRC to a local agentgateway checkout to use the real one"
+}
+
+agw_from() { # chart-dir description
+    local chart="$1" what="$2"
+    [[ -d "$chart/templates" && -f "$chart/values.yaml" ]] || { agw_missing "$what has no $AGW_CHART_DIR/{templates,values.yaml}"; return; }
+    shopt -s nullglob
+    local files=("$chart"/templates/*.yaml)
+    shopt -u nullglob
+    [[ ${#files[@]} -gt 0 ]] || { agw_missing "$what: $AGW_CHART_DIR/templates has no YAML files"; return; }
+    install_crds "agentgateway ($what)" -helm-values "$chart/values.yaml" "${files[@]}" ||
+        die "rendering the agentgateway CRD chart from $what failed (see above)"
+    local pol="$dest/crds/agentgatewaypolicies.agentgateway.dev.yaml"
+    [[ -f "$pol" ]] || die "$what: no AgentgatewayPolicy CRD (agentgatewaypolicies.agentgateway.dev) in $AGW_CHART_DIR/templates"
+    grep -qF "$REQUIRED_CEL_MESSAGE" "$pol" ||
+        die "$what: the AgentgatewayPolicy CRD lacks the rule '$REQUIRED_CEL_MESSAGE' (too old a version?)"
+    note_source agentgateway "$what $AGW_CHART_DIR/templates"
+    touch "$dest/crds/.agentgateway.done"
+}
+
+if [[ -n "${AGW_AGENTGATEWAY_SRC:-}" ]]; then
+    [[ -d "$AGW_AGENTGATEWAY_SRC" ]] || die "AGW_AGENTGATEWAY_SRC=$AGW_AGENTGATEWAY_SRC is not a directory"
+    log "rendering agentgateway CRDs from AGW_AGENTGATEWAY_SRC"
+    agw_from "$AGW_AGENTGATEWAY_SRC/$AGW_CHART_DIR" "local source tree $AGW_AGENTGATEWAY_SRC"
+elif [[ ! -f "$dest/crds/.agentgateway.done" ]]; then
+    agw="$AGENTGATEWAY_MODULE@$AGENTGATEWAY_VERSION"
+    log "fetching agentgateway CRDs ($agw)"
+    if agwdir="$(module_dir "$agw")"; then
+        agw_from "$agwdir/$AGW_CHART_DIR" "Go module $agw"
+    else
+        agw_missing "the Go module proxy does not serve $agw"
+    fi
+fi
+
+for b in kube-apiserver etcd go-httpbin; do
+    [[ -x "$dest/bin/$b" ]] || die "internal error: $dest/bin/$b missing"
+done
+log "ready: $(ls "$dest/crds" | grep -c '\.yaml$') CRDs; KUBEBUILDER_ASSETS=$dest/bin"
+echo "$dest/bin" >&3

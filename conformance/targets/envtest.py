@@ -1,0 +1,80 @@
+"""The kubernetes target on a cluster of our own: a real kube-apiserver and etcd (envtest),
+go-httpbin as the backend, and a gateway watching the API server.
+
+Nothing here reaches into the gateway: it is started as a program with a kubeconfig, and
+the suite then talks to the cluster and the gateway exactly as it would to any other.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+import tempfile
+from pathlib import Path
+
+import httpx
+import pytest
+
+from .. import features as ft
+from ..controlplane import ControlPlane
+from .kubernetes import KubernetesTarget
+from .processes import Program, free_port, host_address
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+class EnvtestTarget(KubernetesTarget):
+    name = "kubernetes (envtest)"
+
+    def __init__(self, gateway_command: list[str], supported: frozenset[str], timeout: float = 30.0):
+        super().__init__("", "", supported, install=True, timeout=timeout)
+        self.gateway_command = gateway_command
+        self._tmp = tempfile.TemporaryDirectory(prefix="agw-envtest-target-")
+        self.workdir = Path(self._tmp.name)
+        self.control_plane = ControlPlane()
+        self.programs: list[Program] = []
+
+    @classmethod
+    def from_options(cls, config: pytest.Config) -> EnvtestTarget:
+        command = config.getoption("reference_command")
+        return cls(shlex.split(command) if command else [sys.executable, "-m", "reference"],
+                   frozenset(ft.REFERENCE_FEATURES), config.getoption("convergence_timeout"))
+
+    def start(self) -> None:
+        try:
+            self.control_plane.start()
+            self.kubeconfig = str(self.control_plane.kubeconfig)
+            backend_ip = host_address()
+            httpbin_port, gw_port, admin_port = free_port(backend_ip), free_port(), free_port()
+            httpbin = Program("go-httpbin", [str(self.control_plane.assets / "go-httpbin"), "-host", backend_ip,
+                                             "-port", str(httpbin_port), "-log-level", "WARN"], self.workdir)
+            self.programs.append(httpbin)
+            httpbin.wait_until(lambda: _answers(f"http://{backend_ip}:{httpbin_port}/status/200"), self.timeout, "ready")
+            self.backend = f"{backend_ip}:{httpbin_port}"
+            gateway = Program("gateway", [*self.gateway_command, "serve", "--kubeconfig", self.kubeconfig,
+                                          "--listen", f"127.0.0.1:{gw_port}", "--admin", f"127.0.0.1:{admin_port}"],
+                              self.workdir, {**os.environ, "PYTHONUNBUFFERED": "1"})
+            self.programs.append(gateway)
+            gateway.wait_until(lambda: _answers(f"http://127.0.0.1:{admin_port}/healthz/ready"), self.timeout, "ready")
+            self.address = f"http://127.0.0.1:{gw_port}"
+            super().start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        try:
+            if self.client is not None:
+                super().stop()
+        finally:
+            for program in reversed(self.programs):
+                program.stop()
+            self.programs.clear()
+            self.control_plane.stop()
+            self._tmp.cleanup()

@@ -1,0 +1,126 @@
+"""Any cluster, through its API: server-side apply, status from the API, traffic to an address.
+
+Whatever serves the Gateway (agentgateway on kind, the reference gateway watching the
+cluster, another vendor's proxy) is only reached by HTTP at `--gateway-address`.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from lightkube import ApiError, Client, KubeConfig, codecs
+from lightkube.generic_resource import create_namespaced_resource
+from lightkube.resources.core_v1 import ConfigMap, Namespace, Secret, Service
+from lightkube.resources.discovery_v1 import EndpointSlice
+
+from .. import features as ft
+from .base import ObjectRef, Refused, Target, base_manifest, documents
+
+FIELD_MANAGER = "agw-conformance"
+
+RESOURCES = {
+    "Namespace": Namespace,
+    "Secret": Secret,
+    "ConfigMap": ConfigMap,
+    "Service": Service,
+    "EndpointSlice": EndpointSlice,
+    # Registering these also teaches lightkube's codecs to load them from YAML.
+    "Gateway": create_namespaced_resource("gateway.networking.k8s.io", "v1", "Gateway", "gateways"),
+    "HTTPRoute": create_namespaced_resource("gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes"),
+    "AgentgatewayPolicy": create_namespaced_resource("agentgateway.dev", "v1alpha1", "AgentgatewayPolicy", "agentgatewaypolicies"),
+}
+
+
+class KubernetesTarget(Target):
+    name = "kubernetes"
+
+    def __init__(self, kubeconfig: str, gateway_address: str, supported: frozenset[str], install: bool = False,
+                 backend: str | None = None, timeout: float = 30.0):
+        self.kubeconfig, self.address = kubeconfig, gateway_address.rstrip("/")
+        self.supported_features = supported
+        self.install, self.backend, self.timeout = install, backend, timeout
+        self.client: Client | None = None
+        self._base: list[ObjectRef] = []
+
+    @classmethod
+    def from_options(cls, config: pytest.Config) -> KubernetesTarget:
+        kubeconfig, address = config.getoption("kubeconfig"), config.getoption("gateway_address")
+        if not kubeconfig or not address:
+            raise pytest.UsageError("--target=kubernetes needs --kubeconfig FILE and --gateway-address URL")
+        if config.getoption("install_base") and not config.getoption("backend_address"):
+            raise pytest.UsageError("--install-base needs --backend-address HOST:PORT (the httpbin the base EndpointSlice points at)")
+        # A cluster could run anything: claim only the core unless told otherwise.
+        return cls(kubeconfig, address, frozenset(ft.in_profile(ft.CORE)), config.getoption("install_base"),
+                   config.getoption("backend_address"), config.getoption("convergence_timeout"))
+
+    @property
+    def gateway_url(self) -> str:
+        return self.address
+
+    def start(self) -> None:
+        self.client = Client(config=KubeConfig.from_file(self.kubeconfig), field_manager=FIELD_MANAGER)
+
+    def stop(self) -> None:
+        for ref in reversed(self._base):
+            if ref.kind != "Namespace":  # namespaces may hold what others put there
+                self.delete(ref)
+        if self.client is not None:
+            self.client.close()
+
+    def install_base(self) -> None:
+        if not self.install:
+            return
+        host, _, port = self.backend.rpartition(":")
+        self._base += self.apply(base_manifest("base.yaml"))
+        self._base += self.apply(base_manifest("endpointslice.yaml", address=host, port=port))
+
+    def apply(self, manifest: str) -> list[ObjectRef]:
+        refs = []
+        for doc in documents(manifest):
+            ref = ObjectRef.of(doc)
+            try:
+                obj = codecs.from_dict(doc)
+            except Exception as exc:  # noqa: BLE001 -- lightkube raises several types for unknown kinds
+                raise Refused(f"{ref}: {exc}") from None
+            try:
+                self.client.apply(obj, force=True)
+            except ApiError as exc:
+                if exc.status.code in (400, 403, 404, 409, 422):
+                    raise Refused(exc.status.message) from None
+                raise
+            refs.append(ref)
+        return refs
+
+    def _resource(self, kind: str):
+        try:
+            return RESOURCES[kind]
+        except KeyError:
+            raise ValueError(f"the kubernetes target does not know the kind {kind}") from None
+
+    def delete(self, ref: ObjectRef) -> None:
+        res = self._resource(ref.kind)
+        namespace = ref.namespace or None
+        try:
+            self.client.delete(res, ref.name, namespace=namespace)
+        except ApiError as exc:
+            if exc.status.code != 404:
+                raise
+            return
+        deadline = time.monotonic() + self.timeout
+        while self.get(ref) is not None:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{ref} was not gone {self.timeout:g} s after its deletion")
+            time.sleep(0.05)
+
+    def get(self, ref: ObjectRef) -> dict | None:
+        try:
+            return self.client.get(self._resource(ref.kind), ref.name, namespace=ref.namespace or None).to_dict()
+        except ApiError as exc:
+            if exc.status.code == 404:
+                return None
+            raise
+
+    def policy_status(self, namespace: str, name: str) -> dict | None:
+        doc = self.get(ObjectRef("AgentgatewayPolicy", namespace, name))
+        return None if doc is None else doc.get("status")

@@ -8,6 +8,8 @@ import socket
 
 import pytest
 
+from conformance import Request
+from conformance.targets.processes import free_port
 from conformance.targets.reference import ReferenceTarget
 
 POLICY = """
@@ -82,3 +84,30 @@ def test_odd_authorization_values_never_get_a_5xx(gateway, case):
 def test_the_first_of_two_headers_decides(gateway):
     assert raw_status(gateway.gateway_url, ODD["two headers, good first"]) == 200
     assert raw_status(gateway.gateway_url, ODD["two headers, bad first"]) == 401
+
+
+def test_an_unreachable_backend_is_a_503_not_a_hang(gateway):
+    closed = free_port()  # nothing listens there
+    gateway.apply(f"""
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {{name: dead, namespace: httpbin}}
+spec:
+  parentRefs: [{{name: agentgateway-proxy, namespace: agentgateway-system}}]
+  hostnames: [dead.example.com]
+  rules: [{{backendRefs: [{{name: dead, port: 80}}]}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: dead, namespace: httpbin}}
+spec: {{ports: [{{name: http, port: 80}}]}}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {{name: dead-1, namespace: httpbin, labels: {{kubernetes.io/service-name: dead}}}}
+addressType: IPv4
+ports: [{{name: http, port: {closed}}}]
+endpoints: [{{addresses: [127.0.0.1]}}]
+""")
+    response = gateway.send(Request(host="dead.example.com").with_header("Authorization", "Bearer the-key"))
+    assert response.status == 503, response.describe()

@@ -13,20 +13,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-import httpx
 import pytest
 
 from .. import features as ft
 from ..controlplane import ControlPlane
 from .kubernetes import KubernetesTarget
-from .processes import Program, free_port, host_address
+from .processes import Program, answers, free_port, host_address
 
 
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 class EnvtestTarget(KubernetesTarget):
@@ -55,13 +49,13 @@ class EnvtestTarget(KubernetesTarget):
             httpbin = Program("go-httpbin", [str(self.control_plane.assets / "go-httpbin"), "-host", backend_ip,
                                              "-port", str(httpbin_port), "-log-level", "WARN"], self.workdir)
             self.programs.append(httpbin)
-            httpbin.wait_until(lambda: _answers(f"http://{backend_ip}:{httpbin_port}/status/200"), self.timeout, "ready")
+            httpbin.wait_until(lambda: answers(f"http://{backend_ip}:{httpbin_port}/status/200"), self.timeout, "ready")
             self.backend = f"{backend_ip}:{httpbin_port}"
             gateway = Program("gateway", [*self.gateway_command, "serve", "--kubeconfig", self.kubeconfig,
                                           "--listen", f"127.0.0.1:{gw_port}", "--admin", f"127.0.0.1:{admin_port}"],
                               self.workdir, {**os.environ, "PYTHONUNBUFFERED": "1"})
             self.programs.append(gateway)
-            gateway.wait_until(lambda: _answers(f"http://127.0.0.1:{admin_port}/healthz/ready"), self.timeout, "ready")
+            gateway.wait_until(lambda: answers(f"http://127.0.0.1:{admin_port}/healthz/ready"), self.timeout, "ready")
             self.address = f"http://127.0.0.1:{gw_port}"
             super().start()
         except BaseException:

@@ -10,6 +10,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
+
+
+def answers(url: str) -> bool:
+    """Whether `url` answers 200 right now: the readiness probe for programs we start."""
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
 
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:

@@ -24,7 +24,7 @@ import httpx
 import yaml
 
 from .base import ObjectRef, Refused, Target, base_manifest, documents
-from .processes import Program, free_port
+from .processes import Program, answers, free_port
 
 
 def _filename(ref: ObjectRef) -> str:
@@ -78,8 +78,8 @@ class ReferenceTarget(Target):
             env,
         )
         self.programs.append(gateway)
-        echo.wait_until(lambda: _answers(f"http://127.0.0.1:{echo_port}/status/200"), self.timeout, "ready")
-        gateway.wait_until(lambda: _answers(self._admin + "/healthz/ready"), self.timeout, "ready")
+        echo.wait_until(lambda: answers(f"http://127.0.0.1:{echo_port}/status/200"), self.timeout, "ready")
+        gateway.wait_until(lambda: answers(self._admin + "/healthz/ready"), self.timeout, "ready")
 
     def stop(self) -> None:
         for program in reversed(self.programs):
@@ -173,10 +173,3 @@ class ReferenceTarget(Target):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the reference gateway did not notice that {filename} was removed")
             time.sleep(0.02)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False

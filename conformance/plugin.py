@@ -128,8 +128,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def target(pytestconfig: pytest.Config):
     target = pytestconfig.stash[_TARGET]
-    target.start()
     try:
+        target.start()
         target.install_base()
         yield target
     finally:

@@ -29,8 +29,7 @@ class EnvtestTarget(KubernetesTarget):
     def __init__(self, gateway_command: list[str], supported: frozenset[str], timeout: float = 30.0):
         super().__init__("", "", supported, install=True, timeout=timeout)
         self.gateway_command = gateway_command
-        self._tmp = tempfile.TemporaryDirectory(prefix="agw-envtest-target-")
-        self.workdir = Path(self._tmp.name)
+        self._tmp: tempfile.TemporaryDirectory | None = None
         self.control_plane = ControlPlane()
         self.programs: list[Program] = []
 
@@ -41,6 +40,8 @@ class EnvtestTarget(KubernetesTarget):
                    frozenset(ft.REFERENCE_FEATURES), config.getoption("convergence_timeout"))
 
     def start(self) -> None:
+        self._tmp = tempfile.TemporaryDirectory(prefix="agw-envtest-target-")
+        self.workdir = Path(self._tmp.name)
         try:
             self.control_plane.start()
             self.kubeconfig = str(self.control_plane.kubeconfig)
@@ -71,4 +72,5 @@ class EnvtestTarget(KubernetesTarget):
                 program.stop()
             self.programs.clear()
             self.control_plane.stop()
-            self._tmp.cleanup()
+            if self._tmp is not None:
+                self._tmp.cleanup()

@@ -49,9 +49,8 @@ class ReferenceTarget(Target):
     def __init__(self, supported: frozenset[str], command: str | None = None, workdir: Path | None = None, timeout: float = 30.0):
         self.supported_features = supported
         self.command = shlex.split(command) if command else [sys.executable, "-m", "reference"]
-        self._tmp = None if workdir else tempfile.TemporaryDirectory(prefix="agw-conformance-")
-        self.workdir = Path(workdir or self._tmp.name)
-        self.manifests = self.workdir / "manifests"
+        self._given_workdir = workdir
+        self._tmp: tempfile.TemporaryDirectory | None = None
         self.timeout = timeout
         self.objects: dict[ObjectRef, dict] = {}
         self.programs: list[Program] = []
@@ -61,6 +60,10 @@ class ReferenceTarget(Target):
     # --- lifecycle --------------------------------------------------------------------
 
     def start(self) -> None:
+        if self._given_workdir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="agw-conformance-")
+        self.workdir = Path(self._given_workdir or self._tmp.name)
+        self.manifests = self.workdir / "manifests"
         self.manifests.mkdir(parents=True, exist_ok=True)
         echo_port, gw_port, admin_port = free_port(), free_port(), free_port()
         self.backend = ("127.0.0.1", echo_port)

@@ -315,19 +315,7 @@ class ControlPlane:
         assert self.workdir is not None and self.assets is not None
         proc = _Proc("kube-apiserver", [str(self.assets / "kube-apiserver"), *self.apiserver_args], self.workdir / "kube-apiserver.log")
         self._procs.append(proc)
-        deadline = time.monotonic() + self.start_timeout
-        with self.http_client(timeout=5.0) as client:
-            while True:
-                if not proc.running():
-                    raise self._died(proc)
-                try:
-                    if client.get("/readyz").status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise self._timeout(proc, "ready after a restart")
-                time.sleep(0.2)
+        self._wait_ready(proc, time.monotonic() + self.start_timeout)
 
     def http_client(self, **kwargs: Any) -> httpx.Client:
         """An ``httpx.Client`` for the API server (base_url, CA and token set). Close it."""
@@ -472,6 +460,11 @@ class ControlPlane:
                 raise self._timeout(proc, f"writing {self.ca_file.name}")
             time.sleep(0.1)
         time.sleep(0.2)  # let the write finish before reading it
+        self._wait_ready(proc, deadline)
+        self._write_kubeconfig()
+
+    def _wait_ready(self, proc: _Proc, deadline: float) -> None:
+        """Poll kube-apiserver's /readyz until it answers 200, it dies, or the deadline passes."""
         last = ""
         with self.http_client(timeout=5.0) as client:
             while True:
@@ -480,14 +473,13 @@ class ControlPlane:
                 try:
                     r = client.get("/readyz")
                     if r.status_code == 200:
-                        break
+                        return
                     last = f"/readyz {r.status_code}: {r.text[-500:]}"
                 except httpx.HTTPError as exc:
                     last = f"/readyz: {exc!r}"
                 if time.monotonic() > deadline:
                     raise self._timeout(proc, f"ready (last answer {last})")
                 time.sleep(0.2)
-        self._write_kubeconfig()
 
     def _write_kubeconfig(self) -> None:
         assert self.workdir is not None

@@ -36,6 +36,7 @@ class ListenerView:
     gateway: m.Gateway
     listener: m.Listener
     candidates: list[routing.Candidate] = field(default_factory=list)
+    matches_headers: bool = False  # whether any candidate needs the request headers
     pre_policy: AuthPolicy | None = None
     # effective post-routing policy per (route key, rule index); None when unprotected
     post_policy: dict[tuple, AuthPolicy | None] = field(default_factory=dict)
@@ -167,6 +168,7 @@ def build(objects: Iterable[m.Resource], gateway_class: str, generation: int = 0
                         mine.append(route)
                         break
             view.candidates = routing.order_candidates(mine)
+            view.matches_headers = any(c.match.headers for c in view.candidates)
             gateway_levels = [at("PostRouting", "Gateway", gns, gname, None), at("PostRouting", "Gateway", gns, gname, listener.name)]
             for route in mine:
                 rns, rname = route.meta.namespace, route.meta.name

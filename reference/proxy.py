@@ -94,7 +94,8 @@ class Proxy:
                 return
             headers, query = outcome
 
-        header_map = {k.decode("latin-1"): v.decode("latin-1") for k, v in reversed(headers)}
+        # Decoding every header costs on each request; only header matches need it.
+        header_map = {k.decode("latin-1"): v.decode("latin-1") for k, v in reversed(headers)} if view.matches_headers else {}
         candidate = routing.select(view.candidates, host, scope["method"], scope["path"], header_map)
         if candidate is None:
             await _plain(send, 404, b"route not found")

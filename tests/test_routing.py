@@ -102,3 +102,17 @@ def test_backends_resolve_by_port_name_and_skip_unready_endpoints():
 def test_gateways_of_other_classes_are_not_served():
     config = build((GATEWAY % "").replace("agentgateway", "someone-else"))
     assert config.listeners == []
+
+
+def test_header_matches_take_precedence_and_are_flagged_for_the_proxy():
+    rules = "\n".join([
+        rule("/"),
+        "    - {matches: [{path: {type: PathPrefix, value: /}, headers: [{name: X-Canary, value: 'yes'}]}], backendRefs: [{name: svc, port: 8000}]}",
+    ])
+    config = build(GATEWAY % ", allowedRoutes: {namespaces: {from: All}}", ROUTE % ("r", "apps", "[]", rules))
+    view = config.select_listener("h")
+    assert view.matches_headers
+    assert select(view.candidates, "h", "GET", "/", {"x-canary": "yes"}).rule_index == 1
+    assert select(view.candidates, "h", "GET", "/", {}).rule_index == 0
+    plain = build(GATEWAY % ", allowedRoutes: {namespaces: {from: All}}", ROUTE % ("r", "apps", "[]", rule("/")))
+    assert not plain.select_listener("h").matches_headers

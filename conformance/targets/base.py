@@ -49,6 +49,14 @@ class Target(abc.ABC):
     name: str = "?"
     supported_features: frozenset[str] = frozenset()
 
+    def preflight(self) -> None:
+        """Raise, quickly, if the deployment cannot be reached at all.
+
+        Called once before the first scenario, so that a dead target is reported in seconds
+        rather than after a convergence timeout per scenario. Targets that start their own
+        programs have nothing to check yet.
+        """
+
     @abc.abstractmethod
     def start(self) -> None: ...
 
@@ -80,9 +88,15 @@ class Target(abc.ABC):
     def gateway_url(self) -> str:
         """Base URL traffic is sent to; the scenario's host goes in the Host header."""
 
+    # Each request is bounded so that a gateway which accepts a connection and never
+    # answers costs one failed attempt, not a hung run. The plugin lowers it to fit the
+    # convergence budget.
+    request_timeout: float = 10.0
+    _transport: httpx.HTTPTransport | None = None
+
     def send(self, request: Request) -> Response:
-        """One request, sent as given: no cookie jar, no default headers beyond the
-        ones curl would send, a fresh connection each time."""
+        """One request, sent as given: no cookie jar, no default headers beyond the ones
+        curl would send. Connections are pooled across requests, as a client would."""
         headers = [(b"host", request.host.encode())]
         names = {(n.decode("latin-1") if isinstance(n, bytes) else n).lower() for n, _ in request.headers}
         if "user-agent" not in names:
@@ -91,17 +105,28 @@ class Target(abc.ABC):
             headers.append((b"accept", b"*/*"))
         headers += [(_b(n), _b(v)) for n, v in request.headers]
         url = httpx.URL(self.gateway_url + request.path)
-        req = httpx.Request(request.method, url, headers=headers, content=request.body)
+        limit = self.request_timeout
+        req = httpx.Request(request.method, url, headers=headers, content=request.body,
+                            extensions={"timeout": httpx.Timeout(limit).as_dict()})
         try:
-            with httpx.HTTPTransport(retries=0) as transport:
-                response = transport.handle_request(req)
-                try:
-                    body = response.read()
-                finally:
-                    response.close()
+            response = self._client_transport().handle_request(req)
+            try:
+                body = response.read()
+            finally:
+                response.close()
         except httpx.HTTPError as exc:
             return Response(0, (), b"", error=f"{type(exc).__name__}: {exc}")
         return Response(response.status_code, tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw), body)
+
+    def _client_transport(self) -> httpx.HTTPTransport:
+        if self._transport is None:
+            self._transport = httpx.HTTPTransport(retries=0)
+        return self._transport
+
+    def close_transport(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
 
 
 def _b(value: str | bytes) -> bytes:

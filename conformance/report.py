@@ -1,4 +1,15 @@
-"""Results per profile, shaped like the Gateway API's ConformanceReport."""
+"""Results per profile, shaped like the Gateway API's ConformanceReport.
+
+A profile is `success` only when every scenario it expected ran and passed. Scenarios that
+were expected but never ran (deselected with `-k`/`--deselect`, or not reached because the
+run stopped early with `-x`, a crash or Ctrl-C) are listed with the reason and make the
+profile `partial`; so do skipped core scenarios. Scenarios whose feature was checked only
+against a stand-in (see `Report.provisional`) are run and listed, but not counted as passed.
+
+Under pytest-xdist every worker keeps its own `Report`; each hands its state to the
+controller when it finishes (`state()`), and the controller merges them (`merge()`), so the
+controller's report is as complete as a single process's.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +22,9 @@ import yaml
 
 from . import features as ft
 
+DESELECTED = "deselected (-k, -m or --deselect)"
+NOT_REACHED = "not reached: the run stopped before it (-x, --maxfail, a crash or an interrupt)"
+
 
 @dataclass
 class _Profile:
@@ -18,12 +32,14 @@ class _Profile:
     failed: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     unsupported: list[str] = field(default_factory=list)
+    not_run: list[str] = field(default_factory=list)
+    provisional: list[str] = field(default_factory=list)
 
     @property
     def result(self) -> str:
         if self.failed:
             return "failure"
-        if self.skipped:
+        if self.skipped or self.not_run or self.provisional:
             return "partial"
         return "success"
 
@@ -38,23 +54,38 @@ class Report:
     def __init__(self, target):
         self.target = target
         self.supported: set[str] = set()
-        self.profiles = {ft.CORE: _Profile(), ft.EXTENDED: _Profile()}
-        self._expected: dict[str, tuple[str, str]] = {}  # nodeid -> (name, profile)
+        # Features whose scenarios ran against something other than the real thing
+        # (for example a stand-in CRD): feature -> why.
+        self.provisional: dict[str, str] = {}
+        self.crds: dict[str, str] = {}
+        self._expected: dict[str, tuple[str, str, tuple[str, ...]]] = {}  # nodeid -> (name, profile, features)
         self._outcome: dict[str, str] = {}
+        self._unsupported: dict[str, tuple[str, str]] = {}  # entry -> (profile, kind)
+        self._deselected: set[str] = set()
 
-    def expect(self, nodeid: str, scenario_id: str, profile: str) -> None:
-        self._expected[nodeid] = (_name(nodeid, scenario_id), profile)
+    def note_target(self) -> None:
+        """Read what the started target says about its own parts (CRD origins, stand-ins)."""
+        self.provisional.update(getattr(self.target, "provisional_features", None) or {})
+        self.crds.update(getattr(self.target, "crd_sources", None) or {})
+
+    # --- what collection decided ---------------------------------------------------
+
+    def expect(self, nodeid: str, scenario_id: str, profile: str, features: set[str] | frozenset[str] = frozenset()) -> None:
+        self._expected[nodeid] = (_name(nodeid, scenario_id), profile, tuple(sorted(features)))
 
     def unsupported(self, scenario_id: str, profile: str, missing: list[str]) -> None:
+        # Core is what every implementation promises: not running it is a gap (skipped);
+        # an extended scenario the target does not claim is simply not counted.
         entry = f"{scenario_id} (needs {', '.join(missing)})"
-        if profile == ft.CORE:
-            # Core is what every implementation promises: not running it is a gap.
-            self.profiles[profile].skipped.append(entry)
-        elif entry not in self.profiles[profile].unsupported:
-            self.profiles[profile].unsupported.append(entry)
+        self._unsupported[entry] = (profile, "skipped" if profile == ft.CORE else "unsupported")
 
     def skipped(self, nodeid: str, scenario_id: str, profile: str) -> None:
-        self.profiles[profile].skipped.append(_name(nodeid, scenario_id))
+        self._expected[nodeid] = (_name(nodeid, scenario_id), profile, ())
+        self._outcome[nodeid] = "skipped"
+
+    def deselected(self, nodeids: list[str]) -> None:
+        """Expected scenarios that something other than the profile choice took out."""
+        self._deselected.update(n for n in nodeids if n in self._expected)
 
     def record(self, report: pytest.TestReport) -> None:
         if report.nodeid not in self._expected:
@@ -66,24 +97,69 @@ class Report:
         elif report.when == "call" and report.passed:
             self._outcome.setdefault(report.nodeid, "passed")
 
+    # --- xdist ---------------------------------------------------------------------
+
+    def state(self) -> dict:
+        """What this process saw, in plain data a worker can hand to the controller."""
+        return {
+            "supported": sorted(self.supported),
+            "expected": {k: list(v[:2]) + [list(v[2])] for k, v in self._expected.items()},
+            "outcome": dict(self._outcome),
+            "unsupported": {k: list(v) for k, v in self._unsupported.items()},
+            "deselected": sorted(self._deselected),
+            "provisional": dict(self.provisional),
+            "crds": dict(self.crds),
+        }
+
+    def merge(self, state: dict) -> None:
+        self.supported |= set(state["supported"])
+        for nodeid, (name, profile, features) in state["expected"].items():
+            self._expected.setdefault(nodeid, (name, profile, tuple(features)))
+        for nodeid, outcome in state["outcome"].items():
+            if self._outcome.get(nodeid) != "failed":
+                self._outcome[nodeid] = outcome
+        for entry, (profile, kind) in state["unsupported"].items():
+            self._unsupported[entry] = (profile, kind)
+        self._deselected |= set(state["deselected"])
+        self.provisional.update(state["provisional"])
+        self.crds.update(state["crds"])
+
+    # --- results -------------------------------------------------------------------
+
     def _tally(self) -> dict[str, _Profile]:
-        out = {name: _Profile(list(p.passed), list(p.failed), list(p.skipped), list(p.unsupported)) for name, p in self.profiles.items()}
-        for nodeid, (name, profile) in self._expected.items():
+        out = {ft.CORE: _Profile(), ft.EXTENDED: _Profile()}
+        for entry, (profile, kind) in self._unsupported.items():
+            getattr(out[profile], kind).append(entry)
+        for nodeid, (name, profile, features) in self._expected.items():
             outcome = self._outcome.get(nodeid)
             if outcome is None:
-                continue  # not run (for example deselected with -k)
-            getattr(out[profile], outcome).append(name)
+                reason = DESELECTED if nodeid in self._deselected else NOT_REACHED
+                out[profile].not_run.append(f"{name}: {reason}")
+            elif outcome == "passed" and self.provisional.keys() & set(features):
+                why = "; ".join(self.provisional[f] for f in sorted(self.provisional.keys() & set(features)))
+                out[profile].provisional.append(f"{name}: {why}")
+            else:
+                getattr(out[profile], outcome).append(name)
         return out
 
     def summary_lines(self) -> list[str]:
         lines = []
         for name, p in self._tally().items():
-            if not (p.passed or p.failed or p.skipped or p.unsupported):
+            if not (p.passed or p.failed or p.skipped or p.unsupported or p.not_run or p.provisional):
                 continue
-            line = f"{name}: {p.result} (passed {len(p.passed)}, failed {len(p.failed)}, skipped {len(p.skipped)})"
+            line = f"{name}: {p.result} (passed {len(p.passed)}, failed {len(p.failed)}, skipped {len(p.skipped)}"
+            if p.not_run:
+                line += f", not run {len(p.not_run)}"
+            if p.provisional:
+                line += f", passed on a stand-in and not counted {len(p.provisional)}"
+            line += ")"
             if p.unsupported:
                 line += f"; not supported, not counted: {', '.join(p.unsupported)}"
             lines.append(line)
+            lines += [f"  not run: {entry}" for entry in p.not_run[:5]]
+            if len(p.not_run) > 5:
+                lines.append(f"  ... and {len(p.not_run) - 5} more not run (the report lists them all)")
+            lines += [f"  not counted: {entry}" for entry in p.provisional]
         return lines
 
     def write(self, path: str) -> None:
@@ -93,18 +169,22 @@ class Report:
             version = "unknown"
         profiles = []
         for name, p in self._tally().items():
-            profiles.append(
-                {
-                    "name": name,
-                    "summary": f"{p.result}",
-                    "result": p.result,
-                    "statistics": {"Passed": len(p.passed), "Skipped": len(p.skipped), "Failed": len(p.failed)},
-                    "failedTests": p.failed,
-                    "skippedTests": p.skipped,
-                    "supportedFeatures": sorted(self.supported & ft.in_profile(name)),
-                    "unsupportedFeatures": sorted(ft.in_profile(name) - self.supported),
-                }
-            )
+            supported = self.supported & ft.in_profile(name)
+            profile = {
+                "name": name,
+                "summary": p.result,
+                "result": p.result,
+                "statistics": {"Passed": len(p.passed), "Skipped": len(p.skipped), "Failed": len(p.failed), "NotRun": len(p.not_run)},
+                "failedTests": p.failed,
+                "skippedTests": p.skipped,
+                "notRunTests": p.not_run,
+                "supportedFeatures": sorted(supported - self.provisional.keys()),
+                "unsupportedFeatures": sorted(ft.in_profile(name) - self.supported),
+            }
+            if p.provisional or supported & self.provisional.keys():
+                profile["provisionalFeatures"] = {f: self.provisional[f] for f in sorted(supported & self.provisional.keys())}
+                profile["provisionalTests"] = p.provisional
+            profiles.append(profile)
         report = {
             "apiVersion": "conformance.agentgateway.dev/v1alpha1",
             "kind": "ConformanceReport",
@@ -119,5 +199,7 @@ class Report:
             "mode": "default",
             "profiles": profiles,
         }
+        if self.crds:
+            report["crds"] = dict(self.crds)
         with open(path, "w") as fh:
             yaml.safe_dump(report, fh, sort_keys=False)

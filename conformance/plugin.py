@@ -1,13 +1,20 @@
-"""The pytest plugin: options, the target and world fixtures, feature gating and the report."""
+"""The pytest plugin: options, the target and world fixtures, feature gating and the report.
+
+The plugin is installed with the package, so it is loaded in every pytest run of the
+environment. It keeps to this suite's own scenarios (those tagged with an `APIKEY-...` ID):
+other projects' tags, steps and tests are left alone. The step definitions are not shared
+from here; `features/conftest.py` imports them for this suite's feature files only.
+"""
 
 from __future__ import annotations
+
+import sys
 
 import pytest
 
 from . import features as ft
 from .convergence import Rule
 from .report import Report
-from .steps import *  # noqa: F403 -- steps are fixtures; importing them here shares them with every feature file
 from .targets.base import Target
 from .world import World
 
@@ -38,19 +45,58 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--backend-address", help="HOST:PORT of an httpbin for the base EndpointSlice (--target=kubernetes with --install-base)")
 
 
+# Options that only mean something on some targets: (option, dest, where it applies, test).
+_TARGET_ONLY = (
+    ("--kubeconfig", "kubeconfig", "--target=kubernetes without --envtest", lambda t, e: t == "kubernetes" and not e),
+    ("--gateway-address", "gateway_address", "--target=kubernetes without --envtest", lambda t, e: t == "kubernetes" and not e),
+    ("--install-base", "install_base", "--target=kubernetes without --envtest", lambda t, e: t == "kubernetes" and not e),
+    ("--backend-address", "backend_address", "--target=kubernetes with --install-base", lambda t, e: t == "kubernetes" and not e),
+    ("--envtest", "envtest", "--target=kubernetes", lambda t, e: t == "kubernetes"),
+    ("--reference-command", "reference_command", "--target=reference or --envtest", lambda t, e: t == "reference" or e),
+)
+
+
+def check_options(config: pytest.Config) -> None:
+    """Refuse, before anything starts, options that cannot work as given."""
+    target, envtest = config.getoption("target"), config.getoption("envtest")
+    for flag, dest, where, applies in _TARGET_ONLY:
+        if config.getoption(dest) and not applies(target, envtest):
+            raise pytest.UsageError(f"{flag} has no effect with --target={target}{' --envtest' if envtest else ''}; it only applies to {where}")
+    for flag, dest in (("--supported-features", "supported_features"), ("--exempt-features", "exempt_features")):
+        unknown = sorted(set(config.getoption(dest) or ()) - set(ft.FEATURES))
+        if unknown:
+            raise pytest.UsageError(f"{flag}: unknown feature(s) {', '.join(unknown)}; known: {', '.join(ft.FEATURES)}")
+    unknown = sorted(set(config.getoption("profiles")) - {ft.CORE, ft.EXTENDED})
+    if unknown:
+        raise pytest.UsageError(f"--profiles: unknown profile(s) {', '.join(unknown)}; known: {ft.CORE}, {ft.EXTENDED}")
+    bad = sorted(i for i in config.getoption("skip_tests") if not ft.ID_PATTERN.match(i))
+    if bad:
+        raise pytest.UsageError(f"--skip-tests: {', '.join(bad)} is not a scenario ID (like APIKEY-EXT-012)")
+    for name in ("convergence_threshold", "convergence_timeout", "convergence_interval"):
+        if config.getoption(name) <= 0:
+            raise pytest.UsageError(f"--{name.replace('_', '-')} must be greater than 0")
+
+
 def _make_target(config: pytest.Config) -> Target:
     # Cluster targets import the Kubernetes client; the default run does not need it.
-    if config.getoption("target") == "kubernetes" and config.getoption("envtest"):
-        from .targets.envtest import EnvtestTarget
-
-        return EnvtestTarget.from_options(config)
     if config.getoption("target") == "kubernetes":
-        from .targets.kubernetes import KubernetesTarget
-
-        return KubernetesTarget.from_options(config)
+        try:
+            if config.getoption("envtest"):
+                from .targets.envtest import EnvtestTarget as Cluster
+            else:
+                from .targets.kubernetes import KubernetesTarget as Cluster
+        except ImportError as exc:
+            raise pytest.UsageError(
+                f"--target=kubernetes needs the cluster extra ({exc.name or exc} is not installed): pip install 'agw-apikey-conformance[kubernetes]'"
+            ) from None
+        return Cluster.from_options(config)
     from .targets.reference import ReferenceTarget
 
     return ReferenceTarget(ft.REFERENCE_FEATURES, command=config.getoption("reference_command"), timeout=config.getoption("convergence_timeout"))
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -59,8 +105,15 @@ def pytest_configure(config: pytest.Config) -> None:
     for tag in ft.OTHER_TAGS:
         config.addinivalue_line("markers", f"{tag}: scenario group")
     _CONFIG[:] = [config]
-    config.stash[_TARGET] = _make_target(config)
-    config.stash[_REPORT] = Report(config.stash[_TARGET])
+    check_options(config)
+    target = _make_target(config)
+    # A request may take at most a third of the time an expectation has, so a gateway
+    # that never answers still leaves room for the expectation to report it.
+    target.request_timeout = min(10.0, max(0.5, config.getoption("convergence_timeout") / 3))
+    config.stash[_TARGET] = target
+    config.stash[_REPORT] = Report(target)
+    if config.pluginmanager.hasplugin("xdist") and not _is_worker(config):
+        config.pluginmanager.register(_XdistController(config.stash[_REPORT]), "agw-conformance-xdist")
 
 
 _TARGET = pytest.StashKey[Target]()
@@ -68,12 +121,41 @@ _REPORT = pytest.StashKey[Report]()
 _CONFIG: list[pytest.Config] = []  # pytest-bdd's tag hook gets no config argument
 
 
+def _scenario_being_tagged() -> tuple[set[str], str] | None:
+    """The Gherkin tags and feature file of the scenario pytest-bdd is tagging right now.
+
+    pytest-bdd passes the hook one tag at a time; the scenario it belongs to is a local of
+    the calling frame. Knowing it keeps the plugin out of other projects' feature files.
+    """
+    frame = sys._getframe(1)
+    while frame is not None:
+        local = frame.f_locals
+        if "templated_scenario" in local and "feature" in local:
+            scenario, feature = local["templated_scenario"], local["feature"]
+            rule = getattr(scenario, "rule", None)
+            tags = set(scenario.tags) | set(feature.tags) | (set(rule.tags) if rule is not None else set())
+            return tags, f"{feature.rel_filename}: {scenario.name}"
+        frame = frame.f_back
+    return None
+
+
+def is_ours(tags: set[str]) -> bool:
+    return any(ft.ID_PATTERN.match(t) for t in tags)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_bdd_apply_tag(tag: str, function):
+    scenario = _scenario_being_tagged()
+    if scenario is None or not is_ours(scenario[0]):
+        return None  # another project's scenario: pytest-bdd's default handling
+    tags, where = scenario
     try:
         kind = ft.check_tag(tag)
     except ValueError as exc:
-        raise pytest.UsageError(str(exc)) from None
+        raise pytest.UsageError(f"{where}: {exc}") from None
+    ids = sorted(t for t in tags if ft.ID_PATTERN.match(t))
+    if len(ids) > 1:
+        raise pytest.UsageError(f"{where}: a scenario carries exactly one ID tag, this one has {', '.join('@' + i for i in ids)}")
     if kind == "id" and _CONFIG:
         # IDs are too many to list in the ini file; each is registered as it is seen.
         _CONFIG[0].addinivalue_line("markers", f"{tag}: conformance scenario ID")
@@ -90,49 +172,83 @@ def scenario_tags(item: pytest.Item) -> tuple[str | None, set[str]]:
     return scenario_id, needs
 
 
+@pytest.hookimpl(tryfirst=True)  # before -k/-m deselect, so the report knows what they took out
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     target = config.stash[_TARGET]
     supported = set(config.getoption("supported_features") or target.supported_features)
-    unknown = supported - set(ft.FEATURES)
-    if unknown:
-        raise pytest.UsageError(f"--supported-features: unknown feature(s) {sorted(unknown)}; known: {', '.join(ft.FEATURES)}")
     supported -= set(config.getoption("exempt_features"))
     profiles = set(config.getoption("profiles"))
     report = config.stash[_REPORT]
     report.supported = supported
-    keep, deselected = [], []
+    seen_ids: set[str] = set()
+    keep, deselected, runnable = [], [], 0
     for item in items:
         scenario_id, needs = scenario_tags(item)
         if scenario_id is None:
-            keep.append(item)  # not a conformance scenario (unit tests)
+            keep.append(item)  # not a scenario of this suite
             continue
+        seen_ids.add(scenario_id)
         profile = ft.profile_of(needs)
         if profile not in profiles:
             deselected.append(item)
             continue
         missing = sorted(needs - supported)
         if missing:
-            item.add_marker(pytest.mark.skip(reason=f"not supported by the target: {', '.join(missing)}"))
+            item.add_marker(pytest.mark.skip(reason=f"{_where(item)}: {scenario_id} needs {', '.join(missing)}, which the target does not support"))
             report.unsupported(scenario_id, profile, missing)
         elif scenario_id in config.getoption("skip_tests"):
-            item.add_marker(pytest.mark.skip(reason=f"{scenario_id} skipped by --skip-tests"))
+            item.add_marker(pytest.mark.skip(reason=f"{_where(item)}: {scenario_id} skipped by --skip-tests"))
             report.skipped(item.nodeid, scenario_id, profile)
         else:
-            report.expect(item.nodeid, scenario_id, profile)
+            report.expect(item.nodeid, scenario_id, profile, needs)
+            runnable += 1
         keep.append(item)
+    unknown = sorted(set(config.getoption("skip_tests")) - seen_ids)
+    if unknown and seen_ids:
+        raise pytest.UsageError(f"--skip-tests: no collected scenario has the ID {', '.join(unknown)}")
+    if seen_ids and not runnable:
+        raise pytest.UsageError(
+            f"no scenario is left to run: profiles {', '.join(sorted(profiles))}, supported features "
+            f"{', '.join(sorted(supported)) or 'none'}; check --profiles, --supported-features and --exempt-features"
+        )
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = keep
+    if runnable:
+        try:
+            target.preflight()
+        except Exception as exc:  # noqa: BLE001 -- any reason the target is unreachable ends the run here
+            raise pytest.UsageError(f"the {target.name} target is not reachable: {exc}") from None
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    # -k, -m and --deselect take scenarios out after our own choice; the report lists them.
+    if _CONFIG:
+        _CONFIG[0].stash[_REPORT].deselected([i.nodeid for i in items])
+
+
+def _where(item: pytest.Item) -> str:
+    from pytest_bdd.scenario import scenario_wrapper_template_registry
+
+    template = scenario_wrapper_template_registry.get(getattr(item, "function", None))
+    return template.feature.rel_filename if template is not None else item.nodeid
 
 
 @pytest.fixture(scope="session")
 def target(pytestconfig: pytest.Config):
     target = pytestconfig.stash[_TARGET]
     try:
-        target.start()
-        target.install_base()
+        try:
+            target.start()
+            target.install_base()
+        except Exception as exc:  # noqa: BLE001 -- a shared set-up failure is reported once, not per scenario
+            pytest.exit(f"the {target.name} target could not be set up, so no scenario can run: {type(exc).__name__}: {exc}",
+                        returncode=pytest.ExitCode.INTERNAL_ERROR)
+        pytestconfig.stash[_REPORT].note_target()
         yield target
     finally:
+        target.close_transport()
         target.stop()
 
 
@@ -155,21 +271,40 @@ def world(target: Target, convergence: Rule):
 
 
 class _ReportHooks:
-    def __init__(self, report: Report):
-        self.report = report
+    def __init__(self, report: Report, config: pytest.Config):
+        self.report, self.config = report, config
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.report.record(report)
 
     def pytest_terminal_summary(self, terminalreporter, exitstatus, config) -> None:
+        if exitstatus == pytest.ExitCode.USAGE_ERROR:
+            return  # nothing ran; the usage error says why
         for line in self.report.summary_lines():
             terminalreporter.write_line(line)
 
+    @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if _is_worker(self.config):
+            # The controller writes the report; it gets this worker's part here.
+            self.config.workeroutput["agw-conformance-report"] = self.report.state()
+            return
         path = session.config.getoption("conformance_report")
-        if path:
+        if path and exitstatus != pytest.ExitCode.USAGE_ERROR:
             self.report.write(path)
 
 
+class _XdistController:
+    """On the xdist controller: merge what each worker saw into the one report."""
+
+    def __init__(self, report: Report):
+        self.report = report
+
+    def pytest_testnodedown(self, node, error) -> None:
+        state = getattr(node, "workeroutput", {}).get("agw-conformance-report")
+        if state:
+            self.report.merge(state)
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
-    session.config.pluginmanager.register(_ReportHooks(session.config.stash[_REPORT]), "agw-conformance-report")
+    session.config.pluginmanager.register(_ReportHooks(session.config.stash[_REPORT], session.config), "agw-conformance-report")

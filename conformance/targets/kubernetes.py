@@ -6,8 +6,10 @@ cluster, another vendor's proxy) is only reached by HTTP at `--gateway-address`.
 
 from __future__ import annotations
 
+import socket
 import time
 
+import httpx
 import pytest
 from lightkube import ApiError, Client, KubeConfig, codecs
 from lightkube.generic_resource import create_namespaced_resource
@@ -48,6 +50,12 @@ class KubernetesTarget(Target):
         kubeconfig, address = config.getoption("kubeconfig"), config.getoption("gateway_address")
         if not kubeconfig or not address:
             raise pytest.UsageError("--target=kubernetes needs --kubeconfig FILE and --gateway-address URL")
+        try:
+            KubeConfig.from_file(kubeconfig)
+        except Exception as exc:  # noqa: BLE001 -- unreadable, not YAML, or not a kubeconfig
+            raise pytest.UsageError(f"--kubeconfig {kubeconfig}: cannot be used: {type(exc).__name__}: {exc}") from None
+        if not address.startswith(("http://", "https://")):
+            raise pytest.UsageError(f"--gateway-address {address}: give a URL, such as http://192.0.2.10:80")
         if config.getoption("install_base") and not config.getoption("backend_address"):
             raise pytest.UsageError("--install-base needs --backend-address HOST:PORT (the httpbin the base EndpointSlice points at)")
         # A cluster could run anything: claim only the core unless told otherwise.
@@ -57,6 +65,22 @@ class KubernetesTarget(Target):
     @property
     def gateway_url(self) -> str:
         return self.address
+
+    def preflight(self) -> None:
+        client = Client(config=KubeConfig.from_file(self.kubeconfig), field_manager=FIELD_MANAGER, timeout=5)
+        try:
+            client.list(Namespace, limit=1)  # reachable, and these credentials may read
+        except ApiError as exc:
+            raise RuntimeError(f"the API server in {self.kubeconfig} refused a request: {exc.status.message}") from None
+        except Exception as exc:  # noqa: BLE001 -- connection refused, TLS, DNS, timeout
+            raise RuntimeError(f"the API server in {self.kubeconfig} did not answer: {type(exc).__name__}: {exc}") from None
+        finally:
+            client.close()
+        url = httpx.URL(self.address)
+        try:
+            socket.create_connection((url.host, url.port or (443 if url.scheme == "https" else 80)), timeout=5).close()
+        except OSError as exc:
+            raise RuntimeError(f"nothing accepts connections at --gateway-address {self.address}: {exc}") from None
 
     def start(self) -> None:
         self.client = Client(config=KubeConfig.from_file(self.kubeconfig), field_manager=FIELD_MANAGER)
@@ -83,6 +107,15 @@ class KubernetesTarget(Target):
                 obj = codecs.from_dict(doc)
             except Exception as exc:  # noqa: BLE001 -- lightkube raises several types for unknown kinds
                 raise Refused(f"{ref}: {exc}") from None
+            existing = self.get(ref) if ref.kind in RESOURCES else None
+            if existing is not None and not _ours(existing):
+                if ref.kind == "Namespace":
+                    refs.append(ref)  # it is there already; using a namespace takes nothing over
+                    continue
+                raise Refused(
+                    f"{ref} already exists and was not created by this suite (no field manager {FIELD_MANAGER!r}); the suite "
+                    f"never takes over or deletes objects it did not create. Remove it, or run against a cluster without it."
+                )
             try:
                 self.client.apply(obj, force=True)
             except ApiError as exc:
@@ -101,6 +134,9 @@ class KubernetesTarget(Target):
     def delete(self, ref: ObjectRef) -> None:
         res = self._resource(ref.kind)
         namespace = ref.namespace or None
+        existing = self.get(ref)
+        if existing is None or not _ours(existing):
+            return  # gone already, or someone else's: not ours to delete
         try:
             self.client.delete(res, ref.name, namespace=namespace)
         except ApiError as exc:
@@ -124,3 +160,9 @@ class KubernetesTarget(Target):
     def policy_status(self, namespace: str, name: str) -> dict | None:
         doc = self.get(ObjectRef("AgentgatewayPolicy", namespace, name))
         return None if doc is None else doc.get("status")
+
+
+def _ours(doc: dict) -> bool:
+    """Whether this suite applied the object (server-side apply records it as a field manager)."""
+    managers = (doc.get("metadata") or {}).get("managedFields") or []
+    return any(m.get("manager") == FIELD_MANAGER for m in managers)

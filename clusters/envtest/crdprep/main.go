@@ -2,6 +2,12 @@
 // CustomResourceDefinition per output file, for the envtest control plane.
 //
 //	crdprep -out DIR [-helm-values values.yaml] FILE...
+//	crdprep -has-rule MESSAGE CRD-FILE
+//
+// The second form checks the parsed CRD, not its text, for a CEL validation rule
+// (x-kubernetes-validations) whose message is MESSAGE, at any depth of any
+// version's schema, and exits 0 if there is one, 1 if not. YAML may wrap a long
+// message across lines; the parsed value is what the API server enforces.
 //
 // Every input file may hold several YAML documents. Documents that are not
 // apiextensions.k8s.io/v1 CustomResourceDefinitions are skipped (with a note on
@@ -45,7 +51,23 @@ import (
 func main() {
 	out := flag.String("out", "", "output directory (created if missing)")
 	values := flag.String("helm-values", "", "render inputs as Helm templates with this values.yaml")
+	rule := flag.String("has-rule", "", "exit 0 if the CRD file has a CEL validation rule with this message")
 	flag.Parse()
+	if *rule != "" {
+		if flag.NArg() != 1 {
+			fmt.Fprintln(os.Stderr, "usage: crdprep -has-rule MESSAGE CRD-FILE")
+			os.Exit(2)
+		}
+		found, err := hasRule(flag.Arg(0), *rule)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "crdprep: error:", err)
+			os.Exit(2)
+		}
+		if !found {
+			os.Exit(1)
+		}
+		return
+	}
 	if *out == "" || flag.NArg() == 0 {
 		fmt.Fprintln(os.Stderr, "usage: crdprep -out DIR [-helm-values values.yaml] FILE...")
 		os.Exit(2)
@@ -366,4 +388,47 @@ func truthy(v any) bool {
 		return rv.Float() != 0
 	}
 	return true
+}
+
+// hasRule reports whether the CRD in path carries a CEL rule with this message.
+func hasRule(path, message string) (bool, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return false, err
+	}
+	for i, doc := range docSep.Split(string(raw), -1) {
+		var obj any
+		if err := yaml.Unmarshal([]byte(doc), &obj); err != nil {
+			return false, fmt.Errorf("%s: document %d does not parse: %w", path, i+1, err)
+		}
+		if ruleIn(obj, message) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func ruleIn(node any, message string) bool {
+	switch v := node.(type) {
+	case map[string]any:
+		if rules, ok := v["x-kubernetes-validations"].([]any); ok {
+			for _, r := range rules {
+				if m, ok := r.(map[string]any); ok && m["message"] == message {
+					return true
+				}
+			}
+		}
+		for _, child := range v {
+			if ruleIn(child, message) {
+				return true
+			}
+		}
+	case []any:
+		for _, child := range v {
+			if ruleIn(child, message) {
+				return true
+			}
+		}
+	}
+	return false
 }

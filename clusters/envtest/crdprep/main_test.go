@@ -126,3 +126,42 @@ func TestRunSkipsNonCRDs(t *testing.T) {
 		t.Fatalf("files %v", files)
 	}
 }
+
+// A rendered CRD wraps a long CEL message across two lines; the check reads the
+// parsed value, so it finds the rule all the same, and refuses a CRD without it.
+func TestHasRuleReadsTheParsedMessage(t *testing.T) {
+	const wrapped = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.dev
+spec:
+  versions:
+  - name: v1alpha1
+    schema:
+      openAPIV3Schema:
+        properties:
+          spec:
+            type: object
+            x-kubernetes-validations:
+            - message: exactly one of the fields in [secretRef secretSelector configMapSelector]
+                must be set
+              rule: '[has(self.secretRef)].filter(x, x).size() == 1'
+`
+	dir := t.TempDir()
+	path := filepath.Join(dir, "crd.yaml")
+	if err := os.WriteFile(path, []byte(wrapped), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	msg := "exactly one of the fields in [secretRef secretSelector configMapSelector] must be set"
+	if strings.Contains(wrapped, msg) {
+		t.Fatal("fixture must wrap the message, or it proves nothing")
+	}
+	found, err := hasRule(path, msg)
+	if err != nil || !found {
+		t.Fatalf("hasRule(wrapped) = %v, %v; want true", found, err)
+	}
+	found, err = hasRule(path, "some other rule")
+	if err != nil || found {
+		t.Fatalf("hasRule(other) = %v, %v; want false", found, err)
+	}
+}

@@ -1,0 +1,61 @@
+"""Hand-written mutants of the harness: each makes the suite more lenient in one way.
+
+A harness that accepts one lucky response, or counts a skip as a pass, would let a broken
+gateway through; the tests of the harness must catch each of these. Every mutant names the
+tests that are meant to catch it (`killers`): it counts as killed only when those tests,
+and nothing else, fail against it (`tests/test_harness_mutants.py`, which writes each into a copy of the package).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class HarnessMutant:
+    name: str
+    module: str
+    old: str
+    new: str
+    rule: str
+    killers: tuple[str, ...]
+
+
+MUTANTS = [
+    HarnessMutant("converge-on-one-match", "conformance.convergence", "if len(streak) >= rule.threshold:", "if len(streak) >= 1:",
+                  "an expectation holds only after `threshold` matches in a row",
+                  ("tests/test_convergence.py::test_returns_after_threshold_matches_in_a_row",
+                   "tests/test_convergence.py::test_one_match_is_not_enough")),
+    HarnessMutant("miss-keeps-the-streak", "conformance.convergence", "            streak = []\n", "            pass\n",
+                  "a miss resets the count of matches",
+                  ("tests/test_convergence.py::test_one_match_is_not_enough",)),
+    HarnessMutant("skip-counts-as-pass", "conformance.report",
+                  'elif report.skipped and self._outcome.get(report.nodeid) != "failed":\n            self._outcome[report.nodeid] = "skipped"',
+                  'elif report.skipped and self._outcome.get(report.nodeid) != "failed":\n            self._outcome[report.nodeid] = "passed"',
+                  "a skipped scenario is not a passed one",
+                  ("tests/test_report.py::test_a_skip_is_not_a_pass",)),
+    HarnessMutant("not-run-vanishes", "conformance.report",
+                  "                reason = DESELECTED if nodeid in self._deselected else NOT_REACHED\n"
+                  "                out[profile].not_run.append(f\"{name}: {reason}\")",
+                  "                continue",
+                  "a scenario that never ran makes its profile partial",
+                  ("tests/test_report.py::test_a_scenario_that_never_ran_makes_the_profile_partial",
+                   "tests/test_report.py::test_deselected_scenarios_are_listed_with_the_reason")),
+    HarnessMutant("workers-results-lost", "conformance.report",
+                  '        for nodeid, outcome in state["outcome"].items():\n            if self._outcome.get(nodeid) != "failed":',
+                  '        for nodeid, outcome in ():\n            if self._outcome.get(nodeid) != "failed":',
+                  "under xdist, the controller's report holds every worker's results",
+                  ("tests/test_report.py::test_workers_states_merge_into_one_complete_report",)),
+    HarnessMutant("stand-in-counts-as-real", "conformance.report",
+                  'elif outcome == "passed" and self.provisional.keys() & set(features):',
+                  "elif False:",
+                  "a feature checked only against a stand-in CRD is not reported as conformant",
+                  ("tests/test_report.py::test_features_checked_against_a_stand_in_are_not_reported_as_conformant",)),
+    HarnessMutant("judge-every-projects-tags", "conformance.plugin",
+                  "if scenario is None or not is_ours(scenario[0]):\n        return None",
+                  "if scenario is None:\n        return None",
+                  "the plugin leaves other projects' tags alone",
+                  ("tests/test_plugin.py::test_other_projects_tags_and_steps_are_untouched",)),
+]
+
+BY_NAME = {m.name: m for m in MUTANTS}

@@ -132,3 +132,13 @@ def test_under_xdist_the_controller_reports_what_every_worker_ran(pytester):
     result.assert_outcomes(passed=passed)  # every scenario the workers ran is in the report
     assert core["result"] == "success" and core["statistics"]["NotRun"] == 0
     assert ext["result"] == "partial" and ext["statistics"]["NotRun"] > 0
+
+
+def test_a_target_that_cannot_start_is_reported_once_and_stops_the_run(pytester):
+    # A reference command that exits at once stands for any set-up failure (a failed
+    # envtest build, a gateway that does not start).
+    result = ours(pytester, "--reference-command", "false", "-k", "APIKEY-DOC or APIKEY-CORE-001")
+    assert result.ret == pytest.ExitCode.INTERNAL_ERROR, result.stdout.str()[-2000:]
+    out = result.stdout.str() + result.stderr.str()
+    assert out.count("could not be set up") == 1, out[-3000:]
+    assert "passed" not in result.stdout.str().splitlines()[-1] and "failed" not in result.stdout.str().splitlines()[-1]

@@ -55,7 +55,7 @@ def test_an_existing_object_of_the_users_is_neither_taken_over_nor_deleted(clust
 
 
 def test_what_the_suite_created_it_may_update_and_delete(cluster):
-    doc = "apiVersion: v1\nkind: Namespace\nmetadata: {name: agentgateway-system}\n---\n" + SECRET.replace("apikey}", "agw-conformance-own}")
+    doc = "apiVersion: v1\nkind: Namespace\nmetadata: {name: agentgateway-system}\n---\n" + SECRET.replace("name: apikey,", "name: agw-conformance-own,")
     ref = ObjectRef("Secret", "agentgateway-system", "agw-conformance-own")
     cluster.apply(doc)
     cluster.apply(doc.replace("the-suites-own-key", "a-rotated-key"))

@@ -228,6 +228,38 @@ def pytest_deselected(items: list[pytest.Item]) -> None:
         _CONFIG[0].stash[_REPORT].deselected([i.nodeid for i in items])
 
 
+_STEP_ERROR = pytest.StashKey[tuple[str, Exception]]()
+
+
+def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func_args, exception) -> None:
+    request.node.stash[_STEP_ERROR] = (f"{feature.rel_filename}:{step.line_number}: {step.keyword} {step.name}", exception)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call):
+    """A failed expectation reads as the Gherkin step it broke, not as a traceback.
+
+    The harness's own messages already say what was expected, what came back and the
+    request (credentials redacted); the traceback would add 50 lines of pytest-bdd and,
+    in its locals, the keys in clear. Anything that is not a failed expectation (a bug
+    in the harness, say) keeps its traceback.
+    """
+    report = yield
+    failure = item.stash.get(_STEP_ERROR, None)
+    if report.when == "call" and report.failed and failure is not None and isinstance(failure[1], AssertionError):
+        scenario_id, _ = scenario_tags(item)
+        if scenario_id is not None:
+            where, exc = failure
+            report.longrepr = redact(f"{scenario_id} › {where}\n{exc}", item)
+    return report
+
+
+def redact(text: str, item: pytest.Item) -> str:
+    """`text` without any key the scenario configured or presented (the world knows them)."""
+    world = getattr(item, "funcargs", {}).get("world")
+    return world.redact(text) if hasattr(world, "redact") else text
+
+
 def _where(item: pytest.Item) -> str:
     from pytest_bdd.scenario import scenario_wrapper_template_registry
 

@@ -156,9 +156,11 @@ class Report:
             if p.unsupported:
                 line += f"; not supported, not counted: {', '.join(p.unsupported)}"
             lines.append(line)
-            lines += [f"  not run: {entry}" for entry in p.not_run[:5]]
-            if len(p.not_run) > 5:
-                lines.append(f"  ... and {len(p.not_run) - 5} more not run (the report lists them all)")
+            reasons: dict[str, int] = {}
+            for entry in p.not_run:
+                reason = entry.rpartition(": ")[2]
+                reasons[reason] = reasons.get(reason, 0) + 1
+            lines += [f"  not run: {count} {reason}" for reason, count in reasons.items()]
             lines += [f"  not counted: {entry}" for entry in p.provisional]
         return lines
 

@@ -4,6 +4,7 @@ It must leave other pytest-bdd projects alone, refuse bad options before anythin
 starts, and report a partial run as partial.
 """
 
+import sys
 import textwrap
 from pathlib import Path
 
@@ -142,3 +143,16 @@ def test_a_target_that_cannot_start_is_reported_once_and_stops_the_run(pytester)
     out = result.stdout.str() + result.stderr.str()
     assert out.count("could not be set up") == 1, out[-3000:]
     assert "passed" not in result.stdout.str().splitlines()[-1] and "failed" not in result.stdout.str().splitlines()[-1]
+
+
+def test_a_failed_expectation_reads_as_its_step_without_any_key(pytester):
+    # The reference with one rule broken (it forwards the credential) fails the page's
+    # scenarios; the failure names the scenario and step, and shows no key.
+    launch = Path(__file__).parent / "mutation" / "launch.py"
+    result = ours(pytester, "-k", "APIKEY-DOC-001", "--reference-command", f"{sys.executable} {launch} forward-credential")
+    out = result.stdout.str()
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, out[-2000:]
+    assert "APIKEY-DOC-001 › api_key_auth.feature:" in out or "APIKEY-DOC-001 › features/api_key_auth.feature:" in out, out[-3000:]
+    assert "httpbin does not see the header" in out
+    assert "Traceback" not in out and "pytest_bdd/scenario.py" not in out
+    assert "N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy" not in out

@@ -39,3 +39,9 @@ def test_validation_against_a_stand_in_crd_is_provisional(tmp_path):
     target.provisional_features = {}
     target._note_crds(tmp_path)
     assert target.provisional_features == {}
+
+
+def test_envtest_needs_no_reachability_check_before_it_starts_its_own_cluster():
+    from conformance.targets.envtest import EnvtestTarget
+
+    EnvtestTarget(["true"], frozenset()).preflight()  # must not look for a kubeconfig that does not exist yet

@@ -82,6 +82,9 @@ class EnvtestTarget(KubernetesTarget):
             self.stop()
             raise
 
+    def preflight(self) -> None:
+        """Nothing to reach yet: this target starts its own API server and gateway."""
+
     def _note_crds(self, crds: Path | None) -> None:
         """Record where each set of CRDs came from (build.sh writes crds/SOURCES).
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 
 # Header values the suite shows in failure messages; every other value (credentials
 # above all) is redacted, so a failing run never prints a key.
-_SHOWN = {"host", "accept", "user-agent", "content-type", "content-length"}
+SHOWN_HEADERS = {"host", "accept", "user-agent", "content-type", "content-length"}
 
 
 @dataclass(frozen=True)
@@ -26,15 +26,51 @@ class Request:
         return replace(self, headers=tuple(h for h in self.headers if _text(h[0]).lower() != lowered))
 
     def describe(self) -> str:
-        lines = [f"{self.method} {self.path} (Host: {self.host})"]
+        """The request for a failure message: every value that may be a credential redacted.
+
+        Query parameter values and cookie values are redacted (their names are shown), and
+        so is every header value but those of a few harmless headers.
+        """
+        lines = [f"{self.method} {redact_query(self.path)} (Host: {self.host})"]
         for name, value in self.headers:
-            shown = _text(value) if _text(name).lower() in _SHOWN else f"<redacted, {len(value)} bytes>"
+            lowered = _text(name).lower()
+            if lowered in SHOWN_HEADERS:
+                shown = _text(value)
+            elif lowered == "cookie":
+                shown = redact_cookies(_text(value))
+            else:
+                shown = _redacted(value)
             lines.append(f"  {_text(name)}: {shown}")
         return "\n".join(lines)
 
 
 def _text(value: str | bytes) -> str:
     return value.decode("latin-1") if isinstance(value, bytes) else value
+
+
+def _redacted(value: str | bytes) -> str:
+    return f"<redacted, {len(value)} bytes>"
+
+
+def redact_query(target: str) -> str:
+    """A path with its query: each parameter's value redacted, its name and position kept."""
+    path, sep, query = target.partition("?")
+    if not sep:
+        return path
+    parts = []
+    for part in query.split("&"):
+        name, eq, value = part.partition("=")
+        parts.append(f"{name}={_redacted(value)}" if eq else name)
+    return f"{path}?{'&'.join(parts)}"
+
+
+def redact_cookies(header: str) -> str:
+    """A Cookie header with every cookie's value redacted, the names kept."""
+    items = []
+    for item in header.split(";"):
+        name, eq, value = item.strip().partition("=")
+        items.append(f"{name}={_redacted(value)}" if eq else _redacted(item.strip()))
+    return "; ".join(items)
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from urllib.parse import unquote_plus
 
-from .convergence import Check, Rule, converge
-from .http import Request, Response
+from .convergence import Check, NotConverged, Rule, converge
+from .http import SHOWN_HEADERS, Request, Response
 from .places import Place
 from .targets.base import ObjectRef, Target, documents
+
+# Objects whose entries hold keys (spec section 2).
+KEY_STORES = ("Secret", "ConfigMap")
+_PREFIXES = ("bearer ", "token ")
 
 
 @dataclass
@@ -22,25 +31,20 @@ class World:
     place: Place | None = None  # where the last request carried its key
     presented: str | None = None  # the key it carried there
     last_status: dict | None = None
-    secrets: list[dict] = field(default_factory=list)
+    stores: list[dict] = field(default_factory=list)  # every Secret and ConfigMap applied, as given
+    sent: list[str] = field(default_factory=list)  # every credential-like value a request of this scenario carried
+
+    # --- configuration ----------------------------------------------------------------
 
     def apply(self, manifest: str) -> list[ObjectRef]:
         # Record before applying, so even a partly applied manifest is cleaned up.
         for doc in documents(manifest):
-            if doc.get("kind") == "Secret":
-                self.secrets.append(doc)
+            if doc.get("kind") in KEY_STORES:
+                self.stores.append(doc)
             ref = ObjectRef.of(doc)
             if ref not in self.applied:
                 self.applied.append(ref)
         return self.target.apply(manifest)
-
-    def secret_values(self) -> list[str]:
-        """Every value of every Secret this scenario applied, decoded."""
-        values = []
-        for doc in self.secrets:
-            values += [str(v) for v in (doc.get("stringData") or {}).values() if v]
-            values += [base64.b64decode(v).decode("utf-8", "replace") for v in (doc.get("data") or {}).values() if v]
-        return values
 
     def delete(self, ref: ObjectRef) -> None:
         self.target.delete(ref)
@@ -52,9 +56,99 @@ class World:
             self.target.delete(ref)
         self.applied.clear()
 
+    # --- the keys of this scenario ----------------------------------------------------
+
+    def stored_values(self) -> list[str]:
+        """Every entry value of every Secret and ConfigMap this scenario applied, decoded."""
+        values = []
+        for doc in self.stores:
+            values += [str(v) for v in (doc.get("stringData") or {}).values() if v]
+            data = doc.get("data") or {}
+            if doc.get("kind") == "Secret":
+                values += [base64.b64decode(str(v)).decode("utf-8", "replace") for v in data.values() if v]
+            else:
+                values += [str(v) for v in data.values() if v]
+        return values
+
+    def configured_keys(self) -> set[str]:
+        """Every key the scenario configured, in every form the scenario knows it in.
+
+        A raw value as stored and trimmed; the `key` of a JSON entry; and for a `keyHash`
+        entry, the plain key when the scenario itself knows it (it generated or sent a
+        value with that SHA-256). Unknown hashes stay unknown: a hash is not a key.
+        """
+        known = self.known_plain_keys()
+        by_digest = {hashlib.sha256(k.encode()).hexdigest(): k for k in known}
+        keys: set[str] = set()
+        for value in self.stored_values():
+            keys.add(value)
+            if value.strip():
+                keys.add(value.strip())
+            if not value.strip().startswith("{"):
+                continue
+            try:
+                entry = json.loads(value)
+            except ValueError:
+                # Not JSON after all: as good as a raw key for what must never be shown.
+                continue
+            if not isinstance(entry, dict):
+                continue
+            if isinstance(entry.get("key"), str) and entry["key"]:
+                keys.add(entry["key"])
+            digest = entry.get("keyHash")
+            if isinstance(digest, str) and digest.lower().startswith("sha256:"):
+                plain = by_digest.get(digest[len("sha256:") :].lower())
+                if plain is not None:
+                    keys.add(plain)
+        return keys
+
+    def known_plain_keys(self) -> set[str]:
+        """The keys this scenario holds in plain text: generated, presented, or sent."""
+        return {k for k in (self.api_key, self.presented, *self.sent) if k}
+
+    def note_request(self, request: Request) -> None:
+        """Remember every value of `request` that may be a credential, to redact and to match hashes."""
+        values = []
+        for name, value in request.headers:
+            lowered = (name.decode("latin-1") if isinstance(name, bytes) else name).lower()
+            if lowered in SHOWN_HEADERS:
+                continue
+            text = value.decode("latin-1") if isinstance(value, bytes) else value
+            values.append(text)
+            for prefix in _PREFIXES:
+                if text[: len(prefix)].lower() == prefix:
+                    values.append(text[len(prefix) :])
+            if lowered == "cookie":
+                values += [item.strip().partition("=")[2] for item in text.split(";")]
+        query = request.path.partition("?")[2]
+        for part in query.split("&") if query else ():
+            raw = part.partition("=")[2]
+            values += [raw, unquote_plus(raw)]
+        self.sent += [v for v in values if v and v not in self.sent]
+
+    # --- failure messages -------------------------------------------------------------
+
+    def redact(self, text: str) -> str:
+        """`text` with every key this scenario knows replaced by a placeholder."""
+        secrets = self.configured_keys() | self.known_plain_keys()
+        # Longest first, so a key that contains another is replaced whole.
+        for secret in sorted(secrets, key=len, reverse=True):
+            if len(secret.strip()) >= 4:
+                text = text.replace(secret, "<redacted>")
+        return text
+
+    def fail(self, message: str) -> AssertionError:
+        return AssertionError(self.redact(message))
+
+    # --- expectations -----------------------------------------------------------------
+
     def expect(self, check: Check, expectation: str) -> list[Response]:
         """Send the current request until `check` holds by the convergence rule."""
-        self.responses = converge(self.target.send, self.request, check, self.rule, expectation)
+        self.note_request(self.request)
+        try:
+            self.responses = converge(self.target.send, self.request, check, self.rule, expectation)
+        except NotConverged as exc:
+            raise NotConverged(self.redact(str(exc))) from None
         return self.responses
 
     def each_response(self, check: Check) -> None:
@@ -63,4 +157,26 @@ class World:
         for response in self.responses:
             problem = check(response)
             if problem is not None:
-                raise AssertionError(f"{problem}\n    request: {self.request.describe()}\n    response: {response.describe()}")
+                raise self.fail(f"{problem}\n    request: {self.request.describe()}\n    response: {response.describe()}")
+
+    def hold(self, read: Callable[[], object], check: Callable[[object], str | None], expectation: str) -> object:
+        """Read something (a status) until `check` passes by the convergence rule: `threshold`
+        matches in a row, one read every `interval`, within `timeout`; a miss resets the count."""
+        deadline = time.monotonic() + self.rule.timeout
+        streak, reads, last_miss = 0, 0, "no read"
+        while True:
+            value = read()
+            reads += 1
+            problem = check(value)
+            if problem is None:
+                streak += 1
+                if streak >= self.rule.threshold:
+                    return value
+            else:
+                streak, last_miss = 0, problem
+            if time.monotonic() >= deadline:
+                raise self.fail(
+                    f"expected {expectation}, {self.rule.threshold} times in a row, within {self.rule.timeout:g} s; "
+                    f"it did not happen in {reads} reads.\n    last miss: {last_miss}"
+                )
+            time.sleep(self.rule.interval)

@@ -7,19 +7,7 @@ Feature: What the backend sees
     Given an agentgateway proxy is set up
     And the httpbin sample app is installed
     And I generated the API key "N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy"
-    And I create a Kubernetes secret to store my API key
-      """
-      apiVersion: v1
-      kind: Secret
-      metadata:
-        name: apikey
-        namespace: agentgateway-system
-        labels:
-          app: httpbin
-      type: extauth.solo.io/apikey
-      stringData:
-        api-key: N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy
-      """
+    And the "apikey-secret" manifest is applied
 
   @APIKEY-EXT-060 @KeyLocation
   Scenario: Only the key's query parameter is removed; the others keep their order
@@ -44,9 +32,9 @@ Feature: What the backend sees
               queryParameter:
                 name: api_key
       """
-    When I send a request to "www.example.com/anything?z=1&API_KEY=N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy&a=2" without an API key
+    When I send a request to "www.example.com/anything?z=1&API_KEY=N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy&a=2"
     Then the request is refused with "no API Key found"
-    When I send a request to "www.example.com/anything?z=1&api_key=N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy&a=2&m=3" without an API key
+    When I send a request to "www.example.com/anything?z=1&api_key=N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy&a=2&m=3"
     Then the request succeeds
     And httpbin sees the query string "z=1&a=2&m=3"
 
@@ -81,24 +69,7 @@ Feature: What the backend sees
 
   @APIKEY-CORE-062 @APIKeyCore
   Scenario: Every value of the Authorization header is removed, and the first one decides
-    Given I apply a Strict policy on the Gateway
-      """
-      apiVersion: agentgateway.dev/v1alpha1
-      kind: AgentgatewayPolicy
-      metadata:
-        name: apikey-auth
-        namespace: agentgateway-system
-      spec:
-        targetRefs:
-          - group: gateway.networking.k8s.io
-            kind: Gateway
-            name: agentgateway-proxy
-        traffic:
-          apiKeyAuthentication:
-            mode: Strict
-            secretRef:
-              name: apikey
-      """
+    Given the "apikey-auth-strict" manifest is applied
     When I send a request to the httpbin app with the headers "Authorization: Bearer wrong-key-0000" and "Authorization: Bearer N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy"
     Then the request is refused with "invalid credentials"
     When I send a request to the httpbin app with the headers "Authorization: Bearer N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy" and "Authorization: Basic dXNlcjpwYXNzd29yZA=="

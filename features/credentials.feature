@@ -8,40 +8,11 @@ Feature: Presenting the key in the Authorization header
     Given an agentgateway proxy is set up
     And the httpbin sample app is installed
     And I generated the API key "N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy"
-    And I create a Kubernetes secret to store my API key
-      """
-      apiVersion: v1
-      kind: Secret
-      metadata:
-        name: apikey
-        namespace: agentgateway-system
-        labels:
-          app: httpbin
-      type: extauth.solo.io/apikey
-      stringData:
-        api-key: N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy
-      """
+    And the "apikey-secret" manifest is applied
 
   @APIKEY-CORE-001 @APIKeyCore
   Scenario: A wrong key is refused as invalid credentials, with a plain-text 401
-    Given I apply a Strict policy on the Gateway
-      """
-      apiVersion: agentgateway.dev/v1alpha1
-      kind: AgentgatewayPolicy
-      metadata:
-        name: apikey-auth
-        namespace: agentgateway-system
-      spec:
-        targetRefs:
-          - group: gateway.networking.k8s.io
-            kind: Gateway
-            name: agentgateway-proxy
-        traffic:
-          apiKeyAuthentication:
-            mode: Strict
-            secretRef:
-              name: apikey
-      """
+    Given the "apikey-auth-strict" manifest is applied
     When I send a request to the httpbin app with the invalid API key "N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcZ"
     Then the request fails with a 401 HTTP response code
     And the response body is "api key authentication failure: invalid credentials"
@@ -56,24 +27,7 @@ Feature: Presenting the key in the Authorization header
 
   @APIKEY-CORE-002 @APIKeyCore
   Scenario: The Bearer prefix is matched without regard to case
-    Given I apply a Strict policy on the Gateway
-      """
-      apiVersion: agentgateway.dev/v1alpha1
-      kind: AgentgatewayPolicy
-      metadata:
-        name: apikey-auth
-        namespace: agentgateway-system
-      spec:
-        targetRefs:
-          - group: gateway.networking.k8s.io
-            kind: Gateway
-            name: agentgateway-proxy
-        traffic:
-          apiKeyAuthentication:
-            mode: Strict
-            secretRef:
-              name: apikey
-      """
+    Given the "apikey-auth-strict" manifest is applied
     When I send a request to the httpbin app without an API key
     Then the request fails with a 401 HTTP response code
     When I send a request to the httpbin app with the header "Authorization: bearer N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy"
@@ -84,24 +38,7 @@ Feature: Presenting the key in the Authorization header
 
   @APIKEY-CORE-003 @APIKeyCore
   Scenario Outline: In Strict mode, a header without the Bearer prefix counts as no key: <case>
-    Given I apply a Strict policy on the Gateway
-      """
-      apiVersion: agentgateway.dev/v1alpha1
-      kind: AgentgatewayPolicy
-      metadata:
-        name: apikey-auth
-        namespace: agentgateway-system
-      spec:
-        targetRefs:
-          - group: gateway.networking.k8s.io
-            kind: Gateway
-            name: agentgateway-proxy
-        traffic:
-          apiKeyAuthentication:
-            mode: Strict
-            secretRef:
-              name: apikey
-      """
+    Given the "apikey-auth-strict" manifest is applied
     When I send a request to the httpbin app with the header "Authorization: <value>"
     Then the request fails with a 401 HTTP response code
     And the response body is "api key authentication failure: no API Key found"
@@ -114,24 +51,7 @@ Feature: Presenting the key in the Authorization header
 
   @APIKEY-CORE-004 @APIKeyCore
   Scenario Outline: In Optional mode, a header without the Bearer prefix passes through untouched: <case>
-    Given I apply an Optional policy on the Gateway
-      """
-      apiVersion: agentgateway.dev/v1alpha1
-      kind: AgentgatewayPolicy
-      metadata:
-        name: apikey-auth
-        namespace: agentgateway-system
-      spec:
-        targetRefs:
-          - group: gateway.networking.k8s.io
-            kind: Gateway
-            name: agentgateway-proxy
-        traffic:
-          apiKeyAuthentication:
-            mode: Optional
-            secretRef:
-              name: apikey
-      """
+    Given the "apikey-auth-optional" manifest is applied
     When I send a request to the httpbin app with the invalid API key "not-the-key-in-the-secret"
     Then the request fails with a 401 HTTP response code
     When I send a request to the httpbin app with the header "Authorization: <value>"

@@ -8,19 +8,7 @@ Feature: When keys are missing, broken or changing
     Given an agentgateway proxy is set up
     And the httpbin sample app is installed
     And I generated the API key "N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy"
-    And I create a Kubernetes secret to store my API key
-      """
-      apiVersion: v1
-      kind: Secret
-      metadata:
-        name: apikey
-        namespace: agentgateway-system
-        labels:
-          app: httpbin
-      type: extauth.solo.io/apikey
-      stringData:
-        api-key: N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy
-      """
+    And the "apikey-secret" manifest is applied
 
   @APIKEY-EXT-030 @FailClosed
   Scenario: A policy whose Secret does not exist refuses every key, until the Secret appears

@@ -7,37 +7,8 @@ Feature: Odd credentials
     Given an agentgateway proxy is set up
     And the httpbin sample app is installed
     And I generated the API key "N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy"
-    And I create a Kubernetes secret to store my API key
-      """
-      apiVersion: v1
-      kind: Secret
-      metadata:
-        name: apikey
-        namespace: agentgateway-system
-        labels:
-          app: httpbin
-      type: extauth.solo.io/apikey
-      stringData:
-        api-key: N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy
-      """
-    And I apply a Strict policy on the Gateway
-      """
-      apiVersion: agentgateway.dev/v1alpha1
-      kind: AgentgatewayPolicy
-      metadata:
-        name: apikey-auth
-        namespace: agentgateway-system
-      spec:
-        targetRefs:
-          - group: gateway.networking.k8s.io
-            kind: Gateway
-            name: agentgateway-proxy
-        traffic:
-          apiKeyAuthentication:
-            mode: Strict
-            secretRef:
-              name: apikey
-      """
+    And the "apikey-secret" manifest is applied
+    And the "apikey-auth-strict" manifest is applied
 
   @APIKEY-CORE-070 @APIKeyCore
   Scenario Outline: <case>

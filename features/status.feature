@@ -11,37 +11,8 @@ Feature: Policy status
 
   @APIKEY-EXT-040 @PolicyStatus
   Scenario: A policy with only good keys is Valid and Attached
-    Given I create a Kubernetes secret to store my API key
-      """
-      apiVersion: v1
-      kind: Secret
-      metadata:
-        name: apikey
-        namespace: agentgateway-system
-        labels:
-          app: httpbin
-      type: extauth.solo.io/apikey
-      stringData:
-        api-key: N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy
-      """
-    And I apply the policy from the page
-      """
-      apiVersion: agentgateway.dev/v1alpha1
-      kind: AgentgatewayPolicy
-      metadata:
-        name: apikey-auth
-        namespace: agentgateway-system
-      spec:
-        targetRefs:
-          - group: gateway.networking.k8s.io
-            kind: Gateway
-            name: agentgateway-proxy
-        traffic:
-          apiKeyAuthentication:
-            mode: Strict
-            secretRef:
-              name: apikey
-      """
+    Given the "apikey-secret" manifest is applied
+    And the "apikey-auth-strict" manifest is applied
     When I send a request to the httpbin app with no key in the Authorization header
     Then the request is refused with "no API Key found"
     And the policy "apikey-auth" in namespace "agentgateway-system" reports Accepted=True with reason Valid for the Gateway "agentgateway-proxy"
@@ -111,37 +82,10 @@ Feature: Policy status
 
   @APIKEY-EXT-043 @PolicyStatus
   Scenario: A policy whose target does not exist is Pending, and protects nothing
-    Given I create a Kubernetes secret to store my API key
+    Given the "apikey-secret" manifest is applied
+    And the "apikey-auth-strict" manifest is applied
+    And I apply a Strict policy aimed at a Gateway that does not exist
       """
-      apiVersion: v1
-      kind: Secret
-      metadata:
-        name: apikey
-        namespace: agentgateway-system
-        labels:
-          app: httpbin
-      type: extauth.solo.io/apikey
-      stringData:
-        api-key: N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy
-      """
-    And I apply the policy from the page, and the same policy aimed at a Gateway that does not exist
-      """
-      apiVersion: agentgateway.dev/v1alpha1
-      kind: AgentgatewayPolicy
-      metadata:
-        name: apikey-auth
-        namespace: agentgateway-system
-      spec:
-        targetRefs:
-          - group: gateway.networking.k8s.io
-            kind: Gateway
-            name: agentgateway-proxy
-        traffic:
-          apiKeyAuthentication:
-            mode: Strict
-            secretRef:
-              name: apikey
-      ---
       apiVersion: agentgateway.dev/v1alpha1
       kind: AgentgatewayPolicy
       metadata:

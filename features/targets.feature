@@ -8,20 +8,8 @@ Feature: What a policy attaches to, and which policy wins
     Given an agentgateway proxy is set up
     And the httpbin sample app is installed
     And I generated the API key "N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy"
-    And I create a Kubernetes secret to store my API key
-      """
-      apiVersion: v1
-      kind: Secret
-      metadata:
-        name: apikey
-        namespace: agentgateway-system
-        labels:
-          app: httpbin
-      type: extauth.solo.io/apikey
-      stringData:
-        api-key: N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy
-      """
-    And I create a route with two named rules, and a key for route policies in its namespace
+    And the "apikey-secret" manifest is applied
+    And I create an HTTPRoute with two named rules, and a Secret for route policies in its namespace
       """
       apiVersion: gateway.networking.k8s.io/v1
       kind: HTTPRoute
@@ -237,7 +225,7 @@ Feature: What a policy attaches to, and which policy wins
 
   @APIKEY-EXT-055 @PreRouting @RouteTargets
   Scenario: A pre-routing success takes the credential off before a post-routing check
-    Given I apply a pre-routing policy on the Gateway and a post-routing one on the HTTPRoute
+    Given I apply a pre-routing Strict policy on the Gateway and a post-routing one on the HTTPRoute
       """
       apiVersion: agentgateway.dev/v1alpha1
       kind: AgentgatewayPolicy

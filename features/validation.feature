@@ -8,43 +8,14 @@ Feature: Manifests that break the schema
     Given an agentgateway proxy is set up
     And the httpbin sample app is installed
     And I generated the API key "N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy"
-    And I create a Kubernetes secret to store my API key
-      """
-      apiVersion: v1
-      kind: Secret
-      metadata:
-        name: apikey
-        namespace: agentgateway-system
-        labels:
-          app: httpbin
-      type: extauth.solo.io/apikey
-      stringData:
-        api-key: N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy
-      """
+    And the "apikey-secret" manifest is applied
 
   @APIKEY-EXT-090 @ManifestValidation
   Scenario: A policy naming both a Secret and a selector is refused, and the last good one stays
-    Given I apply the policy from the page
-      """
-      apiVersion: agentgateway.dev/v1alpha1
-      kind: AgentgatewayPolicy
-      metadata:
-        name: apikey-auth
-        namespace: agentgateway-system
-      spec:
-        targetRefs:
-          - group: gateway.networking.k8s.io
-            kind: Gateway
-            name: agentgateway-proxy
-        traffic:
-          apiKeyAuthentication:
-            mode: Strict
-            secretRef:
-              name: apikey
-      """
+    Given the "apikey-auth-strict" manifest is applied
     When I send a request to the httpbin app without an API key
     Then the request fails with a 401 HTTP response code
-    When I try to apply an update of it that sets both secretRef and secretSelector
+    When I try to apply an update of the policy that sets both secretRef and secretSelector
       """
       apiVersion: agentgateway.dev/v1alpha1
       kind: AgentgatewayPolicy

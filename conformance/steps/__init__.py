@@ -1,7 +1,7 @@
 """Step definitions, in the words of the docs page and the spec.
 
 Every step talks to the target through `World`; none knows which target it is. Steps are
-pytest fixtures, so the plugin imports them all to share them with every feature file.
+pytest fixtures: `features/conftest.py` imports them all for this suite's feature files.
 """
 
 from .expectations import *  # noqa: F403

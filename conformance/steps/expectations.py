@@ -7,7 +7,7 @@ import json
 
 from pytest_bdd import given, parsers, then
 
-from ..http import Response
+from ..http import Response, redact_query
 from ..world import World
 from .requests import from_httpbin, request_with_key_at
 
@@ -68,9 +68,14 @@ def _credential_check(world: World, present: bool):
         problem = ok(response)
         if problem:
             return problem
-        if present and not place.carried(response, key):
+        # None: the answer does not say what arrived there (no `args` object for a query
+        # parameter, say). That proves nothing either way, so it is a miss, never a match.
+        seen = place.carried(response, key) if present else place.anything_received(response)
+        if seen is None:
+            return f"httpbin's answer to show what it received in {place.kind} {place.name}; it does not say"
+        if present and not seen:
             return f"httpbin to receive the credential in {place.kind} {place.name} as presented; it did not"
-        if not present and place.anything_received(response):
+        if not present and seen:
             return f"httpbin not to receive any credential in {place.kind} {place.name}; it received one"
         return None
 
@@ -135,6 +140,8 @@ def upstream_query(world: World, query: str) -> None:
         except (ValueError, KeyError, TypeError):
             return "a response from httpbin's /anything (JSON with a url field)"
         seen = url.partition("?")[2]
-        return None if seen == query else f"httpbin to see the query {query!r}, it saw {seen!r}"
+        if seen == query:
+            return None
+        return f"httpbin to see the query {redact_query('?' + query)[1:]!r}, it saw {redact_query('?' + seen)[1:]!r}"
 
     world.each_response(check)

@@ -1,21 +1,202 @@
-"""Before you begin, applying and deleting manifests, and what the API holds."""
+"""Before you begin, applying and deleting manifests, and what the API holds.
+
+A step that applies a manifest says what the manifest is, and the step holds it to its
+words: the kinds it names are the kinds in the docstring, "create" means the objects are
+new to the scenario and "update" that they are not, "a Strict policy" has `mode: Strict`,
+and so on. The phrases are few and fixed:
+
+- the docs page's own sentences, verbatim (the doc-page feature mirrors the page);
+- `I create|update a Secret|ConfigMap|HTTPRoute ...` for objects other than policies;
+- `I apply a [pre-routing|overriding] [Strict|Optional|Permissive] policy ...` for
+  AgentgatewayPolicies, and `I apply a policy without a mode ...`;
+- `I try to apply ...` for a manifest the target must refuse;
+- `the "NAME" manifest is applied` for a manifest kept in `conformance/manifests/`.
+"""
 
 from __future__ import annotations
 
 import base64
+import re
+from pathlib import Path
 
 from pytest_bdd import given, parsers, then, when
 
-from ..targets.base import ObjectRef, Refused
+from ..targets.base import ObjectRef, Refused, documents
 from ..world import World
 from .requests import HTTPBIN, from_httpbin
 
+MANIFESTS = Path(__file__).resolve().parents[1] / "manifests"
+# Installed by the target before any scenario, never by one (a scenario deletes what it applies).
+BASE_MANIFESTS = {"base", "endpointslice"}
+
+POLICY = "AgentgatewayPolicy"
+_KIND_WORDS = {
+    "secret": "Secret", "secrets": "Secret", "configmap": "ConfigMap", "configmaps": "ConfigMap",
+    "httproute": "HTTPRoute", "route": "HTTPRoute", "policy": POLICY, "policies": POLICY, "agentgatewaypolicy": POLICY,
+}
 
 
 def _need(docstring: str | None, step: str) -> str:
     assert docstring, f"the step '{step}' needs the manifest as a docstring"
     return docstring
 
+
+def named_kinds(words: str) -> set[str]:
+    return {_KIND_WORDS[w.lower()] for w in re.findall(r"[A-Za-z]+", words) if w.lower() in _KIND_WORDS}
+
+
+def check_words(world: World, step: str, manifest: str, *, verb: str = "apply", kinds: set[str] | None = None) -> list[dict]:
+    """Hold a manifest to the step that applies it; returns its documents."""
+    docs = documents(manifest)
+    assert docs, f"the step '{step}' has an empty manifest"
+    named = named_kinds(step) if kinds is None else kinds
+    unnamed = sorted({str(d.get("kind")) for d in docs} - named)
+    assert not unnamed, f"the step '{step}' does not say that its manifest holds {', '.join(unnamed)}"
+    refs = [ObjectRef.of(d) for d in docs]
+    if verb == "create":
+        again = [str(r) for r in refs if r in world.applied]
+        assert not again, f"the step '{step}' creates {', '.join(again)}, which this scenario already applied: say 'update'"
+    elif verb == "update":
+        new = [str(r) for r in refs if r not in world.applied]
+        assert not new, f"the step '{step}' updates {', '.join(new)}, which this scenario never applied: say 'create'"
+    return docs
+
+
+def _auth(doc: dict) -> dict:
+    return ((doc.get("spec") or {}).get("traffic") or {}).get("apiKeyAuthentication") or {}
+
+
+# --- the docs page's own sentences ------------------------------------------------------
+
+def _page_secret(docs: list[dict]) -> str | None:
+    return None
+
+
+def _page_strict_ref(docs: list[dict]) -> str | None:
+    auth = _auth(docs[0])
+    return None if auth.get("mode") == "Strict" and "secretRef" in auth else "a Strict policy that references the Secret by name"
+
+
+def _page_selector(docs: list[dict]) -> str | None:
+    return None if "secretSelector" in _auth(docs[0]) else "a policy with a label selector"
+
+
+def _page_optional(docs: list[dict]) -> str | None:
+    return None if _auth(docs[0]).get("mode") == "Optional" else "a policy in Optional mode"
+
+
+PAGE_SENTENCES = {
+    "I create a Kubernetes secret to store my API key": ("Secret", _page_secret),
+    "I create an AgentgatewayPolicy resource that configures API key authentication for all routes that the Gateway serves "
+    "and reference the apikey secret": (POLICY, _page_strict_ref),
+    "I refer to my API key secret by using label selectors": (POLICY, _page_selector),
+    "I use the Optional mode to validate API keys when present, but allow requests without an API key": (POLICY, _page_optional),
+}
+
+
+def _page_step(sentence: str):
+    kind, check = PAGE_SENTENCES[sentence]
+
+    def apply_from_page(world: World, docstring: str | None) -> None:
+        manifest = _need(docstring, sentence)
+        docs = check_words(world, sentence, manifest, verb="create" if sentence.startswith("I create") else "apply", kinds={kind})
+        wrong = check(docs)
+        assert wrong is None, f"the step '{sentence}' needs {wrong}"
+        world.apply(manifest)
+
+    return apply_from_page
+
+
+for _sentence in PAGE_SENTENCES:
+    given(_sentence)(when(_sentence)(_page_step(_sentence)))
+
+
+# --- objects other than policies --------------------------------------------------------
+
+_OBJECTS = r"I (?P<verb>create|update) (?P<what>(?:a|an|the|two) (?:\w+ )?(?:Secrets?|ConfigMap|HTTPRoute)\b.*)"
+
+
+@given(parsers.re(_OBJECTS))
+@when(parsers.re(_OBJECTS))
+def create_or_update(world: World, verb: str, what: str, docstring: str | None) -> None:
+    step = f"I {verb} {what}"
+    manifest = _need(docstring, step)
+    docs = check_words(world, step, manifest, verb=verb)
+    assert POLICY not in {d.get("kind") for d in docs}, f"the step '{step}' applies a policy: use 'I apply a ... policy'"
+    world.apply(manifest)
+
+
+# --- policies ---------------------------------------------------------------------------
+
+_POLICIES = (
+    r"I apply (?:a|an) (?P<qualities>(?:(?:pre-routing|overriding) )*)(?:(?P<mode>Strict|Optional|Permissive) )?"
+    r"policy(?P<rest>\b.*)"
+)
+
+
+@given(parsers.re(_POLICIES))
+@when(parsers.re(_POLICIES))
+def apply_policy(world: World, qualities: str, mode: str | None, rest: str, docstring: str | None) -> None:
+    step = f"I apply a {qualities}{mode + ' ' if mode else ''}policy{rest}"
+    manifest = _need(docstring, step)
+    docs = check_words(world, step, manifest)
+    policies = [d for d in docs if d.get("kind") == POLICY]
+    assert policies and policies == docs, f"the step '{step}' applies policies only; its manifest holds {[d.get('kind') for d in docs]}"
+    first = policies[0]
+    if mode is not None:
+        modes = [_auth(p).get("mode") for p in policies]
+        assert all(m == mode for m in modes), f"the step '{step}' applies {mode} policies; the manifest's modes are {modes}"
+    if rest.startswith(" without a mode"):
+        assert "mode" not in _auth(first), f"the step '{step}' applies a policy without a mode; the manifest sets one"
+    if "pre-routing" in qualities:
+        phase = ((first.get("spec") or {}).get("traffic") or {}).get("phase")
+        assert phase == "PreRouting", f"the step '{step}' applies a pre-routing policy; the first one's phase is {phase}"
+    if "overriding" in qualities:
+        inheritance = ((first.get("spec") or {}).get("strategy") or {}).get("inheritance")
+        assert inheritance == "Override", f"the step '{step}' applies an overriding policy; the first one's inheritance is {inheritance}"
+    world.apply(manifest)
+
+
+# --- named manifests --------------------------------------------------------------------
+
+def named_manifest(name: str) -> str:
+    assert name not in BASE_MANIFESTS, f"the {name!r} manifest is installed by the target, not by a scenario"
+    path = MANIFESTS / f"{name}.yaml"
+    known = sorted(p.stem for p in MANIFESTS.glob("*.yaml") if p.stem not in BASE_MANIFESTS)
+    assert path.is_file(), f"there is no manifest named {name!r}; the suite has: {', '.join(known)}"
+    return path.read_text()
+
+
+@given(parsers.parse('the "{name}" manifest is applied'))
+@when(parsers.parse('the "{name}" manifest is applied'))
+def apply_named(world: World, name: str) -> None:
+    world.apply(named_manifest(name))
+
+
+# --- manifests the target must refuse ---------------------------------------------------
+
+_REFUSED = r"I try to apply (?P<what>(?:a|an) .*\b(?:policy|Secret|ConfigMap|HTTPRoute)\b.*)"
+
+
+@when(parsers.re(_REFUSED), target_fixture="refusal")
+def try_apply(world: World, what: str, docstring: str | None) -> str | None:
+    step = f"I try to apply {what}"
+    manifest = _need(docstring, step)
+    check_words(world, step, manifest, verb="update" if what.startswith("an update") else "apply")
+    try:
+        world.apply(manifest)
+    except Refused as exc:
+        return world.redact(str(exc))
+    return None
+
+
+@then(parsers.parse('the manifest is refused with a message containing "{text}"'))
+def manifest_refused(refusal: str | None, text: str) -> None:
+    assert refusal is not None, "the target accepted a manifest it should have refused"
+    assert text in refusal, f"the refusal does not say {text!r}: {refusal}"
+
+
+# --- the rest ---------------------------------------------------------------------------
 
 @given("an agentgateway proxy is set up")
 def proxy_is_set_up(world: World) -> None:
@@ -34,27 +215,6 @@ def generated_key(world: World, key: str) -> None:
     world.api_key = key
 
 
-@given(parsers.re(r"I (?:create|apply|refer to|use|update) (?P<what>.+)"))
-@when(parsers.re(r"I (?:create|apply|refer to|use|update) (?P<what>.+)"))
-def apply_manifest(world: World, what: str, docstring: str | None) -> None:
-    world.apply(_need(docstring, what))
-
-
-@when(parsers.re(r"I try to apply (?P<what>.+)"), target_fixture="refusal")
-def try_apply(world: World, what: str, docstring: str | None) -> str | None:
-    try:
-        world.apply(_need(docstring, what))
-    except Refused as exc:
-        return str(exc)
-    return None
-
-
-@then(parsers.parse('the manifest is refused with a message containing "{text}"'))
-def manifest_refused(refusal: str | None, text: str) -> None:
-    assert refusal is not None, "the target accepted a manifest it should have refused"
-    assert text in refusal, f"the refusal does not say {text!r}: {refusal}"
-
-
 @given(parsers.parse('I delete the {kind} "{name}" in namespace "{namespace}"'))
 @when(parsers.parse('I delete the {kind} "{name}" in namespace "{namespace}"'))
 def delete_object(world: World, kind: str, name: str, namespace: str) -> None:
@@ -63,6 +223,7 @@ def delete_object(world: World, kind: str, name: str, namespace: str) -> None:
 
 @then(parsers.parse('the secret "{name}" in namespace "{namespace}" holds the API key base64 encoded in data.{entry}'))
 def secret_holds_key(world: World, name: str, namespace: str, entry: str) -> None:
+    # What the target stores, read back through it: not the manifest this scenario sent.
     secret = world.target.get(ObjectRef("Secret", namespace, name))
     assert secret is not None, f"secret {namespace}/{name} does not exist"
     value = (secret.get("data") or {}).get(entry)

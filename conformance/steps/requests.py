@@ -64,6 +64,12 @@ def request_with_headers(world: World, app: str, headers: str) -> None:
     world.request = request
 
 
+@when(parsers.re(r'I send a request to "(?P<url>[^"]+)"'))
+def request_as_written(world: World, url: str) -> None:
+    """A request for a 'host/path?query' exactly as written, credentials in it included."""
+    world.request = _app(url)
+
+
 @given(parsers.re(r"requests go to (?P<app>the httpbin app|\"[^\"]+\")"))
 @when(parsers.re(r"requests go to (?P<app>the httpbin app|\"[^\"]+\")"))
 def request_for(world: World, app: str) -> None:

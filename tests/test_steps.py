@@ -1,0 +1,228 @@
+"""The step definitions and the world they share, against small fake targets."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+
+import pytest
+from pytest_bdd.steps import step_function_context_registry
+
+from conformance import Request, Response, Rule
+from conformance.convergence import NotConverged
+from conformance.places import PLACES
+from conformance.steps import expectations, manifests, status
+from conformance.targets.base import ObjectRef, Target
+from conformance.world import World
+
+KEY = "N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy"
+FAST = Rule(threshold=3, timeout=0.3, interval=0.005)
+
+
+class FakeTarget(Target):
+    name = "fake"
+
+    def __init__(self, answers=(), statuses=(), stored=None):
+        self.answers = list(answers)
+        self.statuses = list(statuses)
+        self.stored = stored or {}
+        self.applied: list[str] = []
+        self.sent: list[Request] = []
+
+    def start(self): ...
+    def stop(self): ...
+    def install_base(self): ...
+
+    def apply(self, manifest):
+        self.applied.append(manifest)
+        return []
+
+    def delete(self, ref): ...
+
+    def get(self, ref):
+        return self.stored.get(ref)
+
+    def policy_status(self, namespace, name):
+        return self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
+
+    @property
+    def gateway_url(self):
+        return "http://gateway.invalid"
+
+    def send(self, request):
+        self.sent.append(request)
+        return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+
+
+def httpbin(**fields) -> Response:
+    body = {"headers": {"Host": ["www.example.com"]}, **fields}
+    return Response(200, (("content-type", "application/json"),), json.dumps(body).encode())
+
+
+def secret(**string_data) -> str:
+    return "\n".join(["apiVersion: v1", "kind: Secret", "metadata: {name: s, namespace: agentgateway-system}", "stringData:"]
+                     + [f"  {k}: {json.dumps(v)}" for k, v in string_data.items()])
+
+
+def status_with(message: str, reason: str = "PartiallyValid") -> dict:
+    ref = {"kind": "Gateway", "name": "agentgateway-proxy"}
+    return {"ancestors": [{"ancestorRef": ref, "conditions": [{"type": "Accepted", "status": "True", "reason": reason, "message": message}]}]}
+
+
+# --- issue 9, item 7: keys never shown ------------------------------------------------------
+
+def test_a_key_inside_a_json_entry_leaking_into_status_is_caught():
+    world = World(FakeTarget(), FAST)
+    world.apply(secret(good="good-key-9f8e", broken='{"key": "half-a-secret-6c7d", "metadata": 42}'))
+    world.last_status = status_with("secret s contains invalid key broken: metadata must be an object (half-a-secret-6c7d)")
+    with pytest.raises(AssertionError, match="contains a key"):
+        status.status_never_shows_key(world)
+
+
+def test_the_plain_key_behind_a_known_hash_leaking_into_status_is_caught():
+    world = World(FakeTarget(), FAST)
+    digest = hashlib.sha256(b"hashed-only-key-3c1f9a").hexdigest()
+    world.apply(secret(client='{"keyHash": "sha256:%s", "metadata": 7}' % digest.upper()))
+    world.note_request(Request().with_header("Authorization", "Bearer hashed-only-key-3c1f9a"))
+    world.last_status = status_with("secret s contains invalid key client: hashed-only-key-3c1f9a")
+    with pytest.raises(AssertionError, match="contains a key"):
+        status.status_never_shows_key(world)
+
+
+def test_a_status_without_keys_passes_and_data_entries_count_too():
+    world = World(FakeTarget(), FAST)
+    world.apply("apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: n}\ndata:\n  old: " + base64.b64encode(b"old-key-1111").decode())
+    world.last_status = status_with("secret s contains invalid key broken: metadata must be an object")
+    status.status_never_shows_key(world)
+    world.last_status = status_with("old-key-1111")
+    with pytest.raises(AssertionError):
+        status.status_never_shows_key(world)
+
+
+def test_request_descriptions_redact_query_cookie_and_header_values():
+    request = Request(path=f"/anything?z=1&api_key={KEY}").with_header("Cookie", f"a=1; session={KEY}").with_header("X-Api-Key", KEY)
+    text = request.describe()
+    assert KEY not in text
+    assert "api_key=<redacted" in text and "session=<redacted" in text and "z=<redacted" in text
+
+
+def test_failure_messages_never_show_a_key_the_scenario_knows():
+    echoing = Response(500, (), f"boom: you sent {KEY}".encode())
+    world = World(FakeTarget(answers=[echoing]), FAST)
+    world.api_key = KEY
+    world.request = Request(path=f"/anything?api_key={KEY}")
+    with pytest.raises(NotConverged) as caught:
+        world.expect(lambda r: "status 200", "status 200")
+    assert KEY not in str(caught.value)
+    with pytest.raises(AssertionError) as caught:
+        world.responses = [echoing]
+        expectations.response_body(world, "expected")
+    assert KEY not in str(caught.value)
+
+
+def test_a_failing_query_check_does_not_print_the_query_values():
+    world = World(FakeTarget(), FAST)
+    world.request = Request(path="/anything")
+    world.responses = [httpbin(url=f"http://www.example.com/anything?api_key={KEY}&a=2")]
+    with pytest.raises(AssertionError) as caught:
+        expectations.upstream_query(world, "a=2")
+    assert KEY not in str(caught.value) and "api_key=<redacted" in str(caught.value)
+
+
+# --- issue 9, item 8: status by the convergence rule; unknowable means failed ------------------
+
+def test_a_status_must_match_on_consecutive_reads():
+    good, bad = status_with("", "Valid"), status_with("", "PartiallyValid")
+    world = World(FakeTarget(statuses=[good, bad, good, bad]), FAST)
+    with pytest.raises(AssertionError, match="3 times in a row"):
+        status.policy_condition(world, "p", "ns", "Accepted", "True", "Valid", None, "Gateway", "agentgateway-proxy")
+
+
+def test_a_status_that_settles_passes():
+    good, bad = status_with("", "Valid"), status_with("", "PartiallyValid")
+    target = FakeTarget(statuses=[bad, bad, good, good, good])
+    world = World(target, FAST)
+    status.policy_condition(world, "p", "ns", "Accepted", "True", "Valid", None, "Gateway", "agentgateway-proxy")
+    assert world.last_status == good and target.statuses == [good]
+
+
+@pytest.mark.parametrize("answer", [httpbin(), httpbin(args="not an object"), httpbin(args=None)],
+                         ids=["no args", "args not an object", "args null"])
+def test_a_query_place_that_cannot_tell_fails_the_check(answer):
+    world = World(FakeTarget(), FAST)
+    world.place, world.presented = PLACES["the api_key query parameter"], KEY
+    for present in (False, True):
+        problem = expectations._credential_check(world, present=present)(answer)
+        assert problem is not None and "does not say" in problem
+
+
+def test_a_query_place_that_can_tell_decides():
+    world = World(FakeTarget(), FAST)
+    world.place, world.presented = PLACES["the api_key query parameter"], KEY
+    removed, kept = httpbin(args={"a": ["2"]}), httpbin(args={"api_key": [KEY]})
+    assert expectations._credential_check(world, present=False)(removed) is None
+    assert expectations._credential_check(world, present=False)(kept) is not None
+    assert expectations._credential_check(world, present=True)(kept) is None
+
+
+def test_the_page_secret_step_reads_what_the_target_stores():
+    ref = ObjectRef("Secret", "agentgateway-system", "apikey")
+    stored = {"data": {"api-key": base64.b64encode(b"something else").decode()}}
+    world = World(FakeTarget(stored={ref: stored}), FAST)
+    world.api_key = KEY
+    with pytest.raises(AssertionError, match="not the base64 encoding"):
+        manifests.secret_holds_key(world, "apikey", "agentgateway-system", "api-key")
+    stored["data"]["api-key"] = base64.b64encode(KEY.encode()).decode()
+    manifests.secret_holds_key(world, "apikey", "agentgateway-system", "api-key")
+
+
+# --- issue 9, item 9: step phrases that say what they do, and nothing else ----------------------
+
+def our_steps():
+    return [c for c in step_function_context_registry.values() if c.step_func.__module__.startswith("conformance.steps")]
+
+
+FOREIGN = [
+    "I create an account", "I use the coffee machine", "I apply the discount code", "I update my profile",
+    "I refer to the manual", "I create a user", "I apply for a loan", "I try to apply a coupon",
+    "I send a request", "I delete the cart",
+]
+
+
+@pytest.mark.parametrize("phrase", FOREIGN)
+def test_no_step_captures_another_projects_phrases(phrase):
+    matching = [c.parser.name for c in our_steps() if c.parser.is_matching(phrase)]
+    assert not matching, f"{phrase!r} is captured by {matching}"
+
+
+def test_steps_hold_manifests_to_their_words():
+    world = World(FakeTarget(), FAST)
+    policy = manifests.named_manifest("apikey-auth-strict")
+    with pytest.raises(AssertionError, match="does not say"):
+        manifests.create_or_update(world, "create", "a Secret with keys", policy)
+    with pytest.raises(AssertionError, match="Optional policies"):
+        manifests.apply_policy(world, "", "Optional", " on the Gateway", policy)
+    with pytest.raises(AssertionError, match="pre-routing"):
+        manifests.apply_policy(world, "pre-routing ", "Strict", " on the Gateway", policy)
+    with pytest.raises(AssertionError, match="without a mode"):
+        manifests.apply_policy(world, "", None, " without a mode on the Gateway", policy)
+    with pytest.raises(AssertionError, match="never applied"):
+        manifests.create_or_update(world, "update", "the Secret to revoke a key", manifests.named_manifest("apikey-secret"))
+    manifests.create_or_update(world, "create", "the Secret", manifests.named_manifest("apikey-secret"))
+    with pytest.raises(AssertionError, match="already applied"):
+        manifests.create_or_update(world, "create", "the Secret again", manifests.named_manifest("apikey-secret"))
+    manifests.apply_policy(world, "", "Strict", " on the Gateway", policy)
+    assert len(world.target.applied) == 2
+
+
+def test_named_manifests_are_whole_objects_and_never_the_base():
+    names = sorted(p.stem for p in manifests.MANIFESTS.glob("*.yaml") if p.stem not in manifests.BASE_MANIFESTS)
+    assert {"apikey-secret", "apikey-auth-strict"} <= set(names)
+    for name in names:
+        assert re.fullmatch(r"[a-z0-9-]+", name)
+        for doc in manifests.documents(manifests.named_manifest(name)):
+            assert doc["metadata"]["name"] and doc["metadata"]["namespace"]
+    with pytest.raises(AssertionError, match="installed by the target"):
+        manifests.named_manifest("base")

@@ -25,7 +25,7 @@ from lightkube.types import PatchType
 
 from . import model as m
 from .config import CONTROLLER
-from .manifests import Ignored, ManifestError, parse_object
+from .manifests import Ignored, ManifestError, describe, object_key, parse_object
 from .runtime import ObjectKey, Runtime, key_of
 
 log = logging.getLogger("agw-reference.kube")
@@ -33,6 +33,7 @@ logging.getLogger("httpx2").setLevel(logging.WARNING)  # one line per API reques
 
 Gateway = create_namespaced_resource(m.GATEWAY_GROUP, "v1", "Gateway", "gateways")
 HTTPRoute = create_namespaced_resource(m.GATEWAY_GROUP, "v1", "HTTPRoute", "httproutes")
+ReferenceGrant = create_namespaced_resource(m.GATEWAY_GROUP, "v1beta1", "ReferenceGrant", "referencegrants")
 AgentgatewayPolicy = create_namespaced_resource(m.POLICY_GROUP, "v1alpha1", "AgentgatewayPolicy", "agentgatewaypolicies")
 
 # (resource, apiVersion, kind): the order only matters for the first, complete load.
@@ -44,6 +45,7 @@ WATCHED = [
     (EndpointSlice, "discovery.k8s.io/v1", "EndpointSlice"),
     (Gateway, f"{m.GATEWAY_GROUP}/v1", "Gateway"),
     (HTTPRoute, f"{m.GATEWAY_GROUP}/v1", "HTTPRoute"),
+    (ReferenceGrant, f"{m.GATEWAY_GROUP}/v1beta1", "ReferenceGrant"),
     (AgentgatewayPolicy, f"{m.POLICY_GROUP}/v1alpha1", "AgentgatewayPolicy"),
 ]
 
@@ -53,6 +55,10 @@ def _to_dict(obj, api_version: str, kind: str) -> dict:
     doc.setdefault("apiVersion", api_version)
     doc.setdefault("kind", kind)
     return doc
+
+
+def _text(value) -> str:
+    return value if isinstance(value, str) else ""
 
 
 @dataclass
@@ -100,6 +106,11 @@ class KubeSource:
                 if exc.status.code == 410:
                     log.info("watch of %s expired (410 Gone); listing again", kind)
                     continue
+                if exc.status.code == 404 and kind not in self._synced:
+                    # A cluster without this kind's CRD has no objects of it; serve the rest.
+                    log.warning("%s: not served by the API server (is its CRD installed?); taken as empty", kind)
+                    self._synced.add(kind)
+                    self._changed.set()
                 log.warning("%s: API error %s: %s; retrying in %.1f s", kind, exc.status.code, exc.status.message, delay)
             except Exception as exc:  # noqa: BLE001 -- any failure to reach the API: keep serving, retry
                 self.connected = False
@@ -112,8 +123,7 @@ class KubeSource:
         fresh: dict[ObjectKey, dict] = {}
         async for obj in items:
             doc = _to_dict(obj, api_version, kind)
-            meta = doc.get("metadata") or {}
-            fresh[(kind, "" if kind == "Namespace" else meta.get("namespace", "default"), meta.get("name"))] = doc
+            fresh[(kind, *object_key(doc)[1:])] = doc
         for key in [k for k in self.objects if k[0] == kind and k not in fresh]:
             del self.objects[key]
         for key in [k for k in self.rejected if k[0] == kind and k not in fresh]:
@@ -129,9 +139,7 @@ class KubeSource:
 
     def _event(self, op: str, doc: dict) -> None:
         if op == "DELETED":
-            meta = doc.get("metadata") or {}
-            kind = doc["kind"]
-            key = (kind, "" if kind == "Namespace" else meta.get("namespace", "default"), meta.get("name"))
+            key = object_key(doc)
             self.objects.pop(key, None)
             self.rejected.pop(key, None)
             # A policy created again under the same name starts without status.
@@ -143,22 +151,28 @@ class KubeSource:
         self._changed.set()
 
     def _upsert(self, doc: dict) -> None:
-        meta = doc.get("metadata") or {}
-        subject = f"{doc.get('kind')} {meta.get('namespace', '')}/{meta.get('name')}"
+        """Take in one object; one that cannot be used is reported, and its last good version kept."""
+        key = object_key(doc)
+        meta = doc.get("metadata") if isinstance(doc, dict) else None
+        meta = meta if isinstance(meta, dict) else {}
         # creationTimestamp orders objects for tie-breaks, as the Gateway API asks.
-        order = (str(meta.get("creationTimestamp", "")), str(meta.get("namespace", "")), str(meta.get("name", "")))
+        order = (_text(meta.get("creationTimestamp")), _text(meta.get("namespace")), _text(meta.get("name")))
+        subject = describe(doc) if isinstance(doc, dict) else "object"
         try:
             obj = parse_object(doc, where="", order=order)
         except ManifestError as exc:
-            key = (doc.get("kind"), "" if doc.get("kind") == "Namespace" else meta.get("namespace", "default"), meta.get("name"))
-            if key not in self.rejected or self.rejected[key].error != str(exc):
-                log.error("%s; its last good version stays in force", exc)
-            self.rejected[key] = Rejected(subject, str(exc))
+            error = str(exc)
+        except Exception as exc:  # noqa: BLE001 -- one object must never stop the watch
+            log.debug("%s: unexpected error while reading it", subject, exc_info=True)
+            error = f"{subject}: cannot be read ({type(exc).__name__})"
+        else:
+            if not isinstance(obj, Ignored):
+                self.objects[key_of(obj)] = obj
+                self.rejected.pop(key_of(obj), None)
             return
-        if isinstance(obj, Ignored):
-            return
-        self.objects[key_of(obj)] = obj
-        self.rejected.pop(key_of(obj), None)
+        if key not in self.rejected or self.rejected[key].error != error:
+            log.error("%s; its last good version stays in force", error)
+        self.rejected[key] = Rejected(subject, error)
 
     async def _publisher(self, client: AsyncClient) -> None:
         while True:
@@ -168,7 +182,12 @@ class KubeSource:
             self._changed.clear()
             if len(self._synced) < len(WATCHED):
                 continue  # never serve a half-loaded cluster: no config until every kind is listed once
-            config = self.runtime.publish(self.objects.values())
+            try:
+                config = self.runtime.publish(self.objects.values())
+            except Exception:  # noqa: BLE001 -- keep serving the last good configuration
+                log.error("cannot build a configuration from the cluster's objects; the last good one stays in force")
+                log.debug("the failure", exc_info=True)
+                continue
             if self.write_status:
                 await self._write_status(client, config.status)
 

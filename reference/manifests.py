@@ -2,12 +2,17 @@
 
 Validation follows the published schemas closely enough that an object accepted here is
 one the API server would also accept; every error names the field that is wrong.
+
+Validation is total: every value is type-checked before it is used, so a document of any
+shape ends in a model object or a `ManifestError`, never in another exception. Error
+messages name fields, never echo values (a value may be a key).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -24,8 +29,16 @@ UNDERSTOOD = {
     ("discovery.k8s.io/v1", "EndpointSlice"),
     (m.GATEWAY_GROUP, "Gateway"),
     (m.GATEWAY_GROUP, "HTTPRoute"),
+    (m.GATEWAY_GROUP, "ReferenceGrant"),
     (m.POLICY_GROUP, "AgentgatewayPolicy"),
 }
+
+# Object names as the API server checks them: DNS subdomains, and DNS labels for namespaces.
+_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+# Keys of Secret and ConfigMap data.
+_DATA_KEY = re.compile(r"[-._a-zA-Z0-9]+")
+_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
 
 
 class ManifestError(ValueError):
@@ -55,6 +68,15 @@ def group_of(api_version: str) -> str:
     return api_version.rsplit("/", 1)[0] if "/" in api_version else "v1"
 
 
+def shown(value: object) -> str:
+    """A name or key for an error message: short, one line, and never a value's contents."""
+    if not isinstance(value, str):
+        return f"<{type(value).__name__}>"
+    if len(value) > 80:
+        value = value[:77] + "..."
+    return value if value.isprintable() else repr(value)
+
+
 def load_yaml(text: str, where: str) -> Iterator[tuple[int, Any]]:
     """Yield (1-based document index, document) for the non-empty documents in `text`."""
     try:
@@ -64,6 +86,10 @@ def load_yaml(text: str, where: str) -> Iterator[tuple[int, Any]]:
         line = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "not valid YAML"
         raise ManifestError(f"invalid YAML{line}: {problem}", where=where) from None
+    except RecursionError:
+        raise ManifestError("invalid YAML: nested too deeply", where=where) from None
+    except Exception as exc:  # noqa: BLE001 -- e.g. a date no calendar has; name the kind of problem only
+        raise ManifestError(f"invalid YAML: a value cannot be read ({type(exc).__name__})", where=where) from None
     for index, doc in enumerate(documents, start=1):
         if doc is not None:
             yield index, doc
@@ -77,32 +103,58 @@ def parse_manifest(text: str, where: str) -> list[m.Resource | Ignored]:
 def parse_object(doc: Any, where: str = "", order: tuple = ()) -> m.Resource | Ignored:
     if not isinstance(doc, dict):
         raise ManifestError("a manifest must be a mapping", where=where)
-    api_version, kind = doc.get("apiVersion"), doc.get("kind")
-    if not isinstance(api_version, str) or not api_version:
-        raise ManifestError("required", field="apiVersion", where=where)
-    if not isinstance(kind, str) or not kind:
-        raise ManifestError("required", field="kind", where=where)
-    metadata = _mapping(doc, "metadata", required=True)
-    name = metadata.get("name")
-    subject = f"{kind} {metadata.get('namespace') or 'default'}/{name}"
+    subject = describe(doc)
     try:
-        if not isinstance(name, str) or not name:
-            raise ManifestError("required", field="metadata.name")
+        kind = _str(doc, "kind", required=True)
+        api_version = _str(doc, "apiVersion", required=True)
+        metadata = _mapping(doc, "metadata", required=True)
+        name = _str(metadata, "name", "metadata.", required=True)
         if (group_of(api_version), kind) not in UNDERSTOOD and (api_version, kind) not in UNDERSTOOD:
             return Ignored(api_version, kind, name)
-        namespace = metadata.get("namespace") or "default"
+        _name(name, "metadata.name", _SUBDOMAIN, 253)
+        namespace = _str(metadata, "namespace", "metadata.", default="default")
         if kind == "Namespace":
+            _name(name, "metadata.name", _LABEL, 63)
             namespace = ""
-        labels = metadata.get("labels") or {}
-        if not isinstance(labels, dict):
-            raise ManifestError("must be a mapping", field="metadata.labels")
-        meta = m.Meta(kind, namespace, name, {str(k): str(v) for k, v in labels.items()}, order)
+        else:
+            _name(namespace, "metadata.namespace", _LABEL, 63)
+        labels = _string_map(metadata, "labels", "metadata.")
+        meta = m.Meta(kind, namespace, name, labels, order)
         return _PARSERS[kind](meta, doc)
     except ManifestError as exc:
         raise ManifestError(exc.message, field=exc.field, where=where, subject=subject) from None
 
 
-# --- helpers -------------------------------------------------------------------------------
+def describe(doc: dict) -> str:
+    """`Kind namespace/name` for messages, from whatever a document has of them."""
+    metadata = doc.get("metadata")
+    metadata = metadata if isinstance(metadata, dict) else {}
+    kind, name, namespace = doc.get("kind"), metadata.get("name"), metadata.get("namespace")
+    kind_text = shown(kind) if kind is not None else "object"
+    name_text = shown(name) if name is not None else "(no name)"
+    if kind == "Namespace":
+        return f"{kind_text} {name_text}"
+    return f"{kind_text} {shown(namespace) if namespace else 'default'}/{name_text}"
+
+
+def object_key(doc: Any) -> tuple[str, str, str]:
+    """(kind, namespace, name) of any document, as strings, for bookkeeping of bad objects."""
+    if not isinstance(doc, dict):
+        return ("", "", "")
+    metadata = doc.get("metadata")
+    metadata = metadata if isinstance(metadata, dict) else {}
+    kind = doc.get("kind")
+    kind = kind if isinstance(kind, str) else shown(kind)
+    namespace = metadata.get("namespace") or "default"
+    name = metadata.get("name")
+    return (
+        kind,
+        "" if kind == "Namespace" else (namespace if isinstance(namespace, str) else shown(namespace)),
+        name if isinstance(name, str) else shown(name),
+    )
+
+
+# --- helpers: each checks the type of what it returns -------------------------------------
 
 
 def _mapping(obj: dict, key: str, path: str = "", required: bool = False) -> dict:
@@ -125,6 +177,26 @@ def _list(obj: dict, key: str, path: str = "") -> list:
     return value
 
 
+def _mappings(obj: dict, key: str, path: str = "") -> list[tuple[str, dict]]:
+    """The items of a list of mappings, each with the path prefix of its own fields."""
+    out = []
+    for i, item in enumerate(_list(obj, key, path)):
+        here = f"{path}{key}[{i}]"
+        if not isinstance(item, dict):
+            raise ManifestError("must be a mapping", field=here)
+        out.append((here + ".", item))
+    return out
+
+
+def _strings(obj: dict, key: str, path: str = "") -> list[str]:
+    out = []
+    for i, item in enumerate(_list(obj, key, path)):
+        if not isinstance(item, str):
+            raise ManifestError("must be a string", field=f"{path}{key}[{i}]")
+        out.append(item)
+    return out
+
+
 def _str(obj: dict, key: str, path: str = "", required: bool = False, default: str | None = None) -> str | None:
     value = obj.get(key)
     if value is None or value == "":
@@ -134,6 +206,11 @@ def _str(obj: dict, key: str, path: str = "", required: bool = False, default: s
     if not isinstance(value, str):
         raise ManifestError("must be a string", field=path + key)
     return value
+
+
+def _name(value: str, field: str, pattern: re.Pattern, limit: int) -> None:
+    if len(value) > limit or not pattern.fullmatch(value):
+        raise ManifestError(f"must be a lowercase DNS name of at most {limit} characters", field=field)
 
 
 def _int(obj: dict, key: str, path: str = "", required: bool = False, default: int | None = None) -> int | None:
@@ -157,13 +234,32 @@ def _port(obj: dict, key: str, path: str, required: bool = True) -> int | None:
 def _enum(obj: dict, key: str, path: str, allowed: tuple[str, ...], default: str) -> str:
     value = _str(obj, key, path, default=default)
     if value not in allowed:
-        raise ManifestError(f"unsupported value {value!r}: one of {', '.join(allowed)}", field=path + key)
+        raise ManifestError(f"unsupported value {shown(value)!r}: one of {', '.join(allowed)}", field=path + key)
     return value
 
 
+def _string_map(obj: dict, key: str, path: str) -> dict[str, str]:
+    """A map of strings to strings (labels, selectors, ConfigMap data). Null values are empty."""
+    out = {}
+    for k, v in _mapping(obj, key, path).items():
+        if not isinstance(k, str):
+            raise ManifestError(f"keys must be strings, found {shown(k)}", field=path + key)
+        if v is None:
+            v = ""
+        if not isinstance(v, str):
+            raise ManifestError("must be a string", field=f"{path}{key}.{shown(k)}")
+        out[k] = v
+    return out
+
+
 def _labels(obj: dict, key: str, path: str) -> dict[str, str]:
-    value = _mapping(obj, key, path)
-    return {str(k): str(v) for k, v in value.items()}
+    return _string_map(obj, key, path)
+
+
+def _data_keys(data: dict[str, str], field: str) -> None:
+    for k in data:
+        if len(k) > 253 or not _DATA_KEY.fullmatch(k):
+            raise ManifestError("keys may only hold letters, digits, '-', '_' and '.'", field=f"{field}.{shown(k)}")
 
 
 def _exactly_one(obj: dict, names: tuple[str, ...], path: str) -> str:
@@ -181,10 +277,7 @@ def _gateway(meta: m.Meta, doc: dict) -> m.Gateway:
     spec = _mapping(doc, "spec", required=True)
     class_name = _str(spec, "gatewayClassName", "spec.", required=True)
     listeners = []
-    for i, item in enumerate(_list(spec, "listeners", "spec.")):
-        path = f"spec.listeners[{i}]."
-        if not isinstance(item, dict):
-            raise ManifestError("must be a mapping", field=path.rstrip("."))
+    for path, item in _mappings(spec, "listeners", "spec."):
         allowed = _mapping(_mapping(item, "allowedRoutes", path), "namespaces", path + "allowedRoutes.")
         ns_path = path + "allowedRoutes.namespaces."
         listeners.append(
@@ -212,89 +305,118 @@ def _route_match(item: dict, path: str) -> m.RouteMatch:
     if not value.startswith("/"):
         raise ManifestError("must start with '/'", field=path + "path.value")
     headers = []
-    for j, header in enumerate(_list(item, "headers", path)):
-        hpath = f"{path}headers[{j}]."
+    for hpath, header in _mappings(item, "headers", path):
         if _enum(header, "type", hpath, ("Exact",), "Exact") == "Exact":
             headers.append((_str(header, "name", hpath, required=True).lower(), _str(header, "value", hpath, default="")))
-    return m.RouteMatch(m.PathMatch(kind, value), _str(item, "method", path), tuple(headers))
+    method = _str(item, "method", path)
+    if method is not None and method not in _METHODS:
+        raise ManifestError(f"unsupported value {shown(method)!r}: one of {', '.join(_METHODS)}", field=path + "method")
+    return m.RouteMatch(m.PathMatch(kind, value), method, tuple(headers))
 
 
 def _http_route(meta: m.Meta, doc: dict) -> m.HTTPRoute:
     spec = _mapping(doc, "spec", required=True)
     parents = []
-    for i, ref in enumerate(_list(spec, "parentRefs", "spec.")):
-        path = f"spec.parentRefs[{i}]."
+    for path, ref in _mappings(spec, "parentRefs", "spec."):
         if _str(ref, "kind", path, default="Gateway") != "Gateway":
             continue  # ListenerSet parents are not served by the reference gateway
         parents.append(
             m.ParentRef(_str(ref, "namespace", path, default=meta.namespace), _str(ref, "name", path, required=True), _str(ref, "sectionName", path))
         )
-    hostnames = tuple(h.lower() for h in _list(spec, "hostnames", "spec."))
+    hostnames = tuple(h.lower() for h in _strings(spec, "hostnames", "spec."))
     rules = []
-    for i, rule in enumerate(_list(spec, "rules", "spec.") or [{}]):
-        path = f"spec.rules[{i}]."
-        matches = tuple(_route_match(item, f"{path}matches[{j}].") for j, item in enumerate(_list(rule, "matches", path)))
+    listed = _mappings(spec, "rules", "spec.") or [("spec.rules[0].", {})]
+    for path, rule in listed:
+        matches = tuple(_route_match(item, mpath) for mpath, item in _mappings(rule, "matches", path))
         backends = []
-        for j, ref in enumerate(_list(rule, "backendRefs", path)):
-            bpath = f"{path}backendRefs[{j}]."
-            if _str(ref, "kind", bpath, default="Service") != "Service":
+        for bpath, ref in _mappings(rule, "backendRefs", path):
+            group = _str(ref, "group", bpath, default="")
+            if _str(ref, "kind", bpath, default="Service") != "Service" or group != "":
                 raise ManifestError("only Service backends are supported", field=bpath + "kind")
+            weight = _int(ref, "weight", bpath, default=1)
+            if not 0 <= weight <= 1_000_000:
+                raise ManifestError("must be between 0 and 1000000", field=bpath + "weight")
             backends.append(
                 m.BackendRef(
                     _str(ref, "name", bpath, required=True),
                     _str(ref, "namespace", bpath, default=meta.namespace),
                     _port(ref, "port", bpath),
-                    _int(ref, "weight", bpath, default=1),
+                    weight,
                 )
             )
         rules.append(m.RouteRule(_str(rule, "name", path), matches or (m.RouteMatch(m.PathMatch("PathPrefix", "/"), None, ()),), tuple(backends)))
     return m.HTTPRoute(meta, tuple(parents), hostnames, tuple(rules))
 
 
+def _service_ports(obj: dict, path: str) -> tuple[m.ServicePort, ...]:
+    return tuple(m.ServicePort(_str(p, "name", ppath, default=""), _port(p, "port", ppath)) for ppath, p in _mappings(obj, "ports", path))
+
+
 def _service(meta: m.Meta, doc: dict) -> m.Service:
     spec = _mapping(doc, "spec", required=True)
-    ports = tuple(
-        m.ServicePort(_str(p, "name", f"spec.ports[{i}].", default=""), _port(p, "port", f"spec.ports[{i}]."))
-        for i, p in enumerate(_list(spec, "ports", "spec."))
-    )
-    return m.Service(meta, ports)
+    return m.Service(meta, _service_ports(spec, "spec."))
 
 
 def _endpoint_slice(meta: m.Meta, doc: dict) -> m.EndpointSlice:
     service = meta.labels.get("kubernetes.io/service-name")
     if not service:
         raise ManifestError("the label kubernetes.io/service-name is required", field="metadata.labels")
-    ports = tuple(
-        m.ServicePort(_str(p, "name", f"ports[{i}].", default=""), _port(p, "port", f"ports[{i}]."))
-        for i, p in enumerate(_list(doc, "ports"))
-    )
+    ports = _service_ports(doc, "")
     addresses = []
-    for i, endpoint in enumerate(_list(doc, "endpoints")):
-        conditions = _mapping(endpoint, "conditions", f"endpoints[{i}].")
-        if conditions.get("ready") is False:
+    for path, endpoint in _mappings(doc, "endpoints"):
+        conditions = _mapping(endpoint, "conditions", path)
+        ready = conditions.get("ready")
+        if ready is not None and not isinstance(ready, bool):
+            raise ManifestError("must be true or false", field=path + "conditions.ready")
+        if ready is False:
             continue
-        addresses.extend(str(a) for a in _list(endpoint, "addresses", f"endpoints[{i}]."))
+        addresses.extend(_strings(endpoint, "addresses", path))
     return m.EndpointSlice(meta, service, ports, tuple(addresses))
 
 
 def _secret(meta: m.Meta, doc: dict) -> m.Secret:
     data: dict[str, bytes] = {}
-    for key, value in _mapping(doc, "data").items():
+    encoded = _string_map(doc, "data", "")
+    _data_keys(encoded, "data")
+    for key, value in encoded.items():
         try:
-            data[str(key)] = base64.b64decode(str(value or ""), validate=True)
+            data[key] = base64.b64decode(value, validate=True)
         except (binascii.Error, ValueError):
             raise ManifestError("not valid base64", field=f"data.{key}") from None
-    for key, value in _mapping(doc, "stringData").items():
-        data[str(key)] = str(value if value is not None else "").encode()
+    plain = _string_map(doc, "stringData", "")
+    _data_keys(plain, "stringData")
+    for key, value in plain.items():
+        data[key] = value.encode()
     return m.Secret(meta, data)
 
 
 def _config_map(meta: m.Meta, doc: dict) -> m.ConfigMap:
-    return m.ConfigMap(meta, {str(k): str(v if v is not None else "") for k, v in _mapping(doc, "data").items()})
+    data = _string_map(doc, "data", "")
+    _data_keys(data, "data")
+    return m.ConfigMap(meta, data)
 
 
 def _namespace(meta: m.Meta, doc: dict) -> m.Namespace:
     return m.Namespace(meta)
+
+
+def _reference_grant(meta: m.Meta, doc: dict) -> m.ReferenceGrant:
+    spec = _mapping(doc, "spec", required=True)
+    sides = {}
+    for side in ("from", "to"):
+        items = _mappings(spec, side, "spec.")
+        if not 1 <= len(items) <= 16:
+            raise ManifestError("between 1 and 16 entries are required", field=f"spec.{side}")
+        sides[side] = items
+    origins = tuple(
+        m.GrantFrom(_str(f, "group", path, default=""), _str(f, "kind", path, required=True), _str(f, "namespace", path, required=True))
+        for path, f in sides["from"]
+    )
+    targets = tuple(
+        m.GrantTo(_str(t, "group", path, default=""), _str(t, "kind", path, required=True), _str(t, "name", path))
+        for path, t in sides["to"]
+    )
+    return m.ReferenceGrant(meta, origins, targets)
 
 
 _TARGET_KINDS = ("Gateway", "HTTPRoute", "ListenerSet", "GRPCRoute")
@@ -302,14 +424,13 @@ _TARGET_KINDS = ("Gateway", "HTTPRoute", "ListenerSet", "GRPCRoute")
 
 def _policy(meta: m.Meta, doc: dict) -> m.Policy:
     spec = _mapping(doc, "spec", required=True)
-    refs = _list(spec, "targetRefs", "spec.")
+    refs = _mappings(spec, "targetRefs", "spec.")
     if not refs:
         raise ManifestError("at least one target is required", field="spec.targetRefs")
     if len(refs) > 16:
         raise ManifestError("at most 16 targets", field="spec.targetRefs")
     targets = []
-    for i, ref in enumerate(refs):
-        path = f"spec.targetRefs[{i}]."
+    for path, ref in refs:
         if _str(ref, "group", path, required=True) != m.GATEWAY_GROUP:
             raise ManifestError(f"must be {m.GATEWAY_GROUP}", field=path + "group")
         kind = _enum(ref, "kind", path, _TARGET_KINDS, "")
@@ -328,6 +449,7 @@ def _policy(meta: m.Meta, doc: dict) -> m.Policy:
 
 
 def _api_key(spec: dict, path: str) -> m.ApiKeyAuth:
+    # No mode means Strict, as the CRD's default makes it on Kubernetes.
     mode = _enum(spec, "mode", path, ("Strict", "Optional", "Permissive"), "Strict")
     which = _exactly_one(spec, ("secretRef", "secretSelector", "configMapSelector"), path)
     if which == "secretRef":
@@ -357,6 +479,7 @@ def _api_key(spec: dict, path: str) -> m.ApiKeyAuth:
 _PARSERS = {
     "Gateway": _gateway,
     "HTTPRoute": _http_route,
+    "ReferenceGrant": _reference_grant,
     "Service": _service,
     "EndpointSlice": _endpoint_slice,
     "Secret": _secret,

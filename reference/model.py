@@ -88,6 +88,29 @@ class HTTPRoute:
 
 
 @dataclass(frozen=True)
+class GrantFrom:
+    group: str
+    kind: str
+    namespace: str
+
+
+@dataclass(frozen=True)
+class GrantTo:
+    group: str
+    kind: str
+    name: str | None  # None: every object of that kind in the grant's namespace
+
+
+@dataclass(frozen=True)
+class ReferenceGrant:
+    """Lets objects in other namespaces (`origins`) refer to objects in this one (`targets`)."""
+
+    meta: Meta
+    origins: tuple[GrantFrom, ...]
+    targets: tuple[GrantTo, ...]
+
+
+@dataclass(frozen=True)
 class ServicePort:
     name: str
     port: int
@@ -166,4 +189,4 @@ class Policy:
     api_key: ApiKeyAuth | None
 
 
-Resource = Gateway | HTTPRoute | Service | EndpointSlice | Secret | ConfigMap | Namespace | Policy
+Resource = Gateway | HTTPRoute | ReferenceGrant | Service | EndpointSlice | Secret | ConfigMap | Namespace | Policy

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import model as m
-from .manifests import Ignored, ManifestError, parse_manifest
+from .manifests import Ignored, ManifestError, parse_manifest, shown
 from .runtime import Runtime
 
 log = logging.getLogger("agw-reference.files")
@@ -24,10 +24,22 @@ log = logging.getLogger("agw-reference.files")
 SUFFIXES = (".yaml", ".yml")
 
 
+def revision(st: os.stat_result) -> str:
+    """Which version of a file was read, from its identity on disk and never its content.
+
+    A Secret file's content holds keys: a digest of it would let anyone who can read the
+    admin address test guesses of a key offline. Inode and modification time say the same
+    thing to whoever wrote the file (an atomic writer knows both after its rename), and
+    nothing to anyone else.
+    """
+    return f"{st.st_ino}-{st.st_mtime_ns}"
+
+
 @dataclass
 class FileState:
     signature: tuple
-    sha256: str
+    revision: str
+    digest: bytes  # of the content, to skip reloading an unchanged file; never shown
     objects: list[m.Resource] = field(default_factory=list)
     error: str | None = None
 
@@ -48,7 +60,7 @@ class ManifestDir:
                 except FileNotFoundError:
                     continue  # removed between listing and stat
                 if entry.is_file():
-                    out[entry.name] = (st.st_mtime_ns, st.st_size, st.st_ino)
+                    out[entry.name] = _signature(st)
         return out
 
     def scan(self) -> bool:
@@ -59,23 +71,43 @@ class ManifestDir:
             del self.files[name]
             log.info("%s: removed", name)
             changed = True
+        loaded: dict[str, FileState | None] = {}
         for name, signature in sorted(listing.items()):
             previous = self.files.get(name)
             if previous is not None and previous.signature == signature:
                 continue
-            changed |= self._load(name, signature, previous)
+            if self._load(name, previous):
+                loaded[name] = previous
+                changed = True
         if changed or self.runtime.config is None:
-            self.runtime.publish(obj for name in sorted(self.files) for obj in self.files[name].objects)
+            try:
+                self._publish()
+            except Exception as exc:  # noqa: BLE001 -- objects that cannot be served together
+                # Validation should make this unreachable; if not, the files just loaded
+                # are refused as a whole and the last good configuration stays.
+                log.debug("building the configuration failed", exc_info=True)
+                for name, previous in loaded.items():
+                    error = f"{name}: cannot be applied with the other files ({type(exc).__name__})"
+                    log.error("%s; the last good version of %s stays in force", error, name)
+                    state = self.files[name]
+                    self.files[name] = FileState(state.signature, state.revision, state.digest, previous.objects if previous else [], error)
+                self._publish()
         return changed
 
-    def _load(self, name: str, signature: tuple, previous: FileState | None) -> bool:
+    def _publish(self) -> None:
+        self.runtime.publish(obj for name in sorted(self.files) for obj in self.files[name].objects)
+
+    def _load(self, name: str, previous: FileState | None) -> bool:
         try:
-            raw = (self.path / name).read_bytes()
-        except FileNotFoundError:
+            # The revision must describe the content read, so both come from one open file.
+            with open(self.path / name, "rb") as f:
+                st = os.fstat(f.fileno())
+                raw = f.read()
+        except (FileNotFoundError, IsADirectoryError):
             return False
-        sha = hashlib.sha256(raw).hexdigest()
-        if previous is not None and previous.sha256 == sha:
-            previous.signature = signature
+        signature, rev, digest = _signature(st), revision(st), hashlib.sha256(raw).digest()
+        if previous is not None and previous.digest == digest:
+            previous.signature, previous.revision = signature, rev
             return False
         kept = previous.objects if previous else []
         try:
@@ -84,15 +116,18 @@ class ManifestDir:
             error = f"{name}: not UTF-8 text"
         except ManifestError as exc:
             error = str(exc)
+        except Exception as exc:  # noqa: BLE001 -- one file must never stop the gateway
+            log.debug("%s: unexpected error while reading it", name, exc_info=True)
+            error = f"{name}: cannot be read ({type(exc).__name__})"
         else:
             for item in parsed:
                 if isinstance(item, Ignored):
-                    log.info("%s: ignoring %s %s (kind not used by this gateway)", name, item.kind, item.name)
-            self.files[name] = FileState(signature, sha, [o for o in parsed if not isinstance(o, Ignored)])
+                    log.info("%s: ignoring %s %s (kind not used by this gateway)", name, shown(item.kind), shown(item.name))
+            self.files[name] = FileState(signature, rev, digest, [o for o in parsed if not isinstance(o, Ignored)])
             log.info("%s: loaded", name)
             return True
         log.error("%s; the last good version of %s stays in force", error, name)
-        self.files[name] = FileState(signature, sha, kept, error)
+        self.files[name] = FileState(signature, rev, digest, kept, error)
         return False
 
     async def watch(self) -> None:
@@ -101,7 +136,13 @@ class ManifestDir:
                 self.scan()
             except OSError as exc:
                 log.error("cannot read %s: %s", self.path, exc)
+            except Exception:  # noqa: BLE001 -- keep serving the last good configuration
+                log.exception("cannot apply the manifests in %s; the last good configuration stays in force", self.path)
             await asyncio.sleep(self.interval)
 
     def report(self) -> list[dict]:
-        return [{"file": n, "sha256": s.sha256, "error": s.error} for n, s in sorted(self.files.items())]
+        return [{"file": n, "revision": s.revision, "error": s.error} for n, s in sorted(self.files.items())]
+
+
+def _signature(st: os.stat_result) -> tuple:
+    return (st.st_mtime_ns, st.st_size, st.st_ino)

@@ -44,6 +44,7 @@ def cluster():
         target.install_base()
         yield target
     finally:
+        target.close_transport()
         target.stop()
 
 

@@ -37,6 +37,7 @@ def gateway():
         target.apply(POLICY)
         yield target
     finally:
+        target.close_transport()
         target.stop()
 
 

@@ -3,15 +3,15 @@
 Configuration goes through a directory the gateway watches. Each object lives in a file
 named after its identity, so applying an object again replaces it and deleting it removes
 the file, as on an API server. After each write the target waits until the gateway has
-loaded exactly that content (its admin address reports a digest per file), so a rejected
-manifest is reported at once and nothing is left half-applied.
+loaded exactly that content (its admin address reports, per file, a revision made of the
+file's inode and modification time, never of its content), so a rejected manifest is
+reported at once and nothing is left half-applied.
 """
 
 from __future__ import annotations
 
 import base64
 import copy
-import hashlib
 import os
 import re
 import shlex
@@ -111,7 +111,7 @@ class ReferenceTarget(Target):
             previous = path.read_bytes() if path.exists() else None
             text = yaml.safe_dump(doc, sort_keys=False).encode()
             self._write(path, text)
-            error = self._loaded(path.name, hashlib.sha256(text).hexdigest())
+            error = self._loaded(path)
             if error is not None:
                 # Leave things as an API server would after refusing: unchanged.
                 if previous is None:
@@ -119,7 +119,7 @@ class ReferenceTarget(Target):
                     self._gone(path.name)
                 else:
                     self._write(path, previous)
-                    self._loaded(path.name, hashlib.sha256(previous).hexdigest())
+                    self._loaded(path)
                 raise Refused(error)
             self.objects[ref] = doc
             refs.append(ref)
@@ -160,15 +160,17 @@ class ReferenceTarget(Target):
     def _sources(self) -> dict[str, dict]:
         return {s["file"]: s for s in self._admin_json("/config_dump")["sources"]}
 
-    def _loaded(self, filename: str, sha256: str) -> str | None:
-        """Wait until the gateway has read this exact content; its error, if it refused it."""
+    def _loaded(self, path: Path) -> str | None:
+        """Wait until the gateway has read the file as just written; its error, if it refused it."""
+        st = path.stat()
+        revision = f"{st.st_ino}-{st.st_mtime_ns}"
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
-            source = self._sources().get(filename)
-            if source and source["sha256"] == sha256:
+            source = self._sources().get(path.name)
+            if source and source["revision"] == revision:
                 return source["error"]
             time.sleep(0.02)
-        raise TimeoutError(f"the reference gateway did not load {filename} within {self.timeout:g} s")
+        raise TimeoutError(f"the reference gateway did not load {path.name} within {self.timeout:g} s")
 
     def _gone(self, filename: str) -> None:
         deadline = time.monotonic() + self.timeout

@@ -18,7 +18,7 @@ from .report import Report
 from .targets.base import Target
 from .world import World
 
-TARGETS = ("reference", "kubernetes")
+TARGETS = ("reference", "kubernetes", "agentgateway-local")
 
 
 def _csv(value: str) -> list[str]:
@@ -28,7 +28,8 @@ def _csv(value: str) -> list[str]:
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("agw-conformance", "API key auth conformance")
     group.addoption("--target", choices=TARGETS, default="reference", help="deployment under test (default: reference)")
-    group.addoption("--reference-command", help="command that runs the reference gateway (default: python -m reference); also used by --envtest")
+    group.addoption("--reference-command",
+                    help="command that runs the reference gateway (default: python -m reference); also used by --envtest, and for the echo backend of --target=agentgateway-local")
     group.addoption("--convergence-threshold", type=int, default=3, help="matches in a row an expectation needs (default 3)")
     group.addoption("--convergence-timeout", type=float, default=30.0, help="seconds an expectation may take (default 30)")
     group.addoption("--convergence-interval", type=float, default=0.1, help="seconds between attempts (default 0.1)")
@@ -43,6 +44,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--envtest", action="store_true",
                     help="--target=kubernetes on a cluster of our own: envtest API server, go-httpbin, and the reference gateway watching it")
     group.addoption("--backend-address", help="HOST:PORT of an httpbin for the base EndpointSlice (--target=kubernetes with --install-base)")
+    group.addoption("--agentgateway-binary",
+                    help="agentgateway proxy binary (--target=agentgateway-local; default: built by clusters/agentgateway/build.sh from AGW_AGENTGATEWAY_SRC)")
 
 
 # Options that only mean something on some targets: (option, dest, where it applies, test).
@@ -52,7 +55,9 @@ _TARGET_ONLY = (
     ("--install-base", "install_base", "--target=kubernetes without --envtest", lambda t, e: t == "kubernetes" and not e),
     ("--backend-address", "backend_address", "--target=kubernetes with --install-base", lambda t, e: t == "kubernetes" and not e),
     ("--envtest", "envtest", "--target=kubernetes", lambda t, e: t == "kubernetes"),
-    ("--reference-command", "reference_command", "--target=reference or --envtest", lambda t, e: t == "reference" or e),
+    ("--reference-command", "reference_command", "--target=reference, --envtest or --target=agentgateway-local",
+     lambda t, e: t in ("reference", "agentgateway-local") or e),
+    ("--agentgateway-binary", "agentgateway_binary", "--target=agentgateway-local", lambda t, e: t == "agentgateway-local"),
 )
 
 
@@ -90,6 +95,10 @@ def _make_target(config: pytest.Config) -> Target:
                 f"--target=kubernetes needs the cluster extra ({exc.name or exc} is not installed): pip install 'agw-apikey-conformance[kubernetes]'"
             ) from None
         return Cluster.from_options(config)
+    if config.getoption("target") == "agentgateway-local":
+        from .targets.agentgateway_local import AgentgatewayLocalTarget
+
+        return AgentgatewayLocalTarget.from_options(config)
     from .targets.reference import ReferenceTarget
 
     return ReferenceTarget(ft.REFERENCE_FEATURES, command=config.getoption("reference_command"), timeout=config.getoption("convergence_timeout"))

@@ -156,6 +156,8 @@ class Report:
             if p.unsupported:
                 line += f"; not supported, not counted: {', '.join(p.unsupported)}"
             lines.append(line)
+            why_not = getattr(self.target, "unsupported_reasons", None) or {}  # feature -> why the target lacks it
+            lines += [f"  not supported: {f}: {why}" for f, why in why_not.items() if f in ft.in_profile(name) and f not in self.supported]
             reasons: dict[str, int] = {}
             for entry in p.not_run:
                 reason = entry.rpartition(": ")[2]
@@ -183,6 +185,9 @@ class Report:
                 "supportedFeatures": sorted(supported - self.provisional.keys()),
                 "unsupportedFeatures": sorted(ft.in_profile(name) - self.supported),
             }
+            why_not = getattr(self.target, "unsupported_reasons", None) or {}
+            if why_not.keys() & set(profile["unsupportedFeatures"]):
+                profile["unsupportedFeatureReasons"] = {f: why_not[f] for f in profile["unsupportedFeatures"] if f in why_not}
             if p.provisional or supported & self.provisional.keys():
                 profile["provisionalFeatures"] = {f: self.provisional[f] for f in sorted(supported & self.provisional.keys())}
                 profile["provisionalTests"] = p.provisional

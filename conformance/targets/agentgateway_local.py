@@ -1,0 +1,282 @@
+"""The real agentgateway proxy, run as a local program with a configuration file we write.
+
+No Kubernetes and no controller: the target keeps the applied objects itself, translates
+all of them into one local configuration (`agw_config`, our translation, documented
+there) on every change, and writes it where the proxy watches it.
+
+How a change is put in force. The proxy watches its `-f` file (a filesystem watcher,
+debounced 250 ms; `LocalClient::watch_config_file` in upstream `state_manager.rs`),
+re-reads the whole file and swaps every bind, route, policy and backend in one store
+update (`binds::Store::sync_local`). Each written configuration carries a marker backend
+with a name used once (a random run id and a write counter: nothing derived from the
+content, which holds keys); after writing, the target polls the admin `config_dump`
+until that marker is there, so the proxy is known to run exactly what was written, and
+never sleeps for a fixed time. A file the proxy refuses leaves its previous
+configuration in force and logs `Failed to reload config: ...`; the target sees that line
+in the proxy's log, restores the previous objects and file, and raises `ProxyRejected`
+with the proxy's words.
+
+What is reported how. A manifest the translation cannot express raises `Untranslatable`;
+a translated configuration the proxy refuses raises `ProxyRejected`. Neither is `Refused`:
+`Refused` means an API server rejected a manifest, and there is no API server here (so
+`ManifestValidation` is not supported). Both make the scenario fail with the reason,
+rather than be skipped or pass, so what the product refuses stays visible. In both cases
+the objects of that manifest are not kept, as after a refused apply.
+
+The admin, stats and readiness servers are put on free loopback ports through the file's
+`config:` section (read once at start-up), so parallel runs do not collide.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from .. import features as ft
+from . import agw_config
+from .agw_config import Untranslatable
+from .base import ObjectRef, Refused, Target, base_manifest, documents
+from .processes import Program, answers, free_port
+from .reference import as_api_server_returns
+
+__all__ = ["AgentgatewayLocalTarget", "ProxyRejected", "Untranslatable", "UNSUPPORTED"]
+
+# Features this target cannot offer, and why. Everything else in `features.FEATURES` is
+# the proxy's own behaviour, reached through the translation.
+UNSUPPORTED: dict[str, str] = {
+    "PolicyStatus": "no controller runs, so nothing writes AgentgatewayPolicy status",
+    "ManifestValidation": "no API server validates manifests against the CRDs",
+    "CORS": "traffic.cors is not translated into the local configuration",
+}
+
+BASE_GATEWAY = ("agentgateway-system", "agentgateway-proxy", 80)
+BASE_ROUTE = ("httpbin", "httpbin")
+BUILD_SCRIPT = Path(__file__).resolve().parents[2] / "clusters" / "agentgateway" / "build.sh"
+# Environment variables that would override the file's configuration of the proxy.
+_OVERRIDES = ("ADMIN_ADDR", "STATS_ADDR", "READINESS_ADDR", "XDS_ADDRESS", "LOCAL_XDS_PATH", "CA_ADDRESS",
+              "NAMESPACE", "GATEWAY", "IPV6_ENABLED", "CONFIG_STORAGE_MODE")
+_RELOAD_FAILED = "Failed to reload config"
+
+
+class ProxyRejected(RuntimeError):
+    """The proxy refused the configuration translated from the applied manifests."""
+
+
+class AgentgatewayLocalTarget(Target):
+    name = "agentgateway-local"
+    supported_features = frozenset(ft.FEATURES) - frozenset(UNSUPPORTED)
+    unsupported_reasons = UNSUPPORTED
+
+    def __init__(self, binary: str, echo_command: str | None = None, workdir: Path | None = None, timeout: float = 30.0):
+        self.binary = binary
+        self.echo_command = shlex.split(echo_command) if echo_command else [sys.executable, "-m", "reference"]
+        self._given_workdir = workdir
+        self._tmp: tempfile.TemporaryDirectory | None = None
+        self.timeout = timeout
+        self.objects: dict[ObjectRef, dict] = {}
+        self.programs: list[Program] = []
+        self.proxy: Program | None = None
+        self.ports: agw_config.Ports | None = None
+        self.notes: list[str] = []
+        self._listener_ports: dict[agw_config.ListenerKey, int] = {}
+        self._written = ""
+        self._marker = ""
+        self._config: dict = {}
+        self._run = uuid.uuid4().hex[:12]
+        self._generation = 0
+
+    @classmethod
+    def from_options(cls, config: pytest.Config) -> AgentgatewayLocalTarget:
+        binary = config.getoption("agentgateway_binary") or _build_from_source()
+        _check_binary(binary)
+        return cls(binary, echo_command=config.getoption("reference_command"), timeout=config.getoption("convergence_timeout"))
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._given_workdir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="agw-local-")
+        self.workdir = Path(self._given_workdir or self._tmp.name)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.config_file = self.workdir / "config.yaml"
+        echo_port = free_port()
+        self.backend = ("127.0.0.1", echo_port)
+        self._listener_ports[BASE_GATEWAY] = free_port()
+        # Ports holds this dict itself: ports chosen later for new Gateway listeners show in it.
+        self.ports = agw_config.Ports(self._listener_ports, admin=free_port(), stats=free_port(), readiness=free_port())
+        echo = Program("echo", [*self.echo_command, "echo", "--listen", f"127.0.0.1:{echo_port}"], self.workdir,
+                       {**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.programs.append(echo)
+        self._config = agw_config.translate(self.objects, self.ports).config
+        self._marker = self._next_marker()
+        self._write(agw_config.render(agw_config.with_marker(self._config, self._marker)))
+        env = {k: v for k, v in os.environ.items() if k not in _OVERRIDES}
+        self.proxy = Program("agentgateway", [self.binary, "-f", str(self.config_file)], self.workdir, env)
+        self.programs.append(self.proxy)
+        echo.wait_until(lambda: answers(f"http://127.0.0.1:{echo_port}/status/200"), self.timeout, "ready")
+        self.proxy.wait_until(lambda: answers(f"http://127.0.0.1:{self.ports.readiness}/healthz/ready"), self.timeout, "ready")
+        self.proxy.wait_until(lambda: self._in_force(self._marker), self.timeout, "serving its first configuration")
+
+    def stop(self) -> None:
+        for program in reversed(self.programs):
+            program.stop()
+        self.programs.clear()
+        if self._tmp:
+            self._tmp.cleanup()
+
+    def install_base(self) -> None:
+        self.apply(base_manifest("base.yaml"))
+        self.apply(base_manifest("endpointslice.yaml", address=self.backend[0], port=str(self.backend[1])))
+
+    @property
+    def gateway_url(self) -> str:
+        if self.ports is None:
+            return ""
+        ports = agw_config.route_ports(self.objects, self.ports, *BASE_ROUTE) or [self._listener_ports[BASE_GATEWAY]]
+        return f"http://127.0.0.1:{ports[0]}"
+
+    # --- configuration ----------------------------------------------------------------
+
+    def apply(self, manifest: str) -> list[ObjectRef]:
+        docs = documents(manifest)
+        for doc in docs:
+            if not isinstance(doc, dict):
+                raise Refused("a manifest document must be a mapping")
+        previous = dict(self.objects)
+        refs = []
+        for doc in docs:
+            ref = ObjectRef.of(doc)
+            self.objects[ref] = doc
+            refs.append(ref)
+        self._put_in_force(previous)
+        return refs
+
+    def delete(self, ref: ObjectRef) -> None:
+        if ref not in self.objects:
+            return
+        previous = dict(self.objects)
+        del self.objects[ref]
+        self._put_in_force(previous)
+
+    def get(self, ref: ObjectRef) -> dict | None:
+        doc = self.objects.get(ref)
+        return as_api_server_returns(doc) if doc is not None else None
+
+    def policy_status(self, namespace: str, name: str) -> dict | None:
+        return None  # no controller writes status
+
+    # --- helpers ----------------------------------------------------------------------
+
+    def _put_in_force(self, previous: dict[ObjectRef, dict]) -> None:
+        """Translate every object, write the file, wait until the proxy runs it.
+
+        On any failure the objects and the file go back to what they were."""
+        last_text, last_marker, last_config = self._written, self._marker, self._config
+        try:
+            for key in agw_config.listener_ports(self.objects):
+                if key not in self._listener_ports:
+                    self._listener_ports[key] = free_port()
+            translation = agw_config.translate(self.objects, self.ports)
+            self.notes = translation.notes
+            if translation.config != self._config:
+                marker = self._next_marker()
+                offset = self._log_size()
+                self._write(agw_config.render(agw_config.with_marker(translation.config, marker)))
+                self._wait_in_force(marker, offset)
+                self._config, self._marker = translation.config, marker
+        except BaseException as exc:
+            self.objects = previous
+            if self._written != last_text:
+                self._write(last_text)
+                try:
+                    self._wait_in_force(last_marker, self._log_size())
+                except Exception as again:  # noqa: BLE001 -- the first failure is the one to report
+                    exc.add_note(f"restoring the previous configuration failed too: {again}")
+            self._config = last_config
+            raise
+
+    def _next_marker(self) -> str:
+        self._generation += 1
+        return f"agw-conformance-{self._run}-{self._generation:08d}"  # fixed width: no marker is a prefix of another
+
+    def _write(self, text: str) -> None:
+        # Write beside the file and rename, so the proxy never reads half a configuration.
+        tmp = self.config_file.with_name(f".{self.config_file.name}.tmp")
+        tmp.write_text(text)
+        os.replace(tmp, self.config_file)
+        self._written = text
+
+    def _log_size(self) -> int:
+        try:
+            return self.proxy.log.stat().st_size if self.proxy else 0
+        except OSError:
+            return 0
+
+    def _reload_error(self, offset: int) -> str | None:
+        try:
+            with open(self.proxy.log, "rb") as fh:
+                fh.seek(offset)
+                new = fh.read().decode("utf-8", "replace")
+        except OSError:
+            return None
+        for line in new.splitlines():
+            if _RELOAD_FAILED in line:
+                return line[line.index(_RELOAD_FAILED):]
+        return None
+
+    def _in_force(self, marker: str) -> bool:
+        try:
+            response = httpx.get(f"http://127.0.0.1:{self.ports.admin}/config_dump", timeout=5)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200 and marker in response.text
+
+    def _wait_in_force(self, marker: str, offset: int) -> None:
+        deadline = time.monotonic() + self.timeout
+        while True:
+            if self.proxy is not None and not self.proxy.running:
+                raise RuntimeError(f"agentgateway exited with {self.proxy.proc.returncode}:\n{self.proxy.tail()}")
+            if self._in_force(marker):
+                return
+            error = self._reload_error(offset)
+            if error is not None:
+                raise ProxyRejected(f"agentgateway refused the configuration translated from the applied manifests: {error}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"agentgateway did not put the new configuration in force within {self.timeout:g} s:\n{self.proxy.tail()}")
+            time.sleep(0.02)
+
+
+def _build_from_source() -> str:
+    """The proxy binary built by clusters/agentgateway/build.sh from AGW_AGENTGATEWAY_SRC."""
+    if not os.environ.get("AGW_AGENTGATEWAY_SRC"):
+        raise pytest.UsageError(
+            "--target=agentgateway-local needs the agentgateway proxy binary: pass --agentgateway-binary PATH, "
+            "or set AGW_AGENTGATEWAY_SRC to an agentgateway source tree (v1.4.1) to build it with clusters/agentgateway/build.sh"
+        )
+    if not BUILD_SCRIPT.is_file():
+        raise pytest.UsageError(f"AGW_AGENTGATEWAY_SRC is set, but {BUILD_SCRIPT} is missing (it is in the source checkout of this suite); "
+                                "pass --agentgateway-binary PATH instead")
+    # Progress goes to stderr, as the script writes it; the path is its last line of stdout.
+    result = subprocess.run(["bash", str(BUILD_SCRIPT)], stdout=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    lines = result.stdout.strip().splitlines()
+    if result.returncode != 0 or not lines:
+        raise pytest.UsageError(f"building agentgateway with {BUILD_SCRIPT} failed (exit {result.returncode}); its messages are above")
+    return lines[-1].strip()
+
+
+def _check_binary(binary: str) -> None:
+    if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
+        raise pytest.UsageError(f"--agentgateway-binary {binary}: not an executable file")
+    try:
+        subprocess.run([binary, "--version"], capture_output=True, timeout=60, check=True, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise pytest.UsageError(f"--agentgateway-binary {binary}: does not run as agentgateway ({type(exc).__name__}: {exc})") from None

@@ -8,6 +8,7 @@ from here; `features/conftest.py` imports them for this suite's feature files on
 
 from __future__ import annotations
 
+import os
 import sys
 
 import pytest
@@ -44,6 +45,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--envtest", action="store_true",
                     help="--target=kubernetes on a cluster of our own: envtest API server, go-httpbin, and the reference gateway watching it")
     group.addoption("--backend-address", help="HOST:PORT of an httpbin for the base EndpointSlice (--target=kubernetes with --install-base)")
+    group.addoption("--envtest-gateway", choices=("reference", "agentgateway"), default=None,
+                    help="gateway for --envtest: reference (default), or agentgateway: its controller and proxy built from AGW_AGENTGATEWAY_SRC")
     group.addoption("--agentgateway-binary",
                     help="agentgateway proxy binary (--target=agentgateway-local; default: built by clusters/agentgateway/build.sh from AGW_AGENTGATEWAY_SRC)")
 
@@ -55,6 +58,7 @@ _TARGET_ONLY = (
     ("--install-base", "install_base", "--target=kubernetes without --envtest", lambda t, e: t == "kubernetes" and not e),
     ("--backend-address", "backend_address", "--target=kubernetes with --install-base", lambda t, e: t == "kubernetes" and not e),
     ("--envtest", "envtest", "--target=kubernetes", lambda t, e: t == "kubernetes"),
+    ("--envtest-gateway", "envtest_gateway", "--target=kubernetes --envtest", lambda t, e: t == "kubernetes" and e),
     ("--reference-command", "reference_command", "--target=reference, --envtest or --target=agentgateway-local",
      lambda t, e: t in ("reference", "agentgateway-local") or e),
     ("--agentgateway-binary", "agentgateway_binary", "--target=agentgateway-local", lambda t, e: t == "agentgateway-local"),
@@ -86,7 +90,9 @@ def _make_target(config: pytest.Config) -> Target:
     # Cluster targets import the Kubernetes client; the default run does not need it.
     if config.getoption("target") == "kubernetes":
         try:
-            if config.getoption("envtest"):
+            if config.getoption("envtest") and config.getoption("envtest_gateway") == "agentgateway":
+                from .targets.envtest_agentgateway import AgentgatewayEnvtestTarget as Cluster
+            elif config.getoption("envtest"):
                 from .targets.envtest import EnvtestTarget as Cluster
             else:
                 from .targets.kubernetes import KubernetesTarget as Cluster
@@ -323,6 +329,9 @@ class _ReportHooks:
             return  # nothing ran; the usage error says why
         for line in self.report.summary_lines():
             terminalreporter.write_line(line)
+        path = config.getoption("conformance_report")
+        if path and not _is_worker(config):
+            terminalreporter.write_line(f"conformance report: {os.path.abspath(path)}")
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:

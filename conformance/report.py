@@ -14,6 +14,7 @@ controller's report is as complete as a single process's.
 from __future__ import annotations
 
 import datetime
+import os
 from dataclasses import dataclass, field
 from importlib import metadata
 
@@ -208,5 +209,6 @@ class Report:
         }
         if self.crds:
             report["crds"] = dict(self.crds)
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         with open(path, "w") as fh:
             yaml.safe_dump(report, fh, sort_keys=False)

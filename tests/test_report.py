@@ -110,3 +110,11 @@ def test_features_checked_against_a_stand_in_are_not_reported_as_conformant(tmp_
     assert "ManifestValidation" not in ext["supportedFeatures"]
     assert ext["provisionalFeatures"] == {"ManifestValidation": "stand-in CRD"}
     assert written["crds"] == {"agentgateway": "STAND-IN"}
+
+
+def test_the_report_directory_is_created(tmp_path):
+    report = report_with(("a", "APIKEY-CORE-001", ft.CORE))
+    report.record(outcome("a", "passed"))
+    path = tmp_path / "new" / "dir" / "report.yaml"
+    report.write(str(path))
+    assert yaml.safe_load(path.read_text())["kind"] == "ConformanceReport"

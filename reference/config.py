@@ -49,6 +49,8 @@ class Config:
     policies: list[AuthPolicy]
     status: dict[tuple[str, str], dict]
     generation: int = 0
+    # (route namespace, Service namespace, Service name or None for all) that ReferenceGrants allow
+    grants: frozenset[tuple[str, str, str | None]] = frozenset()
 
     def select_listener(self, host: str) -> ListenerView | None:
         for view in self.listeners:
@@ -58,6 +60,20 @@ class Config:
 
     def endpoints(self, ref: m.BackendRef) -> tuple[tuple[str, int], ...]:
         return self.backends.get((ref.namespace, ref.name, ref.port), ())
+
+    def invalid(self, route: m.HTTPRoute, ref: m.BackendRef) -> str | None:
+        """Why a route may not use a backend reference (Gateway API: an invalid backendRef), or None.
+
+        A reference to another namespace needs a ReferenceGrant there that lets HTTPRoutes
+        from the route's namespace refer to that Service.
+        """
+        if ref.namespace != route.meta.namespace:
+            origin = route.meta.namespace
+            if (origin, ref.namespace, None) not in self.grants and (origin, ref.namespace, ref.name) not in self.grants:
+                return "backend reference not permitted"
+        if (ref.namespace, ref.name, ref.port) not in self.backends:
+            return "backend not found"
+        return None
 
 
 def _labels_match(selector: dict[str, str], labels: dict[str, str]) -> bool:
@@ -185,7 +201,18 @@ def build(objects: Iterable[m.Resource], gateway_class: str, generation: int = 0
         policies=auth_policies,
         status=_status(auth_policies, index, gateway_class),
         generation=generation,
+        grants=_grants(index),
     )
+
+
+def _grants(index: _Index) -> frozenset[tuple[str, str, str | None]]:
+    """What ReferenceGrants allow backendRefs to do: HTTPRoutes of one namespace to Services of another."""
+    out = set()
+    for grant in index.all("ReferenceGrant"):
+        origins = [f.namespace for f in grant.origins if (f.group, f.kind) == (m.GATEWAY_GROUP, "HTTPRoute")]
+        services = [t.name for t in grant.targets if (t.group, t.kind) == ("", "Service")]
+        out.update((origin, grant.meta.namespace, name) for origin in origins for name in services)
+    return frozenset(out)
 
 
 def _backends(index: _Index) -> dict[tuple[str, str, int], tuple[tuple[str, int], ...]]:

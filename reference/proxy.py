@@ -109,6 +109,11 @@ class Proxy:
             headers, query = outcome
 
         target = self._endpoint(config, candidate)
+        if isinstance(target, str):
+            # An invalid backend reference is a 500, as the Gateway API asks; a valid one
+            # without ready endpoints is a 503.
+            await _plain(send, 500, target.encode())
+            return
         if target is None:
             await _plain(send, 503, b"no healthy upstream")
             return
@@ -125,11 +130,15 @@ class Proxy:
             return credentials.strip(location, headers, query)
         return headers, query
 
-    def _endpoint(self, config: Config, candidate: routing.Candidate) -> tuple[str, int] | None:
+    def _endpoint(self, config: Config, candidate: routing.Candidate) -> tuple[str, int] | str | None:
+        """An endpoint of a backend picked by weight; why that backend is invalid; or None."""
         backends = [b for b in candidate.rule.backends if b.weight > 0]
         if not backends:
             return None
         ref = backends[0] if len(backends) == 1 else random.choices(backends, [b.weight for b in backends])[0]
+        invalid = config.invalid(candidate.route, ref)
+        if invalid is not None:
+            return invalid
         endpoints = config.endpoints(ref)
         if not endpoints:
             return None

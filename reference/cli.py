@@ -1,4 +1,8 @@
-"""`agw-reference`: the reference gateway (`serve`) and its echo backend (`echo`)."""
+"""`agw-reference`: the reference gateway (`serve`) and its echo backend (`echo`).
+
+Exit codes: 0 after a clean stop, 2 for a usage error, 3 when an address cannot be
+listened on (in use, or not this machine's), 1 for anything else.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,22 @@ from .runtime import Runtime
 from .watching import ManifestDir
 
 
+EXIT_CANNOT_LISTEN = 3
+
+
+def _listen(*addresses: str) -> list:
+    """Bind every address before anything starts; on failure, close what was bound and re-raise."""
+    sockets = []
+    try:
+        for address in addresses:
+            sockets.append(serving.listen(address))
+    except serving.CannotListen:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
 def _serve(args: argparse.Namespace) -> int:
     runtime = Runtime(args.gateway_class)
     if args.manifests is not None:
@@ -27,17 +47,41 @@ def _serve(args: argparse.Namespace) -> int:
 
         source = KubeSource(runtime, args.kubeconfig)
         background = source.run
+    try:
+        sockets = _listen(args.listen, *([args.admin] if args.admin else []))
+    except serving.CannotListen as exc:
+        print(f"agw-reference: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_LISTEN
+    limits = serving.Limits(args.header_timeout, args.keep_alive_timeout, args.limit_concurrency, args.max_header_bytes)
     proxy = Proxy(runtime.current)
-    apps = [(proxy, args.listen)]
+    apps = [(proxy, sockets[0])]
     if args.admin:
-        apps.append((admin.create_app(runtime, source.report), args.admin))
-    asyncio.run(serving.serve(apps, background=[background], on_stop=[proxy.aclose], log_level=args.log_level))
+        apps.append((admin.create_app(runtime, source.report), sockets[1]))
+    asyncio.run(serving.serve(apps, background=[background], on_stop=[proxy.aclose], log_level=args.log_level, limits=limits))
     return 0
 
 
 def _echo(args: argparse.Namespace) -> int:
-    asyncio.run(serving.serve([(echo.create_app(), args.listen)], log_level=args.log_level))
+    try:
+        [sock] = _listen(args.listen)
+    except serving.CannotListen as exc:
+        print(f"agw-reference: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_LISTEN
+    asyncio.run(serving.serve([(echo.create_app(), sock)], log_level=args.log_level))
     return 0
+
+
+def _positive(kind):
+    def parse(value: str):
+        try:
+            number = kind(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+        if number <= 0:
+            raise argparse.ArgumentTypeError(f"must be more than 0: {value!r}")
+        return number
+
+    return parse
 
 
 def _address(value: str) -> str:
@@ -62,6 +106,17 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--admin", type=_address, help="HOST:PORT for /healthz/ready, /config_dump, /status/policies")
     serve.add_argument("--gateway-class", default="agentgateway", help="serve Gateways of this GatewayClass (default: agentgateway)")
     serve.add_argument("--poll-interval", type=float, default=0.1, help="seconds between scans of the manifest directory")
+    limits = serve.add_argument_group("client limits")
+    default = serving.Limits()
+    limits.add_argument("--header-timeout", type=_positive(float), default=default.header_timeout, metavar="SECONDS",
+                        help="close a connection whose request headers are not complete this long after the connection "
+                             "or the request's first byte (default: %(default)g)")
+    limits.add_argument("--keep-alive-timeout", type=_positive(float), default=default.keep_alive_timeout, metavar="SECONDS",
+                        help="close a connection idle this long between requests (default: %(default)g)")
+    limits.add_argument("--limit-concurrency", type=_positive(int), default=default.concurrency, metavar="N",
+                        help="answer 503 to requests beyond this many connections or requests in progress (default: %(default)d)")
+    limits.add_argument("--max-header-bytes", type=_positive(int), default=default.max_header_bytes, metavar="BYTES",
+                        help="refuse requests whose request line and headers are larger (default: %(default)d)")
     serve.set_defaults(run=_serve)
 
     echo_cmd = sub.add_parser("echo", help="run the go-httpbin compatible echo backend")

@@ -1,13 +1,45 @@
-"""Running several ASGI apps and background tasks in one event loop, with clean shutdown."""
+"""Running several ASGI apps and background tasks in one event loop, with clean shutdown.
+
+Every address is bound before anything starts, so an address in use is one clear error
+(`CannotListen`) rather than a server that fails halfway through starting. Each connection
+is held to the client-side limits in `Limits`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import logging
+import re
 import signal
+import socket
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
+import h11
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+log = logging.getLogger("agw-reference.serving")
+
+_END_OF_HEAD = re.compile(rb"\n\r?\n")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one client may hold. The defaults are the documented ones (`agw-reference serve --help`)."""
+
+    header_timeout: float = 10.0  # seconds from a request's first byte (or the connection) to its last header
+    keep_alive_timeout: float = 30.0  # seconds an idle connection is kept between requests
+    concurrency: int = 1000  # connections or requests in progress, beyond which requests get a 503
+    max_header_bytes: int = 16384  # size of a request line and headers together
+
+
+class CannotListen(Exception):
+    def __init__(self, address: str, reason: str):
+        self.address, self.reason = address, reason
+        super().__init__(f"cannot listen on {address}: {reason}")
 
 
 def parse_address(value: str) -> tuple[str, int]:
@@ -17,6 +49,98 @@ def parse_address(value: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
+def listen(address: str) -> socket.socket:
+    """A socket bound and listening on `address`; `CannotListen` says why not."""
+    host, port = parse_address(address)
+    sock = None
+    try:
+        family, kind, proto, _, sockaddr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(sockaddr)
+        sock.listen(2048)
+        sock.setblocking(False)
+        return sock
+    except OSError as exc:
+        if sock is not None:
+            sock.close()
+        reason = "address already in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc)).lower()
+        raise CannotListen(address, reason) from None
+
+
+class _Protocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol, with a deadline and a size limit for request heads.
+
+    The deadline starts when a connection opens, and again with the first byte of each
+    further request; it ends when the request's headers are complete. A client that is
+    too slow (or sends nothing) is disconnected. Between requests on a kept-alive
+    connection the keep-alive timeout applies instead. A head larger than the limit gets
+    a 431 (h11's own limit only covers heads that arrive in several pieces).
+    """
+
+    header_timeout = Limits.header_timeout
+    max_header_bytes = Limits.max_header_bytes
+    _header_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        if self.conn.their_state is h11.IDLE and self._head_too_large(data):
+            return
+        super().data_received(data)
+        self._watch()
+
+    def _head_too_large(self, data: bytes) -> bool:
+        pending = self.conn.trailing_data[0] + data
+        end = _END_OF_HEAD.search(pending)
+        if (end.end() if end else len(pending)) <= self.max_header_bytes:
+            return False
+        self._disarm()
+        body = b"request header fields too large"
+        self.transport.write(
+            b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain\r\n"
+            b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(body), body)
+        )
+        self.transport.close()
+        return True
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        # The next request may already be partly here (pipelined); if not, the connection
+        # is idle, and the keep-alive timer that uvicorn has just set applies.
+        if self.conn.their_state is h11.IDLE and self.conn.trailing_data[0]:
+            self._arm()
+        else:
+            self._disarm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _watch(self) -> None:
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self._arm()  # a request head has begun and is not complete yet
+        else:
+            self._disarm()
+
+    def _arm(self) -> None:
+        if self._header_timer is None:
+            self._header_timer = self.loop.call_later(self.header_timeout, self._headers_too_slow)
+
+    def _disarm(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _headers_too_slow(self) -> None:
+        self._header_timer = None
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            log.debug("closing a connection whose request headers did not arrive within %g s", self.header_timeout)
+            self.transport.close()
+
+
 class _Server(uvicorn.Server):
     # Signals are handled once for all servers in `serve()`, not by each server.
     @contextlib.contextmanager
@@ -24,38 +148,41 @@ class _Server(uvicorn.Server):
         yield
 
 
-def _server(app, address: str, log_level: str) -> _Server:
-    host, port = parse_address(address)
+def _server(app, limits: Limits, log_level: str) -> _Server:
+    protocol = type("Protocol", (_Protocol,), {"header_timeout": limits.header_timeout, "max_header_bytes": limits.max_header_bytes})
     config = uvicorn.Config(
         app,
-        host=host,
-        port=port,
+        http=protocol,
         lifespan="off",
         log_level=log_level,
         access_log=False,
         server_header=False,
         date_header=False,
-        timeout_keep_alive=30,
+        timeout_keep_alive=limits.keep_alive_timeout,
+        limit_concurrency=limits.concurrency,
+        h11_max_incomplete_event_size=limits.max_header_bytes,
     )
     return _Server(config)
 
 
 async def serve(
-    apps: list[tuple[object, str]],
+    apps: list[tuple[object, socket.socket]],
     background: list[Callable[[], Awaitable[None]]] = (),
     on_stop: list[Callable[[], Awaitable[None]]] = (),
     log_level: str = "warning",
+    limits: Limits = Limits(),
 ) -> None:
-    servers = [_server(app, address, log_level) for app, address in apps]
+    """Serve each app on its (already listening) socket until SIGINT or SIGTERM."""
+    servers = [(_server(app, limits, log_level), sock) for app, sock in apps]
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     tasks = [asyncio.create_task(fn()) for fn in background]
-    serving = [asyncio.create_task(s.serve()) for s in servers]
+    serving = [asyncio.create_task(s.serve(sockets=[sock])) for s, sock in servers]
     stopper = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([*serving, *tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
-    for server in servers:
+    for server, _ in servers:
         server.should_exit = True
     for task in tasks:
         task.cancel()
@@ -66,5 +193,5 @@ async def serve(
     for task in done:
         if task is not stopper and not task.cancelled() and task.exception():
             raise task.exception()
-    if any(not s.started for s in servers):
+    if any(not s.started for s, _ in servers):
         raise SystemExit(1)

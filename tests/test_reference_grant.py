@@ -137,3 +137,30 @@ def test_a_malformed_grant_is_refused_at_its_field(spec, field):
 def test_the_kubernetes_source_watches_reference_grants():
     watched = {(api_version, kind) for _, api_version, kind in kube.WATCHED}
     assert ("gateway.networking.k8s.io/v1beta1", "ReferenceGrant") in watched
+
+
+def test_a_cluster_without_the_reference_grant_crd_is_still_served(tmp_path):
+    """A 404 for a kind means the cluster does not have it: no objects of it, and the rest is served."""
+    from lightkube import ApiError
+    from lightkube.core.internal_models import meta_v1
+
+    from reference.runtime import Runtime
+
+    path = tmp_path / "kubeconfig"
+    path.write_text(
+        "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n"
+        "users: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n"
+    )
+    source = kube.KubeSource(Runtime(), str(path), write_status=False)
+
+    class NoSuchKind:
+        def list(self, res, namespace=None):
+            raise ApiError(status=meta_v1.Status(code=404, message="the server could not find the requested resource"))
+
+    async def run():
+        task = asyncio.create_task(source._kind_loop(NoSuchKind(), None, "gateway.networking.k8s.io/v1beta1", "ReferenceGrant"))
+        await asyncio.sleep(0.3)
+        task.cancel()
+
+    asyncio.run(run())
+    assert "ReferenceGrant" in source._synced

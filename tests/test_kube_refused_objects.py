@@ -1,0 +1,100 @@
+"""The reference gateway watching a real API server (envtest) meets objects it cannot use.
+
+The API server accepts them (they fit the CRDs), the gateway does not: each is reported on
+the admin address with its kind, name and field, the last good version of it stays in
+force, and the watch goes on, so later changes still arrive.
+"""
+
+import sys
+import time
+
+import httpx
+import pytest
+
+from conformance import Request, Rule, converge
+from conformance.targets.envtest import EnvtestTarget
+
+KEY = "kube-refused-key-3c4d"
+SECRET = f"""
+apiVersion: v1
+kind: Secret
+metadata: {{name: apikey, namespace: agentgateway-system}}
+stringData: {{api-key: {KEY}}}
+"""
+POLICY = """
+apiVersion: agentgateway.dev/v1alpha1
+kind: AgentgatewayPolicy
+metadata: {name: apikey-auth, namespace: agentgateway-system}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: agentgateway-proxy}]
+  traffic:
+    apiKeyAuthentication: {mode: %s, secretRef: {name: apikey}%s}
+"""
+# Fits the CRDs, but names a backend kind the gateway does not serve.
+ROUTE = """
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: elsewhere, namespace: httpbin}
+spec:
+  parentRefs: [{name: agentgateway-proxy, namespace: agentgateway-system}]
+  hostnames: [elsewhere.example.com]
+  rules: [{backendRefs: [{group: multicluster.x-k8s.io, kind: ServiceImport, name: httpbin, port: 8000}]}]
+"""
+RULE = Rule(threshold=3, timeout=30, interval=0.1)
+NO_KEY = Request(path="/headers")
+WITH_KEY = NO_KEY.with_header("Authorization", f"Bearer {KEY}")
+
+
+def status(code: int):
+    return lambda r: None if r.status == code else f"status {code}, got {r.error or r.status}"
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    target = EnvtestTarget([sys.executable, "-m", "reference"], frozenset(), timeout=30)
+    target.start()
+    try:
+        target.install_base()
+        yield target
+    finally:
+        target.close_transport()
+        target.stop()
+
+
+def rejected(cluster: EnvtestTarget) -> dict[str, str]:
+    gateway = cluster.programs[-1]
+    admin = gateway.argv[gateway.argv.index("--admin") + 1]
+    return {r["object"]: r["error"] for r in httpx.get(f"http://{admin}/config_dump", timeout=10).json()["sources"]}
+
+
+def wait_for_rejection(cluster: EnvtestTarget, subject: str) -> str:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = rejected(cluster)
+        if subject in found:
+            return found[subject]
+        time.sleep(0.1)
+    raise AssertionError(f"{subject} was not reported as rejected: {found}")
+
+
+def test_objects_the_api_accepts_and_the_gateway_cannot_use_are_reported_and_the_watch_goes_on(cluster):
+    cluster.apply(SECRET)
+    cluster.apply(POLICY % ("Strict", ""))
+    converge(cluster.send, NO_KEY, status(401), RULE, "401 without a key")
+    converge(cluster.send, WITH_KEY, status(200), RULE, "200 with the key")
+
+    cluster.apply(POLICY % ("Optional", ", location: {expression: 'request.headers[\"x-key\"]'}"))
+    cluster.apply(ROUTE)
+    error = wait_for_rejection(cluster, "AgentgatewayPolicy agentgateway-system/apikey-auth")
+    assert "spec.traffic.apiKeyAuthentication.location.expression" in error, error
+    error = wait_for_rejection(cluster, "HTTPRoute httpbin/elsewhere")
+    assert "spec.rules[0].backendRefs[0].kind" in error, error
+    assert cluster.programs[-1].running
+    # The last good policy (Strict) stays in force: the bad update did not make it Optional.
+    converge(cluster.send, NO_KEY, status(401), RULE, "the last good policy still refusing a request without a key")
+    converge(cluster.send, WITH_KEY, status(200), RULE, "the last good policy still accepting its key")
+
+    # The watch goes on: a good version of the same object is picked up, and the report clears.
+    cluster.apply(POLICY % ("Optional", ""))
+    converge(cluster.send, NO_KEY, status(200), RULE, "the good Optional version to let a request without a key through")
+    assert "AgentgatewayPolicy agentgateway-system/apikey-auth" not in rejected(cluster)

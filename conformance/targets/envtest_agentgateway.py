@@ -1,0 +1,486 @@
+"""The kubernetes target on envtest with the real agentgateway: its controller, run out of
+cluster against our API server, pushing xDS to its proxy, run as a local process.
+
+What a cluster would do, and who does it here:
+
+- `helm install agentgateway` (the control plane chart) runs the controller as a Deployment.
+  Here the controller binary runs as a program with a kubeconfig and the environment the
+  chart gives it (:func:`controller_env`), plus one setting the chart exposes through
+  `controller.extraEnv`: `AGW_XDS_SERVICE_HOST=127.0.0.1`, so that the xDS address the
+  controller hands to its proxies, and its serving certificate, name this machine.
+- The controller, seeing Gateway `agentgateway-proxy`, renders and applies a Deployment,
+  Service, ServiceAccount and ConfigMaps for the proxy. No kubelet runs them, so this
+  target reads that Deployment back from the API server and starts the proxy binary the way
+  the kubelet would start its container (:func:`local_pod`): same arguments and environment,
+  volumes written to a local directory (ConfigMaps from the API, the projected service
+  account token from the TokenRequest API), downward-API fields filled in from the
+  Deployment. What a process on a shared machine cannot have as a pod would is listed in
+  `LocalPod.left_out` and `LocalPod.added`.
+- Everything else (GatewayClass, Gateway status, routes, policies, policy status) is the
+  controller's own doing; the suite only applies manifests and sends requests.
+
+Binaries come from `clusters/agentgateway-controller/build.sh` (the controller and the CRDs
+it needs) and `clusters/agentgateway/build.sh` (the proxy), both keyed by the source tree in
+`AGW_AGENTGATEWAY_SRC`; `AGW_AGENTGATEWAY_PROXY` may name an already built proxy instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import pytest
+
+from .. import features as ft
+from ..controlplane import REPO_ROOT, ControlPlane
+from .envtest import EnvtestTarget
+from .processes import Program, answers, free_port, host_address
+
+SYSTEM_NAMESPACE = "agentgateway-system"  # where the docs install the control plane
+RELEASE = "agentgateway"  # the docs' Helm release name; the chart's fullname is the same
+GATEWAY_CLASS = "agentgateway"
+CONTROLLER_BUILD = REPO_ROOT / "clusters" / "agentgateway-controller" / "build.sh"
+PROXY_BUILD = REPO_ROOT / "clusters" / "agentgateway" / "build.sh"
+# Ports the controller binds whatever it is told (controller/pkg/setup/setup.go and
+# controller/pkg/wellknown): health probes, metrics, admin (the last on localhost only).
+CONTROLLER_FIXED_PORTS = {"health": 9093, "metrics": 9092, "admin": 9095}
+FIELD_MANAGER_INSTALL = "agw-conformance-install"  # stands for `helm install --create-namespace`
+
+# Every feature the product implements; none is out of reach of this target.
+AGENTGATEWAY_FEATURES = frozenset(ft.FEATURES)
+
+
+def controller_env(kubeconfig: str, xds_port: int, *, namespace: str = SYSTEM_NAMESPACE, log_level: str = "info") -> dict[str, str]:
+    """The controller's environment: the control plane chart's defaults (templates/deployment.yaml,
+    values.yaml) for release `agentgateway`, with the xDS port chosen here and the xDS host set
+    to this machine. Everything else about the controller comes from its own defaults."""
+    return {
+        "KUBECONFIG": kubeconfig,
+        "POD_NAMESPACE": namespace,
+        "AGW_PROXY_IMAGE_REGISTRY": "cr.agentgateway.dev",
+        "AGW_PROXY_IMAGE_REPOSITORY": "agentgateway",
+        "AGW_LOG_LEVEL": log_level,
+        "AGW_XDS_SERVICE_NAME": RELEASE,
+        "AGW_AGENTGATEWAY_XDS_SERVICE_PORT": str(xds_port),
+        "AGW_DISCOVERY_NAMESPACE_SELECTORS": "[]",
+        "AGW_XDS_MODE": "tls",
+        "AGW_GATEWAY_CLASS_PARAMETERS_REFS": "{}",
+        # Not a chart default: what `controller.extraEnv` would carry for a controller that
+        # its proxies reach at 127.0.0.1 rather than through a Service.
+        "AGW_XDS_SERVICE_HOST": "127.0.0.1",
+    }
+
+
+@dataclass(frozen=True)
+class Mount:
+    """One volume mount of the proxy container, to be written under the local root."""
+
+    mount_path: str
+    kind: str  # configMap, secret, token, emptyDir
+    name: str = ""  # ConfigMap or Secret name
+    items: tuple[tuple[str, str], ...] = ()  # (key, relative path); empty means every key
+    audience: str = ""  # token
+    expiration_seconds: int = 3600  # token
+    optional: bool = False
+
+
+@dataclass
+class LocalPod:
+    """How to run a Deployment's container as a local process in place of its pod."""
+
+    namespace: str
+    service_account: str
+    command: list[str]  # the container's command and args, paths moved under `root`
+    env: dict[str, str]
+    mounts: list[Mount]
+    root: Path
+    secret_env: dict[str, tuple[str, str]] = field(default_factory=dict)  # env name -> (Secret, key)
+    left_out: dict[str, str] = field(default_factory=dict)  # env name -> why it is not set
+    added: dict[str, str] = field(default_factory=dict)  # env name -> why it is set here only
+
+    def local(self, mount_path: str) -> Path:
+        return self.root / PurePosixPath(mount_path).relative_to("/")
+
+
+def _under_root(value: str, mount_paths: list[str], root: Path) -> str:
+    """`value` with a leading container path that lies in a mounted volume moved under `root`."""
+    for path in sorted(mount_paths, key=len, reverse=True):
+        if value == path or value.startswith(path.rstrip("/") + "/"):
+            return str(root / value.lstrip("/"))
+    return value
+
+
+def local_pod(deployment: dict, root: Path, *, container: str | None = None, cpus: int | None = None) -> LocalPod:
+    """Read a Deployment as the kubelet would, for running its container as a local process.
+
+    No pod exists, so the downward API has no pod name, node or pod IP to give: those
+    variables are left out (the proxy then skips waiting for its own workload, which nothing
+    would ever send it). `limits.cpu` without a limit is the machine's CPU count, as on a node.
+    Raises ValueError for anything this cannot stand in for (an unknown volume or field).
+    """
+    meta = deployment.get("metadata") or {}
+    spec = ((deployment.get("spec") or {}).get("template") or {}).get("spec") or {}
+    namespace = meta.get("namespace") or "default"
+    containers = spec.get("containers") or []
+    if not containers:
+        raise ValueError(f"Deployment {namespace}/{meta.get('name')} has no containers")
+    chosen = next((c for c in containers if c.get("name") == container), None) if container else containers[0]
+    if chosen is None:
+        raise ValueError(f"Deployment {namespace}/{meta.get('name')} has no container {container!r}")
+    service_account = spec.get("serviceAccountName") or "default"
+
+    volumes = {v["name"]: v for v in spec.get("volumes") or []}
+    mounts: list[Mount] = []
+    for vm in chosen.get("volumeMounts") or []:
+        volume = volumes.get(vm["name"])
+        if volume is None:
+            raise ValueError(f"volume mount {vm['name']} names no volume of the pod")
+        mounts += _mounts_of(vm["mountPath"], volume)
+    mount_paths = [m.mount_path for m in mounts]
+
+    command = [_under_root(a, mount_paths, root) for a in [*(chosen.get("command") or []), *(chosen.get("args") or [])]]
+    env: dict[str, str] = {}
+    secret_env: dict[str, tuple[str, str]] = {}
+    left_out: dict[str, str] = {}
+    for item in chosen.get("env") or []:
+        name = item["name"]
+        if "value" in item or "valueFrom" not in item:
+            env[name] = _under_root(str(item.get("value", "")), mount_paths, root)
+            continue
+        source = item["valueFrom"]
+        if "fieldRef" in source:
+            path = source["fieldRef"].get("fieldPath")
+            if path == "metadata.namespace":
+                env[name] = namespace
+            elif path == "spec.serviceAccountName":
+                env[name] = service_account
+            elif path in ("metadata.name", "spec.nodeName", "status.podIP"):
+                left_out[name] = f"{path}: no pod runs here"
+            else:
+                raise ValueError(f"env {name}: field {path} has no local stand-in")
+        elif "resourceFieldRef" in source:
+            ref = source["resourceFieldRef"]
+            limit = ((chosen.get("resources") or {}).get("limits") or {}).get(ref.get("resource", "").removeprefix("limits."))
+            if ref.get("resource") == "limits.cpu" and limit is None:
+                env[name] = str(cpus or os.cpu_count() or 1)
+            elif limit is not None:
+                env[name] = str(limit)
+            else:
+                left_out[name] = f"{ref.get('resource')}: not set on the container"
+        elif "secretKeyRef" in source:
+            ref = source["secretKeyRef"]
+            secret_env[name] = (ref["name"], ref["key"])
+        elif "configMapKeyRef" in source:
+            raise ValueError(f"env {name}: configMapKeyRef has no local stand-in")
+        else:
+            raise ValueError(f"env {name}: unknown valueFrom {sorted(source)}")
+    return LocalPod(namespace, service_account, command, env, mounts, root, secret_env, left_out)
+
+
+def _mounts_of(mount_path: str, volume: dict) -> list[Mount]:
+    if "configMap" in volume:
+        cm = volume["configMap"]
+        items = tuple((i["key"], i["path"]) for i in cm.get("items") or [])
+        return [Mount(mount_path, "configMap", cm["name"], items, optional=bool(cm.get("optional")))]
+    if "secret" in volume:
+        s = volume["secret"]
+        items = tuple((i["key"], i["path"]) for i in s.get("items") or [])
+        return [Mount(mount_path, "secret", s["secretName"], items, optional=bool(s.get("optional")))]
+    if "emptyDir" in volume:
+        return [Mount(mount_path, "emptyDir")]
+    if "projected" in volume:
+        out = []
+        for source in volume["projected"].get("sources") or []:
+            if "serviceAccountToken" in source:
+                t = source["serviceAccountToken"]
+                out.append(Mount(mount_path, "token", items=(("token", t["path"]),), audience=t.get("audience", ""),
+                                 expiration_seconds=int(t.get("expirationSeconds", 3600))))
+            elif "configMap" in source:
+                cm = source["configMap"]
+                items = tuple((i["key"], i["path"]) for i in cm.get("items") or [])
+                out.append(Mount(mount_path, "configMap", cm["name"], items, optional=bool(cm.get("optional"))))
+            else:
+                raise ValueError(f"projected volume at {mount_path}: source {sorted(source)} has no local stand-in")
+        return out
+    raise ValueError(f"volume at {mount_path}: {sorted(k for k in volume if k != 'name')} has no local stand-in")
+
+
+def last_line(output: str) -> str:
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    if not lines:
+        raise RuntimeError("the build printed nothing on stdout")
+    return lines[-1]
+
+
+def run_build(script: Path, env: dict[str, str]) -> Path:
+    """Run a build script (progress on our stderr); the path it prints last."""
+    proc = subprocess.run(["bash", str(script)], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=env, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{script.relative_to(REPO_ROOT)} failed with exit code {proc.returncode} (its messages are above)")
+    path = Path(last_line(proc.stdout))
+    if not os.access(path, os.X_OK):
+        raise RuntimeError(f"{script.relative_to(REPO_ROOT)} printed {path}, which is not an executable")
+    return path
+
+
+def port_taken(port: int, host: str = "0.0.0.0") -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+class AgentgatewayEnvtestTarget(EnvtestTarget):
+    name = "kubernetes (envtest, agentgateway controller and proxy)"
+
+    def __init__(self, source: str, supported: frozenset[str] = AGENTGATEWAY_FEATURES, timeout: float = 30.0,
+                 proxy: str | None = None, log_dir: str | None = None):
+        super().__init__([], supported, timeout)
+        self.source, self.proxy_override, self.log_dir = source, proxy, log_dir
+        self.controller_bin: Path | None = None
+        self.proxy_bin: Path | None = None
+        self.pod: LocalPod | None = None
+        self.controller: Program | None = None
+        self.workdir: Path | None = None
+        self.version = ""
+
+    @classmethod
+    def from_options(cls, config: pytest.Config) -> AgentgatewayEnvtestTarget:
+        if config.getoption("reference_command"):
+            raise pytest.UsageError("--reference-command has no effect with --envtest-gateway=agentgateway")
+        source = os.environ.get("AGW_AGENTGATEWAY_SRC", "")
+        if not source:
+            raise pytest.UsageError("--envtest-gateway=agentgateway needs AGW_AGENTGATEWAY_SRC, an agentgateway source tree to build from")
+        if not Path(source, "go.mod").is_file():
+            raise pytest.UsageError(f"AGW_AGENTGATEWAY_SRC={source} is not an agentgateway source tree (no go.mod)")
+        return cls(source, AGENTGATEWAY_FEATURES, config.getoption("convergence_timeout"),
+                   os.environ.get("AGW_AGENTGATEWAY_PROXY") or None, os.environ.get("AGW_AGENTGATEWAY_LOG_DIR") or None)
+
+    # --- start ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._tmp = tempfile.TemporaryDirectory(prefix="agw-envtest-agentgateway-")
+        self.workdir = Path(self._tmp.name)
+        try:
+            taken = [f"{n} {p}" for n, p in CONTROLLER_FIXED_PORTS.items() if port_taken(p, "127.0.0.1" if n == "admin" else "0.0.0.0")]
+            if taken:
+                raise RuntimeError(f"the agentgateway controller binds fixed ports, and these are in use: {', '.join(taken)} "
+                                   "(another controller running on this machine?)")
+            env = {**os.environ, "AGW_AGENTGATEWAY_SRC": self.source}
+            self.controller_bin = run_build(CONTROLLER_BUILD, env)
+            self.proxy_bin = Path(self.proxy_override) if self.proxy_override else run_build(PROXY_BUILD, env)
+            self.version = self.controller_bin.parent.parent.name
+            crds = self.controller_bin.parent.parent / "controller" / "crds"
+            self.control_plane = ControlPlane(crds=crds)
+            self.control_plane.start()
+            self.kubeconfig = str(self.control_plane.kubeconfig)
+            self._note_crds(crds)
+            self._start_backend()
+            self._create_namespace(SYSTEM_NAMESPACE)
+            self._start_controller()
+            super(EnvtestTarget, self).start()  # the API client of the kubernetes target
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start_backend(self) -> None:
+        backend_ip = host_address()
+        port = free_port(backend_ip)
+        httpbin = Program("go-httpbin", [str(self.control_plane.assets / "go-httpbin"), "-host", backend_ip, "-port", str(port),
+                                         "-log-level", "WARN"], self.workdir)
+        self.programs.append(httpbin)
+        httpbin.wait_until(lambda: answers(f"http://{backend_ip}:{port}/status/200"), self.timeout, "ready")
+        self.backend = f"{backend_ip}:{port}"
+
+    def _api(self):
+        return self.control_plane.http_client(timeout=10.0)
+
+    def _create_namespace(self, name: str) -> None:
+        body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+        with self._api() as api:
+            r = api.patch(f"/api/v1/namespaces/{name}", params={"fieldManager": FIELD_MANAGER_INSTALL},
+                          json=body, headers={"Content-Type": "application/apply-patch+yaml"})
+            r.raise_for_status()
+
+    def _start_controller(self) -> None:
+        xds_port = free_port("0.0.0.0")
+        env = {**os.environ, **controller_env(self.kubeconfig, xds_port)}
+        controller = self.controller = Program("agentgateway-controller", [str(self.controller_bin)], self.workdir, env)
+        self.programs.append(controller)
+        ready = f"http://127.0.0.1:{CONTROLLER_FIXED_PORTS['health']}/readyz"
+        controller.wait_until(lambda: answers(ready), max(self.timeout, 120.0), f"ready ({ready})")
+        controller.wait_until(lambda: self._gatewayclass_accepted(), max(self.timeout, 60.0),
+                              f"the controller of GatewayClass {GATEWAY_CLASS} (Accepted=True)")
+
+    def _gatewayclass_accepted(self) -> bool:
+        with self._api() as api:
+            r = api.get(f"/apis/gateway.networking.k8s.io/v1/gatewayclasses/{GATEWAY_CLASS}")
+        if r.status_code != 200:
+            return False
+        conditions = (r.json().get("status") or {}).get("conditions") or []
+        return any(c.get("type") == "Accepted" and c.get("status") == "True" for c in conditions)
+
+    def install_base(self) -> None:
+        super().install_base()  # Gateway agentgateway-proxy, httpbin route, Service, EndpointSlice
+        self._start_proxy("agentgateway-proxy", SYSTEM_NAMESPACE)  # on failure the plugin calls stop()
+
+    # --- the proxy, in place of the pod the controller asked for -------------------------
+
+    def _get(self, path: str) -> dict | None:
+        with self._api() as api:
+            r = api.get(path)
+        if r.status_code == 404:
+            return None
+        r.raise_for_status()
+        return r.json()
+
+    def _wait_for(self, what: str, fetch, timeout: float) -> dict:
+        deadline = time.monotonic() + timeout
+        controller = self.controller
+        assert controller is not None
+        while True:
+            found = fetch()
+            if found is not None:
+                return found
+            if not controller.running:
+                raise RuntimeError(f"the controller exited with {controller.proc.returncode} before {what}:\n{controller.tail()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{what} did not appear within {timeout:g} s; last lines of the controller's log:\n{controller.tail()}")
+            time.sleep(0.2)
+
+    def _start_proxy(self, gateway: str, namespace: str) -> None:
+        deployment = self._wait_for(
+            f"Deployment {namespace}/{gateway} (rendered by the controller for the Gateway)",
+            lambda: self._get(f"/apis/apps/v1/namespaces/{namespace}/deployments/{gateway}"), max(self.timeout, 60.0))
+        pod = local_pod(deployment, self.workdir / "proxy-root", container="agentgateway")
+        for mount in pod.mounts:
+            self._materialize(pod, mount)
+        for name, (secret, key) in pod.secret_env.items():
+            doc = self._get(f"/api/v1/namespaces/{namespace}/secrets/{secret}")
+            if doc is None or key not in (doc.get("data") or {}):
+                raise RuntimeError(f"env {name} of the proxy needs Secret {namespace}/{secret} key {key}, which does not exist")
+            pod.env[name] = base64.b64decode(doc["data"][key]).decode()
+        # The proxy's own ports would be the pod's; on a shared machine they are picked free.
+        readiness, stats, admin = free_port(), free_port(), free_port()
+        pod.added.update({
+            "READINESS_ADDR": f"127.0.0.1:{readiness} instead of the pod's :15021",
+            "STATS_ADDR": f"127.0.0.1:{stats} instead of the pod's :15020",
+            "ADMIN_ADDR": f"127.0.0.1:{admin} instead of localhost:15000",
+        })
+        pod.env.update({"READINESS_ADDR": f"127.0.0.1:{readiness}", "STATS_ADDR": f"127.0.0.1:{stats}", "ADMIN_ADDR": f"127.0.0.1:{admin}"})
+        self.pod = pod
+        argv = [str(self.proxy_bin), *pod.command[1:]] if pod.command and not pod.command[0].startswith("-") else [str(self.proxy_bin), *pod.command]
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(self.workdir), **pod.env}
+        proxy = Program("agentgateway-proxy", argv, self.workdir, env)
+        self.programs.append(proxy)
+        proxy.wait_until(lambda: answers(f"http://127.0.0.1:{readiness}/healthz/ready"), max(self.timeout, 60.0), "ready (xDS received)")
+        port = self._listener_port(gateway, namespace)
+        proxy.wait_until(lambda: _accepts("127.0.0.1", port), self.timeout, f"listening on the Gateway's port {port}")
+        self.address = f"http://127.0.0.1:{port}"
+
+    def _materialize(self, pod: LocalPod, mount: Mount) -> None:
+        directory = pod.local(mount.mount_path)
+        directory.mkdir(parents=True, exist_ok=True)
+        if mount.kind == "emptyDir":
+            return
+        if mount.kind == "token":
+            token = self._token(pod.namespace, pod.service_account, mount.audience, mount.expiration_seconds)
+            path = directory / mount.items[0][1]
+            path.write_text(token)
+            path.chmod(0o600)
+            return
+        plural = "configmaps" if mount.kind == "configMap" else "secrets"
+        doc = self._wait_for(f"{mount.kind} {pod.namespace}/{mount.name} (mounted at {mount.mount_path})",
+                             lambda: self._get(f"/api/v1/namespaces/{pod.namespace}/{plural}/{mount.name}"), max(self.timeout, 60.0))
+        data = dict(doc.get("data") or {})
+        if mount.kind == "secret":
+            data = {k: base64.b64decode(v).decode() for k, v in data.items()}
+        for key, rel in mount.items or tuple((k, k) for k in data):
+            if key not in data:
+                if mount.optional:
+                    continue
+                raise RuntimeError(f"{mount.kind} {pod.namespace}/{mount.name} has no key {key} (mounted at {mount.mount_path})")
+            target = directory / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(data[key])
+
+    def _token(self, namespace: str, service_account: str, audience: str, seconds: int) -> str:
+        """A service account token from the TokenRequest API, as the kubelet gets one for a projected volume."""
+        self._wait_for(f"ServiceAccount {namespace}/{service_account}",
+                       lambda: self._get(f"/api/v1/namespaces/{namespace}/serviceaccounts/{service_account}"), max(self.timeout, 60.0))
+        body = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                "spec": {"audiences": [audience] if audience else [], "expirationSeconds": seconds}}
+        with self._api() as api:
+            r = api.post(f"/api/v1/namespaces/{namespace}/serviceaccounts/{service_account}/token", json=body)
+        if r.status_code != 201:
+            raise RuntimeError(f"TokenRequest for {namespace}/{service_account} failed: {r.status_code} {r.text[:300]}")
+        return r.json()["status"]["token"]
+
+    def _listener_port(self, gateway: str, namespace: str) -> int:
+        doc = self._get(f"/apis/gateway.networking.k8s.io/v1/namespaces/{namespace}/gateways/{gateway}") or {}
+        listeners = (doc.get("spec") or {}).get("listeners") or []
+        http = next((lst for lst in listeners if lst.get("name") == "http"), listeners[0] if listeners else None)
+        if http is None:
+            raise RuntimeError(f"Gateway {namespace}/{gateway} has no listeners")
+        return int(http["port"])
+
+    # --- stop ----------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Delete what the suite applied, stop the proxy, controller and backend, then the API server.
+        Safe to call twice (a failed start stops, and the plugin stops again)."""
+        try:
+            if self.client is not None:
+                super(EnvtestTarget, self).stop()
+        finally:
+            self.client, self._base = None, []
+            for program in reversed(self.programs):
+                program.stop()
+            self.programs.clear()
+            self.control_plane.stop()
+            self.save_logs()
+            if self._tmp is not None:
+                self._tmp.cleanup()
+                self._tmp = None
+
+    def save_logs(self) -> None:
+        """Copy the controller's and proxy's logs to AGW_AGENTGATEWAY_LOG_DIR, if set."""
+        if not self.log_dir or self.workdir is None:
+            return
+        dest = Path(self.log_dir)
+        dest.mkdir(parents=True, exist_ok=True)
+        for log in self.workdir.glob("*.log"):
+            shutil.copy2(log, dest / log.name)
+
+
+def _accepts(host: str, port: int) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+if __name__ == "__main__":  # pragma: no cover -- for people: bring it all up, print where, wait
+    source = os.environ.get("AGW_AGENTGATEWAY_SRC") or sys.exit("set AGW_AGENTGATEWAY_SRC")
+    target = AgentgatewayEnvtestTarget(source, proxy=os.environ.get("AGW_AGENTGATEWAY_PROXY"))
+    target.start()
+    try:
+        target.install_base()
+        print(f"kubeconfig: {target.kubeconfig}\ngateway:    {target.address}\nbackend:    {target.backend}\nworkdir:    {target.workdir}", flush=True)
+        import signal
+
+        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+    finally:
+        target.stop()

@@ -232,7 +232,8 @@ def _port(obj: dict, key: str, path: str, required: bool = True) -> int | None:
 
 
 def _enum(obj: dict, key: str, path: str, allowed: tuple[str, ...], default: str) -> str:
-    value = _str(obj, key, path, default=default)
+    # An empty string is a value here, and not an allowed one: only a missing field takes the default.
+    value = _str(obj, key, path, default=default) if obj.get(key) != "" else ""
     if value not in allowed:
         raise ManifestError(f"unsupported value {shown(value)!r}: one of {', '.join(allowed)}", field=path + key)
     return value
@@ -307,10 +308,8 @@ def _route_match(item: dict, path: str) -> m.RouteMatch:
     headers = []
     for hpath, header in _mappings(item, "headers", path):
         if _enum(header, "type", hpath, ("Exact",), "Exact") == "Exact":
-            headers.append((_str(header, "name", hpath, required=True).lower(), _str(header, "value", hpath, default="")))
-    method = _str(item, "method", path)
-    if method is not None and method not in _METHODS:
-        raise ManifestError(f"unsupported value {shown(method)!r}: one of {', '.join(_METHODS)}", field=path + "method")
+            headers.append((_str(header, "name", hpath, required=True).lower(), _str(header, "value", hpath, required=True)))
+    method = _enum(item, "method", path, _METHODS, "") if item.get("method") is not None else None
     return m.RouteMatch(m.PathMatch(kind, value), method, tuple(headers))
 
 
@@ -400,6 +399,13 @@ def _namespace(meta: m.Meta, doc: dict) -> m.Namespace:
     return m.Namespace(meta)
 
 
+def _group(obj: dict, path: str) -> str:
+    """An API group: required, and empty for the core group."""
+    if obj.get("group") is None:
+        raise ManifestError("required (empty for the core group)", field=path + "group")
+    return _str(obj, "group", path, default="")
+
+
 def _reference_grant(meta: m.Meta, doc: dict) -> m.ReferenceGrant:
     spec = _mapping(doc, "spec", required=True)
     sides = {}
@@ -409,13 +415,10 @@ def _reference_grant(meta: m.Meta, doc: dict) -> m.ReferenceGrant:
             raise ManifestError("between 1 and 16 entries are required", field=f"spec.{side}")
         sides[side] = items
     origins = tuple(
-        m.GrantFrom(_str(f, "group", path, default=""), _str(f, "kind", path, required=True), _str(f, "namespace", path, required=True))
+        m.GrantFrom(_group(f, path), _str(f, "kind", path, required=True), _str(f, "namespace", path, required=True))
         for path, f in sides["from"]
     )
-    targets = tuple(
-        m.GrantTo(_str(t, "group", path, default=""), _str(t, "kind", path, required=True), _str(t, "name", path))
-        for path, t in sides["to"]
-    )
+    targets = tuple(m.GrantTo(_group(t, path), _str(t, "kind", path, required=True), _str(t, "name", path)) for path, t in sides["to"])
     return m.ReferenceGrant(meta, origins, targets)
 
 
@@ -459,6 +462,8 @@ def _api_key(spec: dict, path: str) -> m.ApiKeyAuth:
         source = m.KeySource("secretRef", name=_str(ref, "name", path + "secretRef.", required=True))
     else:
         selector = _mapping(spec, which, path)
+        if selector.get("matchLabels") is None:
+            raise ManifestError("required", field=f"{path}{which}.matchLabels")
         source = m.KeySource(which, match_labels=_labels(selector, "matchLabels", f"{path}{which}."))
     location = m.DEFAULT_LOCATION
     if spec.get("location") is not None:

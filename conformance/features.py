@@ -26,6 +26,7 @@ FEATURES: dict[str, tuple[str, str]] = {
     "GRPC": (EXTENDED, "gRPC requests refused with grpc-status 16"),
     "CORS": (EXTENDED, "CORS preflight before authentication, CORS headers on the 401"),
     "ManifestValidation": (EXTENDED, "manifests breaking the CRD's validation rules are refused with its message"),
+    "CrossNamespaceBackends": (EXTENDED, "backendRefs to Services in other namespaces, allowed by ReferenceGrants (Gateway API)"),
 }
 
 # What the reference gateway implements, whichever way it is configured.

@@ -151,6 +151,14 @@ class World:
             raise NotConverged(self.redact(str(exc))) from None
         return self.responses
 
+    def probe(self, request: Request, check: Check, expectation: str) -> list[Response]:
+        """Like `expect`, for another request, leaving the scenario's request and responses alone."""
+        self.note_request(request)
+        try:
+            return converge(self.target.send, request, check, self.rule, expectation)
+        except NotConverged as exc:
+            raise NotConverged(self.redact(str(exc))) from None
+
     def each_response(self, check: Check) -> None:
         """A further check on every response the last expectation converged on."""
         assert self.responses, "no request was checked yet: a Then step about the status must come first"

@@ -76,3 +76,40 @@ Feature: What the backend sees
     Then the request succeeds
     And httpbin does not see the header "Authorization"
     And httpbin sees the header "Host" with the value "www.example.com"
+
+  @APIKEY-CORE-063 @APIKeyCore
+  Scenario: The backend learns nothing of the key: no header is added, no entry name shown
+    Given I create a Secret whose entry has a telling name
+      """
+      apiVersion: v1
+      kind: Secret
+      metadata:
+        name: identity-keys
+        namespace: agentgateway-system
+      stringData:
+        client-name-6a7b: identity-key-6c8d
+      """
+    And I apply an Optional policy that reads it
+      """
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: apikey-auth
+        namespace: agentgateway-system
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: Gateway
+            name: agentgateway-proxy
+        traffic:
+          apiKeyAuthentication:
+            mode: Optional
+            secretRef:
+              name: identity-keys
+      """
+    When I send a request to the httpbin app with the header "Authorization: Bearer client-name-6a7b"
+    Then the request is refused with "invalid credentials"
+    When I send a request to the httpbin app with the key "identity-key-6c8d" in the Authorization header
+    Then the request is forwarded without the credential
+    And httpbin sees no header that the same request without a key does not bring
+    And nothing httpbin received mentions "client-name-6a7b"

@@ -50,6 +50,77 @@ Feature: The decision table: mode x credential x location
       | Permissive | an invalid | the request is forwarded with the credential left in place |
       | Permissive | a valid    | the request is forwarded without the credential      |
 
+  @APIKEY-CORE-013 @APIKeyCore
+  Scenario: A policy without a mode is Strict
+    Given I apply a policy without a mode on the Gateway
+      """
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: apikey-auth
+        namespace: agentgateway-system
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: Gateway
+            name: agentgateway-proxy
+        traffic:
+          apiKeyAuthentication:
+            secretRef:
+              name: apikey
+      """
+    When I send a request to the httpbin app with no key in the Authorization header
+    Then the request is refused with "no API Key found"
+    When I send a request to the httpbin app with an invalid key in the Authorization header
+    Then the request is refused with "invalid credentials"
+    When I send a request to the httpbin app with a valid key in the Authorization header
+    Then the request is forwarded without the credential
+
+  @APIKEY-EXT-014 @PermissiveMode
+  Scenario: Permissive mode with zero keys lets every request through, credential in place
+    Given I apply a Permissive policy on the Gateway
+      """
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: apikey-auth
+        namespace: agentgateway-system
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: Gateway
+            name: agentgateway-proxy
+        traffic:
+          apiKeyAuthentication:
+            mode: Permissive
+            secretRef:
+              name: apikey
+      """
+    And the gateway is enforcing it: a valid key in the Authorization header is taken off the request
+    When I apply a Permissive policy whose selector matches no Secret
+      """
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: apikey-auth
+        namespace: agentgateway-system
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: Gateway
+            name: agentgateway-proxy
+        traffic:
+          apiKeyAuthentication:
+            mode: Permissive
+            secretSelector:
+              matchLabels:
+                app: nothing-has-this-label
+      """
+    And I send a request to the httpbin app with a valid key in the Authorization header
+    Then the request is forwarded with the credential left in place
+    When I send a request to the httpbin app with no key in the Authorization header
+    Then the request is forwarded
+
   @APIKEY-EXT-011 @KeyLocation
   Scenario Outline: <mode> mode, <credential> key in <place>
     Given I apply a <mode> policy on the Gateway that reads the key from <place>

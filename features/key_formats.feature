@@ -49,7 +49,7 @@ Feature: How keys are stored
     Then the request is forwarded without the credential
 
   @APIKEY-EXT-021 @HashedKeys
-  Scenario: JSON entries: a key with metadata, and SHA-256 hashes in either case of hex
+  Scenario: JSON entries: a key with metadata, SHA-256 hashes in either case of hex, JSON after spaces
     Given I create a Secret with JSON entries
       """
       apiVersion: v1
@@ -61,6 +61,7 @@ Feature: How keys are stored
         client1: '{"key": "json-key-1a2b", "metadata": {"team": "a"}, "comment": "unknown fields are ignored"}'
         client2: '{"keyHash": "sha256:ec831936fbbab1232344d9da271d1629fabc992aef393d7d54735b210d4ff166"}'
         client3: '{"keyHash": "sha256:022694D4435DEABDF81C36A65DDE86E2577149555D0DE74D284E66B94633A615"}'
+        client4: '  {"key": "spaced-json-key-2c4e"}'
       """
     And I apply a Strict policy that reads it
       """
@@ -90,10 +91,12 @@ Feature: How keys are stored
     Then the request is forwarded without the credential
     When I send a request to the httpbin app with the key "hashed-only-key-3c1f9a" in the Authorization header
     Then the request is forwarded without the credential
+    When I send a request to the httpbin app with the key "spaced-json-key-2c4e" in the Authorization header
+    Then the request is forwarded without the credential
 
   @APIKEY-EXT-022 @ConfigMapKeys @HashedKeys
-  Scenario: A ConfigMap selector reads hashed entries and skips raw ones
-    Given I create a ConfigMap of hashed keys that also holds a raw key
+  Scenario: A ConfigMap selector reads hashed entries only, from ConfigMaps in its namespace with all its labels
+    Given I create a ConfigMap of hashed keys that also holds a raw key and a plain JSON key
       """
       apiVersion: v1
       kind: ConfigMap
@@ -102,9 +105,34 @@ Feature: How keys are stored
         namespace: agentgateway-system
         labels:
           keys: hashed
+          team: a
       data:
         client1: '{"keyHash": "sha256:ec831936fbbab1232344d9da271d1629fabc992aef393d7d54735b210d4ff166"}'
         raw: plain-in-configmap-8a9b
+        json: '{"key": "json-in-configmap-2d5f"}'
+      """
+    And I create two ConfigMaps the selector must not pick: one with a label missing, one in another namespace
+      """
+      apiVersion: v1
+      kind: ConfigMap
+      metadata:
+        name: half-labelled
+        namespace: agentgateway-system
+        labels:
+          keys: hashed
+      data:
+        client: '{"keyHash": "sha256:11e4994fb96df7702528eeb5aa947c87a9d7ae4e013c87c07861708fba301311"}'
+      ---
+      apiVersion: v1
+      kind: ConfigMap
+      metadata:
+        name: stray-keys
+        namespace: httpbin
+        labels:
+          keys: hashed
+          team: a
+      data:
+        client: '{"keyHash": "sha256:8236ee0a683c68b41ad070c4ef947ea426b299438ec049798b1d2a74858dba88"}'
       """
     And I apply a Strict policy that selects it
       """
@@ -124,8 +152,15 @@ Feature: How keys are stored
             configMapSelector:
               matchLabels:
                 keys: hashed
+                team: a
       """
     When I send a request to the httpbin app with the header "Authorization: Bearer plain-in-configmap-8a9b"
+    Then the request is refused with "invalid credentials"
+    When I send a request to the httpbin app with the header "Authorization: Bearer json-in-configmap-2d5f"
+    Then the request is refused with "invalid credentials"
+    When I send a request to the httpbin app with the header "Authorization: Bearer half-labelled-key-2f7b"
+    Then the request is refused with "invalid credentials"
+    When I send a request to the httpbin app with the header "Authorization: Bearer stray-configmap-key-2e6a"
     Then the request is refused with "invalid credentials"
     When I send a request to the httpbin app with the key "N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy" in the Authorization header
     Then the request is forwarded without the credential

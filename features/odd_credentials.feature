@@ -34,3 +34,95 @@ Feature: Odd credentials
   Scenario: A gRPC call without a key is refused the gRPC way
     When I send a request to the httpbin app with the header "Content-Type: application/grpc"
     Then the request is refused the gRPC way, with grpc-status 16
+
+  @APIKEY-CORE-073 @APIKeyCore
+  Scenario: A key that differs from a configured one only in letter case is invalid
+    When I send a request to the httpbin app with the header "Authorization: Bearer N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcY"
+    Then the request is refused with "invalid credentials"
+    When I send a request to the httpbin app with the header "Authorization: Bearer n2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy"
+    Then the request is refused with "invalid credentials"
+    When I send a request to the httpbin app with a valid key in the Authorization header
+    Then the request is forwarded without the credential
+
+  @APIKEY-CORE-074 @APIKeyCore
+  Scenario: Keys are compared whole: a configured key with more bytes, or only its start, is invalid
+    When I send a request to the httpbin app with the header "Authorization: Bearer N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcyx"
+    Then the request is refused with "invalid credentials"
+    When I send a request to the httpbin app with the header "Authorization: Bearer N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy,N2YwMDIx"
+    Then the request is refused with "invalid credentials"
+    When I send a request to the httpbin app with the header "Authorization: Bearer N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjc"
+    Then the request is refused with "invalid credentials"
+    When I send a request to the httpbin app with the header "Authorization: Bearer N2YwMDIxZTEtNGUzNS1jNzgz"
+    Then the request is refused with "invalid credentials"
+    When I send a request to the httpbin app with a valid key in the Authorization header
+    Then the request is forwarded without the credential
+
+  @APIKEY-EXT-075 @KeyLocation
+  Scenario: A key in a query parameter is percent-decoded before it is compared, and + is a space
+    Given I create a Secret holding a key with characters a URL must escape
+      """
+      apiVersion: v1
+      kind: Secret
+      metadata:
+        name: escaped
+        namespace: agentgateway-system
+      stringData:
+        odd: "q key+/=&%-75"
+      """
+    And I apply a Strict policy reading the api_key query parameter
+      """
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: apikey-auth
+        namespace: agentgateway-system
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: Gateway
+            name: agentgateway-proxy
+        traffic:
+          apiKeyAuthentication:
+            mode: Strict
+            secretRef:
+              name: escaped
+            location:
+              queryParameter:
+                name: api_key
+      """
+    When I send a request to "www.example.com/anything?api_key=q%2Bkey%2B%2F%3D%26%25-75&page=2"
+    Then the request is refused with "invalid credentials"
+    When I send a request to "www.example.com/anything?api_key=q+key%2B%2F%3D%26%25-75&page=2"
+    Then the request succeeds
+    And httpbin sees the query string "page=2"
+    When I send a request to "www.example.com/anything?api_key=q%20key%2b%2f%3d%26%25-75&page=2"
+    Then the request succeeds
+    And httpbin sees the query string "page=2"
+
+  @APIKEY-EXT-076 @KeyLocation
+  Scenario: When a query parameter comes twice, the first one is the key
+    Given I apply a Strict policy reading the api_key query parameter
+      """
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: apikey-auth
+        namespace: agentgateway-system
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: Gateway
+            name: agentgateway-proxy
+        traffic:
+          apiKeyAuthentication:
+            mode: Strict
+            secretRef:
+              name: apikey
+            location:
+              queryParameter:
+                name: api_key
+      """
+    When I send a request to "www.example.com/anything?api_key=wrong-key-0000&api_key=N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy"
+    Then the request is refused with "invalid credentials"
+    When I send a request to "www.example.com/anything?api_key=N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy&api_key=wrong-key-0000"
+    Then the request succeeds

@@ -107,3 +107,79 @@ Feature: Policy status
     And the policy "apikey-nowhere" in namespace "agentgateway-system" reports Attached=False with reason Pending for the Gateway "no-such-gateway"
     When I delete the AgentgatewayPolicy "apikey-auth" in namespace "agentgateway-system"
     Then the request succeeds
+
+  @APIKEY-EXT-044 @PolicyStatus
+  Scenario: A selector that matches nothing is no problem: the policy is Valid, with zero keys
+    Given I apply a Strict policy whose selector matches no Secret
+      """
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: apikey-auth
+        namespace: agentgateway-system
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: Gateway
+            name: agentgateway-proxy
+        traffic:
+          apiKeyAuthentication:
+            mode: Strict
+            secretSelector:
+              matchLabels:
+                app: nothing-has-this-label
+      """
+    When I send a request to the httpbin app with no key in the Authorization header
+    Then the request is refused with "no API Key found"
+    And the policy "apikey-auth" in namespace "agentgateway-system" reports Accepted=True with reason Valid for the Gateway "agentgateway-proxy"
+
+  @APIKEY-EXT-045 @PolicyStatus @RouteTargets
+  Scenario: A policy on an HTTPRoute reports on the Gateway the route is attached to
+    Given I create an HTTPRoute and a Secret for its policy
+      """
+      apiVersion: gateway.networking.k8s.io/v1
+      kind: HTTPRoute
+      metadata:
+        name: reported
+        namespace: httpbin
+      spec:
+        parentRefs:
+          - name: agentgateway-proxy
+            namespace: agentgateway-system
+        hostnames:
+          - reported.example.com
+        rules:
+          - backendRefs:
+              - name: httpbin
+                port: 8000
+      ---
+      apiVersion: v1
+      kind: Secret
+      metadata:
+        name: reported-key
+        namespace: httpbin
+      stringData:
+        api-key: reported-key-7c8d
+      """
+    And I apply a Strict policy on the HTTPRoute
+      """
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: reported-auth
+        namespace: httpbin
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: HTTPRoute
+            name: reported
+        traffic:
+          apiKeyAuthentication:
+            mode: Strict
+            secretRef:
+              name: reported-key
+      """
+    When I send a request to "reported.example.com/headers" without an API key
+    Then the request is refused with "no API Key found"
+    And the policy "reported-auth" in namespace "httpbin" reports Accepted=True with reason Valid for the Gateway "agentgateway-proxy"
+    And the policy "reported-auth" in namespace "httpbin" reports Attached=True with reason Attached for the Gateway "agentgateway-proxy"

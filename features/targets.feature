@@ -266,3 +266,150 @@ Feature: What a policy attaches to, and which policy wins
     Then the request is refused with "no API Key found"
     When I send a request to the httpbin app with a valid key in the Authorization header
     Then the request is forwarded without the credential
+
+  @APIKEY-EXT-056 @RouteTargets
+  Scenario: A policy on a listener replaces the Gateway's policy
+    Given the "apikey-auth-strict" manifest is applied
+    And I create a Secret for a listener policy
+      """
+      apiVersion: v1
+      kind: Secret
+      metadata:
+        name: listener-key
+        namespace: agentgateway-system
+      stringData:
+        api-key: listener-key-5a6b
+      """
+    And I apply a Strict policy on the listener named http
+      """
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: listener-auth
+        namespace: agentgateway-system
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: Gateway
+            name: agentgateway-proxy
+            sectionName: http
+        traffic:
+          apiKeyAuthentication:
+            mode: Strict
+            secretRef:
+              name: listener-key
+      """
+    When I send a request to the httpbin app with a valid key in the Authorization header
+    Then the request is refused with "invalid credentials"
+    When I send a request to the httpbin app with the key "listener-key-5a6b" in the Authorization header
+    Then the request is forwarded without the credential
+
+  @APIKEY-EXT-057 @RouteTargets
+  Scenario: A policy on a route rule replaces the route's policy for that rule only
+    Given I create a Secret for a rule policy
+      """
+      apiVersion: v1
+      kind: Secret
+      metadata:
+        name: rule-key
+        namespace: httpbin
+      stringData:
+        api-key: rule-key-6b7c
+      """
+    And I apply a Strict policy on the HTTPRoute and another on its rule named protected
+      """
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: route-auth
+        namespace: httpbin
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: HTTPRoute
+            name: rules
+        traffic:
+          apiKeyAuthentication:
+            mode: Strict
+            secretRef:
+              name: route-key
+      ---
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: rule-auth
+        namespace: httpbin
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: HTTPRoute
+            name: rules
+            sectionName: protected
+        traffic:
+          apiKeyAuthentication:
+            mode: Strict
+            secretRef:
+              name: rule-key
+      """
+    When I send a request to "rules.example.com/anything/protected" with the key "route-key-4e5f" in the Authorization header
+    Then the request is refused with "invalid credentials"
+    When I send a request to "rules.example.com/anything/protected" with the key "rule-key-6b7c" in the Authorization header
+    Then the request is forwarded without the credential
+    When I send a request to "rules.example.com/anything/open" with the key "rule-key-6b7c" in the Authorization header
+    Then the request is refused with "invalid credentials"
+    When I send a request to "rules.example.com/anything/open" with the key "route-key-4e5f" in the Authorization header
+    Then the request is forwarded without the credential
+
+  @APIKEY-EXT-058 @PreRouting
+  Scenario: Of two pre-routing policies, the listener's wins over the Gateway's
+    Given I create a Secret for a listener policy
+      """
+      apiVersion: v1
+      kind: Secret
+      metadata:
+        name: listener-key
+        namespace: agentgateway-system
+      stringData:
+        api-key: listener-key-5a6b
+      """
+    And I apply a pre-routing Strict policy on the Gateway and another on its listener named http
+      """
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: apikey-auth
+        namespace: agentgateway-system
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: Gateway
+            name: agentgateway-proxy
+        traffic:
+          phase: PreRouting
+          apiKeyAuthentication:
+            mode: Strict
+            secretRef:
+              name: apikey
+      ---
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: listener-auth
+        namespace: agentgateway-system
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: Gateway
+            name: agentgateway-proxy
+            sectionName: http
+        traffic:
+          phase: PreRouting
+          apiKeyAuthentication:
+            mode: Strict
+            secretRef:
+              name: listener-key
+      """
+    When I send a request to the httpbin app with a valid key in the Authorization header
+    Then the request is refused with "invalid credentials"
+    When I send a request to the httpbin app with the key "listener-key-5a6b" in the Authorization header
+    Then the request is forwarded without the credential

@@ -40,3 +40,149 @@ Feature: Manifests that break the schema
     And the request fails with a 401 HTTP response code
     When I send a request to the httpbin app with a valid key in the Authorization header
     Then the request is forwarded without the credential
+
+  @APIKEY-EXT-091 @ManifestValidation @KeyLocation
+  Scenario: A location naming two places is refused, and the last good policy stays
+    Given the "apikey-auth-strict" manifest is applied
+    When I send a request to the httpbin app without an API key
+    Then the request fails with a 401 HTTP response code
+    When I try to apply an update of the policy that reads the key from a header and a cookie at once
+      """
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: apikey-auth
+        namespace: agentgateway-system
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: Gateway
+            name: agentgateway-proxy
+        traffic:
+          apiKeyAuthentication:
+            mode: Strict
+            secretRef:
+              name: apikey
+            location:
+              header:
+                name: X-Api-Key
+              cookie:
+                name: session
+      """
+    Then the manifest is refused with a message containing "exactly one of the fields in [header queryParameter cookie expression] must be set"
+    When I send a request to the httpbin app with a valid key in the Authorization header
+    Then the request is forwarded without the credential
+
+  @APIKEY-EXT-092 @ManifestValidation @PreRouting
+  Scenario: A pre-routing policy on an HTTPRoute is refused
+    When I try to apply a pre-routing policy on the HTTPRoute
+      """
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: route-auth
+        namespace: httpbin
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: HTTPRoute
+            name: httpbin
+        traffic:
+          phase: PreRouting
+          apiKeyAuthentication:
+            mode: Strict
+            secretRef:
+              name: apikey
+      """
+    Then the manifest is refused
+    When I send a request to the httpbin app without an API key
+    Then the request succeeds
+
+  @APIKEY-EXT-093 @ManifestValidation
+  Scenario: A policy whose targets are of two kinds is refused
+    When I try to apply a policy on a Gateway and an HTTPRoute at once
+      """
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: apikey-auth
+        namespace: agentgateway-system
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: Gateway
+            name: agentgateway-proxy
+          - group: gateway.networking.k8s.io
+            kind: HTTPRoute
+            name: httpbin
+        traffic:
+          apiKeyAuthentication:
+            mode: Strict
+            secretRef:
+              name: apikey
+      """
+    Then the manifest is refused
+    When I send a request to the httpbin app without an API key
+    Then the request succeeds
+
+  @APIKEY-EXT-094 @ManifestValidation
+  Scenario: A policy with more than 16 targets is refused
+    When I try to apply a policy with 17 targets, the first of them the page's Gateway
+      """
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: apikey-auth
+        namespace: agentgateway-system
+      spec:
+        targetRefs:
+          - {group: gateway.networking.k8s.io, kind: Gateway, name: agentgateway-proxy}
+          - {group: gateway.networking.k8s.io, kind: Gateway, name: gateway-02}
+          - {group: gateway.networking.k8s.io, kind: Gateway, name: gateway-03}
+          - {group: gateway.networking.k8s.io, kind: Gateway, name: gateway-04}
+          - {group: gateway.networking.k8s.io, kind: Gateway, name: gateway-05}
+          - {group: gateway.networking.k8s.io, kind: Gateway, name: gateway-06}
+          - {group: gateway.networking.k8s.io, kind: Gateway, name: gateway-07}
+          - {group: gateway.networking.k8s.io, kind: Gateway, name: gateway-08}
+          - {group: gateway.networking.k8s.io, kind: Gateway, name: gateway-09}
+          - {group: gateway.networking.k8s.io, kind: Gateway, name: gateway-10}
+          - {group: gateway.networking.k8s.io, kind: Gateway, name: gateway-11}
+          - {group: gateway.networking.k8s.io, kind: Gateway, name: gateway-12}
+          - {group: gateway.networking.k8s.io, kind: Gateway, name: gateway-13}
+          - {group: gateway.networking.k8s.io, kind: Gateway, name: gateway-14}
+          - {group: gateway.networking.k8s.io, kind: Gateway, name: gateway-15}
+          - {group: gateway.networking.k8s.io, kind: Gateway, name: gateway-16}
+          - {group: gateway.networking.k8s.io, kind: Gateway, name: gateway-17}
+        traffic:
+          apiKeyAuthentication:
+            mode: Strict
+            secretRef:
+              name: apikey
+      """
+    Then the manifest is refused
+    When I send a request to the httpbin app without an API key
+    Then the request succeeds
+
+  @APIKEY-EXT-095 @ManifestValidation
+  Scenario: A mode other than Strict, Optional and Permissive is refused
+    When I try to apply a policy with the mode Lenient
+      """
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: apikey-auth
+        namespace: agentgateway-system
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: Gateway
+            name: agentgateway-proxy
+        traffic:
+          apiKeyAuthentication:
+            mode: Lenient
+            secretRef:
+              name: apikey
+      """
+    Then the manifest is refused
+    When I send a request to the httpbin app without an API key
+    Then the request succeeds

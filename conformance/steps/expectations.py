@@ -145,3 +145,31 @@ def upstream_query(world: World, query: str) -> None:
         return f"httpbin to see the query {redact_query('?' + query)[1:]!r}, it saw {redact_query('?' + seen)[1:]!r}"
 
     world.each_response(check)
+
+
+@then("httpbin sees no header that the same request without a key does not bring")
+def no_header_added(world: World) -> None:
+    """The gateway adds no identity of its own (spec section 6): compared with the same request
+    sent without its key (which the policy must forward), nothing new reaches httpbin."""
+    place = world.place
+    assert place is not None and place.kind == "header", "the last request must carry its key in a header"
+    assert world.responses, "no request was checked yet"
+    baseline = world.probe(world.request.without_header(place.name), from_httpbin(200),
+                           "the same request without a key forwarded to httpbin (the policy must let it through)")
+    usual = {name.lower() for response in baseline for name in response.upstream_headers() or {}}
+
+    def check(response: Response) -> str | None:
+        added = sorted(name for name in response.upstream_headers() or {} if name.lower() not in usual)
+        return None if not added else f"httpbin to see no header the gateway added; it saw {', '.join(added)}"
+
+    world.each_response(check)
+
+
+@then(parsers.parse('nothing httpbin received mentions "{text}"'))
+def nothing_mentions(world: World, text: str) -> None:
+    def check(response: Response) -> str | None:
+        if response.upstream_headers() is None:
+            return "a response from httpbin"
+        return None if text.lower() not in response.text.lower() else f"httpbin's answer not to mention {text!r}; it does"
+
+    world.each_response(check)

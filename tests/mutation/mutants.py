@@ -1,14 +1,32 @@
-"""Hand-written mutants of the reference gateway's authentication rules.
+"""The rules of the spec, and hand-written mutants of the reference gateway that break them.
+
+`RULES` lists every rule of `spec/apikey-auth-behaviour.md` that a gateway can break,
+section by section, in the spec's order. A rule is *covered* when a mutant breaking
+exactly that rule is killed by the scenarios tagged for it: each `Mutant` names its rule
+and those scenarios (`scenarios`), and `tests/test_mutants.py` runs only them against the
+mutant and requires a failure. A rule with no mutant says why (`RULES[...].unchecked`):
+either no outside observer can check it, or the reference gateway lacks the feature.
 
 Each mutant is a textual edit of one module, applied in memory before the gateway starts
-(nothing on disk changes). A suite that is worth its name fails against every one of
-them; `tests/test_mutants.py` checks that, and reports the score.
+(nothing on disk changes). `docs/spec-coverage.md` is generated from this file and the
+feature files' tags (`python tests/spec_coverage.py`).
 """
 
 from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+
+# Why a rule has no mutant.
+OUTSIDE = "not observable from outside"
+NOT_IN_REFERENCE = "the reference gateway does not implement it, so no mutant can break it"
+
+
+@dataclass(frozen=True)
+class SpecRule:
+    section: str  # of the spec
+    text: str
+    unchecked: str | None = None  # why no mutant covers it; None when mutants do
 
 
 @dataclass(frozen=True)
@@ -17,68 +35,308 @@ class Mutant:
     module: str
     old: str
     new: str
-    rule: str  # which rule of the spec it breaks
+    rule: str  # a key of RULES: the one rule it breaks
+    scenarios: tuple[str, ...]  # the scenario IDs tagged for that rule; at least one must fail
 
+
+def _rules(*items: tuple[str, str, str] | tuple[str, str, str, str]) -> dict[str, SpecRule]:
+    return {key: SpecRule(section, text, *rest) for key, section, text, *rest in items}
+
+
+RULES = _rules(
+    # 1. The resources
+    ("mode-values", "1", "`mode` is one of Strict, Optional, Permissive (what each does: section 4); another value is refused"),
+    ("mode-default-strict", "1", "a policy without `mode` is Strict (the CRD default; section 9)"),
+    ("secret-ref-own-namespace", "1", "`secretRef` has no namespace: only the Secret of that name in the policy's namespace is used"),
+    ("secret-ref-kind", "1", "`secretRef` with an empty `group`/`kind` means a core Secret",
+     "the spec does not say what another group or kind does, so there is nothing to hold a gateway to"),
+    ("selector-all-labels", "1", "`secretSelector` picks a Secret only when its labels include all of `matchLabels`"),
+    ("selector-own-namespace", "1", "`secretSelector` picks Secrets in the policy's namespace only"),
+    ("configmap-selector-all-labels", "1", "`configMapSelector` picks a ConfigMap only when its labels include all of `matchLabels`"),
+    ("configmap-selector-own-namespace", "1", "`configMapSelector` picks ConfigMaps in the policy's namespace only"),
+    ("default-location", "1", "without `location`, the key is read from `Authorization` after the prefix `Bearer `"),
+    ("one-key-source", "1", "exactly one of `secretRef`, `secretSelector`, `configMapSelector`; otherwise refused with the CRD's message"),
+    ("one-location", "1", "exactly one member of `location`; otherwise refused with the CRD's message"),
+    ("target-kinds", "1", "targets are Gateways (optionally one listener), ListenerSets, HTTPRoutes or GRPCRoutes (optionally one rule)",
+     "the Gateway and HTTPRoute parts are checked by the precedence rules of section 8; "
+     "ListenerSet and GRPCRoute targets: " + NOT_IN_REFERENCE),
+    ("targets-at-most-16", "1", "at most 16 target refs"),
+    ("targets-one-kind", "1", "all target refs are of one kind"),
+    ("pre-routing-targets", "1", "`phase: PreRouting` only on Gateway or ListenerSet targets"),
+    ("pre-routing-before-routes", "1", "a pre-routing policy runs before route matching: a key-less request is refused even for a host no route serves"),
+    # 2. Where keys come from
+    ("secret-type-ignored", "2", "the Secret's `type` is not checked"),
+    ("every-entry-a-key", "2", "every entry of a Secret is one key"),
+    ("entry-name-not-a-key", "2", "an entry's name is only an identifier: it is not a key"),
+    ("json-entries", "2", "a value whose trimmed form starts with `{` is a JSON entry: `key` or `keyHash` (hex in either case), optional `metadata`, unknown fields ignored"),
+    ("raw-value-untrimmed", "2", "a raw value is used exactly as stored, untrimmed"),
+    ("configmap-hashed-only", "2", "ConfigMap entries must use `keyHash`: a raw key or a JSON `key` there is invalid"),
+    ("bad-entry-skipped", "2", "an invalid entry is skipped and the others stay in force"),
+    ("missing-secret-closed", "2", "a referenced Secret that does not exist leaves the policy in force with zero keys (fail closed)"),
+    ("empty-selector-no-error", "2", "a selector matching nothing gives zero keys and no error"),
+    ("sources-merged", "2", "keys from every selected Secret are merged; the same key twice is not an error"),
+    ("changes-live", "2", "changes to Secrets, ConfigMaps and policies take effect without a restart"),
+    # 3. Extracting the credential
+    ("first-authorization", "3", "the first `Authorization` header value is the one read"),
+    ("prefix-case-insensitive", "3", "the `Bearer ` prefix is matched ASCII case-insensitively"),
+    ("presented-untrimmed", "3", "what follows the prefix is the key, untrimmed"),
+    ("no-prefix-is-missing", "3", "a value without the prefix (another scheme, a bare key, `Bearer` without the space) is a missing key, not an invalid one"),
+    ("non-ascii-is-missing", "3", "a value that is not visible ASCII is a missing key"),
+    ("custom-header", "3", "`location.header`: the named header; without `prefix` its whole value is the key"),
+    ("query-decoded", "3", "`queryParameter`: the value is percent-decoded and `+` is a space"),
+    ("query-first", "3", "`queryParameter`: the first parameter of that name is the key"),
+    ("query-name-case-sensitive", "3", "`queryParameter`: names are case-sensitive"),
+    ("cookie", "3", "`cookie`: the cookie of that name is the key"),
+    ("key-case-sensitive", "3", "a key is valid only when its bytes equal a configured key's exactly: letter case counts"),
+    ("key-compared-whole", "3", "a key is compared whole: a configured key with more bytes after it, or only its start, is invalid"),
+    ("digest-compare", "3", "keys are compared by SHA-256 digest, so the cost does not depend on the number of keys and leaks no timing",
+     OUTSIDE + ": a matter of timing, measured by the benchmarks rather than asserted by scenarios"),
+    ("expression-location", "3", "`location.expression`: a CEL expression selects the key", NOT_IN_REFERENCE + " (scenario APIKEY-EXT-012 exists)"),
+    # 4. Decision table
+    ("enforced", "4", "a policy is enforced at all"),
+    ("strict-missing", "4", "Strict refuses a missing key"),
+    ("optional-missing", "4", "Optional lets a key-less request through"),
+    ("permissive-missing", "4", "Permissive lets a key-less request through"),
+    ("optional-invalid", "4", "Optional refuses an invalid key"),
+    ("permissive-invalid", "4", "Permissive forwards an invalid key"),
+    ("zero-keys", "4", "with zero keys, Strict refuses every key and Optional lets only key-less requests through"),
+    ("zero-keys-permissive", "4", "with zero keys, Permissive lets everything through"),
+    # 5. The refusal
+    ("refusal-status", "5", "a refusal is status 401"),
+    ("refusal-body", "5", "a refusal's body is exactly `api key authentication failure: ` and the reason, with no trailing newline"),
+    ("refusal-reasons", "5", "a missing key and an invalid one are refused with their own reasons"),
+    ("refusal-content-type", "5", "a refusal has `content-type: text/plain`"),
+    ("refusal-no-www-authenticate", "5", "a refusal has no `WWW-Authenticate` header"),
+    ("grpc-refusal", "5", "a gRPC request is refused with HTTP 200 and `grpc-status: 16`"),
+    ("cors", "5", "with a CORS policy, the preflight is answered before authentication and the 401 carries the CORS headers",
+     NOT_IN_REFERENCE + "; the suite has no scenario yet"),
+    # 6. What the backend sees
+    ("valid-credential-removed", "6", "on success the credential is removed before forwarding"),
+    ("every-header-value-removed", "6", "a header credential is removed with every value of that header"),
+    ("other-parameters-kept", "6", "only the key's query parameter is removed; the others are kept, in order"),
+    ("other-cookies-kept", "6", "only the key's cookie is removed; the others are kept"),
+    ("permissive-invalid-untouched", "6", "Permissive forwards an invalid credential untouched"),
+    ("missing-nothing-removed", "6", "when no key is presented, nothing is removed (`Authorization: Basic ...` arrives as sent)"),
+    ("no-identity-header", "6", "the gateway adds no identity header; entry names are never exposed to the backend"),
+    ("metadata-for-policies", "6", "key metadata is available to later policies (`apiKey.<field>`, `apiKey.key` reads `<redacted>`)",
+     NOT_IN_REFERENCE + " (no policy reads CEL variables)"),
+    ("host-passed", "6", "the client's `Host` is passed through"),
+    # 7. Status
+    ("status-valid", "7", "no problems: `Accepted=True` reason `Valid`, `Attached=True` reason `Attached`, one ancestor per Gateway"),
+    ("status-partially-valid", "7", "bad entries or a missing Secret: `Accepted=True` reason `PartiallyValid`, with a message naming each problem"),
+    ("status-never-a-key", "7", "a status message never contains a key"),
+    ("status-pending", "7", "a target that does not exist: `Attached=False` reason `Pending`"),
+    # 8. Precedence
+    ("more-specific-replaces", "8", "post-routing: a more specific policy (Gateway, listener, route, route rule) replaces a less specific one as a whole"),
+    ("override", "8", "`strategy.inheritance: Override` keeps the less specific policy in force"),
+    ("pre-routing-most-specific", "8", "pre-routing: the most specific policy wins"),
+    ("pre-routing-removes", "8", "a successful pre-routing check removes the credential, so a post-routing policy behind it sees no key"),
+    ("same-target-undefined", "8", "two policies on the same target: no defined winner",
+     "nothing to check: the product defines no winner, so the suite must not depend on one"),
+    # 9. Defaults by front end
+    ("standalone-default", "9", "agentgateway's standalone YAML defaults `mode` to optional",
+     OUTSIDE + " for this suite: it configures gateways through Kubernetes manifests only"),
+)
 
 MUTANTS = [
-    Mutant("auth-disabled", "reference.proxy", "decision = decide(", "decision = __import__('reference.decision').decision.Decision(True) or decide(",
-           "authentication is enforced at all"),
-    # decision table (spec section 4)
-    Mutant("strict-allows-missing", "reference.decision", 'if mode == "Strict":\n            return Decision(False, MISSING)',
-           'if mode == "Strict":\n            return Decision(True)', "Strict refuses a missing key"),
-    Mutant("optional-refuses-missing", "reference.decision", 'if mode == "Strict":\n            return Decision(False, MISSING)',
-           'if mode != "Permissive":\n            return Decision(False, MISSING)', "Optional lets a key-less request through"),
-    Mutant("optional-accepts-invalid", "reference.decision", 'if mode == "Permissive":\n        return Decision(True)',
-           'if mode in ("Permissive", "Optional"):\n        return Decision(True)', "Optional refuses an invalid key"),
-    Mutant("permissive-refuses-invalid", "reference.decision", 'if mode == "Permissive":\n        return Decision(True)',
-           'if mode == "Never":\n        return Decision(True)', "Permissive forwards an invalid key"),
-    Mutant("permissive-strips-invalid", "reference.decision", 'if mode == "Permissive":\n        return Decision(True)',
-           'if mode == "Permissive":\n        return Decision(True, strip=True)', "Permissive leaves an invalid credential in place"),
-    Mutant("forward-credential", "reference.decision", "Decision(True, strip=True, entry=entry)", "Decision(True, strip=False, entry=entry)",
-           "a valid credential is removed before forwarding"),
-    Mutant("invalid-reported-as-missing", "reference.decision", "return Decision(False, INVALID)", "return Decision(False, MISSING)",
-           "invalid credentials has its own message"),
-    Mutant("missing-reported-as-invalid", "reference.decision", "return Decision(False, MISSING)", "return Decision(False, INVALID)",
-           "a missing key has its own message"),
-    # extraction (section 3)
-    Mutant("prefix-case-sensitive", "reference.credentials", "if value[: len(prefix)].lower() != prefix.lower():",
-           "if value[: len(prefix)] != prefix:", "the Bearer prefix is case-insensitive"),
-    Mutant("prefix-optional", "reference.credentials", "if value[: len(prefix)].lower() != prefix.lower():\n                return None",
-           "if value[: len(prefix)].lower() != prefix.lower():\n                return value", "a value without the prefix is no key"),
-    Mutant("presented-key-trimmed", "reference.credentials", "return value[len(prefix) :]", "return value[len(prefix) :].strip()",
-           "the presented key is not trimmed"),
-    Mutant("last-header-counts", "reference.credentials", "for key, value in headers:\n        if key == name:\n            return value",
-           "for key, value in reversed(headers):\n        if key == name:\n            return value", "the first Authorization header counts"),
-    Mutant("non-ascii-accepted", "reference.credentials", "if value is None or not _visible_ascii(value):", "if value is None:",
-           "a value that is not visible ASCII is no key"),
-    Mutant("query-name-case-insensitive", "reference.credentials", "if _decode(key) == name:", "if _decode(key).lower() == name.lower():",
-           "query parameter names are case-sensitive"),
-    Mutant("query-stripped-whole", "reference.credentials", 'return headers, b"&".join(kept)', 'return headers, b""',
-           "other query parameters are kept"),
-    Mutant("cookies-stripped-whole", "reference.credentials", "        if kept:\n            out.append((key, b\"; \".join(kept)))",
-           "        pass", "other cookies are kept"),
-    # key entries (section 2)
+    # 1. The resources
+    Mutant("any-mode-accepted", "reference.manifests", 'mode = _enum(spec, "mode", path, ("Strict", "Optional", "Permissive"), "Strict")',
+           'mode = _str(spec, "mode", path, default="Strict")', "mode-values", ("APIKEY-EXT-095",)),
+    Mutant("mode-defaults-to-optional", "reference.manifests", '("Strict", "Optional", "Permissive"), "Strict")',
+           '("Strict", "Optional", "Permissive"), "Optional")', "mode-default-strict", ("APIKEY-CORE-013",)),
+    Mutant("secret-ref-any-namespace", "reference.config", "        stores = [secret] if secret else []",
+           '        stores = [o for o in index.all("Secret") if o.meta.name == source.name]', "secret-ref-own-namespace", ("APIKEY-CORE-082",)),
+    Mutant("selector-any-label", "reference.config", "o.meta.namespace == ns and _labels_match(source.match_labels, o.meta.labels)]",
+           'o.meta.namespace == ns and (_labels_match(source.match_labels, o.meta.labels) if kind == "ConfigMap" '
+           "else any(o.meta.labels.get(k) == v for k, v in source.match_labels.items()))]", "selector-all-labels", ("APIKEY-CORE-080",)),
+    Mutant("selector-any-namespace", "reference.config", "if o.meta.namespace == ns and _labels_match(",
+           'if (o.meta.namespace == ns or kind == "Secret") and _labels_match(', "selector-own-namespace", ("APIKEY-CORE-081",)),
+    Mutant("configmap-selector-any-label", "reference.config", "o.meta.namespace == ns and _labels_match(source.match_labels, o.meta.labels)]",
+           'o.meta.namespace == ns and (_labels_match(source.match_labels, o.meta.labels) if kind == "Secret" '
+           "else any(o.meta.labels.get(k) == v for k, v in source.match_labels.items()))]", "configmap-selector-all-labels", ("APIKEY-EXT-022",)),
+    Mutant("configmap-selector-any-namespace", "reference.config", "if o.meta.namespace == ns and _labels_match(",
+           'if (o.meta.namespace == ns or kind == "ConfigMap") and _labels_match(', "configmap-selector-own-namespace", ("APIKEY-EXT-022",)),
+    Mutant("default-location-custom", "reference.model", 'DEFAULT_LOCATION = KeyLocation("header", "authorization", "Bearer ")',
+           'DEFAULT_LOCATION = KeyLocation("header", "x-api-key", "Bearer ")', "default-location", ("APIKEY-DOC-001", "APIKEY-CORE-010")),
+    Mutant("sources-not-exclusive", "reference.manifests", 'which = _exactly_one(spec, ("secretRef", "secretSelector", "configMapSelector"), path)',
+           'which = next((n for n in ("secretRef", "secretSelector", "configMapSelector") if spec.get(n) is not None), "secretRef")',
+           "one-key-source", ("APIKEY-EXT-090",)),
+    Mutant("locations-not-exclusive", "reference.manifests", 'member = _exactly_one(loc, ("header", "queryParameter", "cookie", "expression"), lpath)',
+           'member = next((n for n in ("header", "queryParameter", "cookie", "expression") if loc.get(n) is not None), "header")',
+           "one-location", ("APIKEY-EXT-091",)),
+    Mutant("targets-unlimited", "reference.manifests", "if len(refs) > 16:", "if len(refs) > 64:", "targets-at-most-16", ("APIKEY-EXT-094",)),
+    Mutant("targets-mixed-kinds", "reference.manifests", "if len({t.kind for t in targets}) > 1:", "if False:", "targets-one-kind", ("APIKEY-EXT-093",)),
+    Mutant("pre-routing-on-routes", "reference.manifests", 'if phase == "PreRouting" and targets[0].kind not in ("Gateway", "ListenerSet"):',
+           "if False:", "pre-routing-targets", ("APIKEY-EXT-092",)),
+    Mutant("pre-routing-after-route-match", "reference.proxy", "        if view.pre_policy is not None:",
+           '        if view.pre_policy is not None and routing.select(view.candidates, host, scope["method"], scope["path"], {}) is not None:',
+           "pre-routing-before-routes", ("APIKEY-EXT-054",)),
+    # 2. Where keys come from
+    Mutant("only-page-type-secrets", "reference.manifests", "    return m.Secret(meta, data)",
+           '    return m.Secret(meta, data if doc.get("type") == "extauth.solo.io/apikey" else {})', "secret-type-ignored", ("APIKEY-CORE-083",)),
+    Mutant("first-entry-only", "reference.config", "for entry_name in sorted(store.data):", "for entry_name in sorted(store.data)[:1]:",
+           "every-entry-a-key", ("APIKEY-CORE-084", "APIKEY-CORE-034")),
+    Mutant("entry-name-is-a-key", "reference.config", "        for entry_name in sorted(store.data):\n",
+           "        for entry_name in sorted(store.data):\n            entries.append(parse_entry(entry_name.encode()))\n",
+           "entry-name-not-a-key", ("APIKEY-CORE-084", "APIKEY-CORE-063")),
+    Mutant("json-detected-untrimmed", "reference.keys", '    if not value.strip().startswith(b"{"):', '    if not value.startswith(b"{"):',
+           "json-entries", ("APIKEY-EXT-021",)),
+    Mutant("json-unknown-fields-refused", "reference.keys", '        raise InvalidEntry("not a JSON object")\n',
+           '        raise InvalidEntry("not a JSON object")\n    if set(obj) - {"key", "keyHash", "metadata"}:\n        raise InvalidEntry("unknown field")\n',
+           "json-entries", ("APIKEY-EXT-021",)),
+    Mutant("hash-hex-lowercase-only", "reference.keys", 'r"sha256:([0-9a-fA-F]{64})"', 'r"sha256:([0-9a-f]{64})"', "json-entries", ("APIKEY-EXT-021",)),
+    Mutant("json-read-as-raw", "reference.keys", '    if not value.strip().startswith(b"{"):', "    if True:", "json-entries",
+           ("APIKEY-EXT-021",)),
     Mutant("raw-value-trimmed", "reference.keys", "return KeyEntry(digest(value))", "return KeyEntry(digest(value.strip()))",
-           "raw values are used untrimmed"),
-    Mutant("keys-case-insensitive", "reference.keys", "return hashlib.sha256(key).digest()", "return hashlib.sha256(key.lower()).digest()",
-           "keys are compared case-sensitively"),
+           "raw-value-untrimmed", ("APIKEY-CORE-020",)),
     Mutant("configmap-accepts-raw", "reference.keys",
            '    if not value.strip().startswith(b"{"):\n        if hashed_only:\n            raise InvalidEntry("only hashed keys (keyHash) are allowed here")',
-           '    if not value.strip().startswith(b"{"):\n        pass', "ConfigMap entries must be hashed"),
-    # sources, precedence, status (sections 2, 7, 8)
+           '    if not value.strip().startswith(b"{"):\n        pass', "configmap-hashed-only", ("APIKEY-EXT-022",)),
+    Mutant("configmap-accepts-json-key", "reference.keys", "    if has_key:\n        if hashed_only:", "    if has_key:\n        if False:",
+           "configmap-hashed-only", ("APIKEY-EXT-022",)),
+    Mutant("bad-entry-poisons-source", "reference.config", 'problems.append(f"{label} {store.meta.name} contains invalid key {entry_name}: {exc}")',
+           'problems.append(f"{label} {store.meta.name} contains invalid key {entry_name}: {exc}"); entries.clear(); break',
+           "bad-entry-skipped", ("APIKEY-EXT-032", "APIKEY-EXT-041")),
+    Mutant("both-key-and-hash-accepted", "reference.keys", "    if has_key == has_hash:\n", "    if not has_key and not has_hash:\n",
+           "bad-entry-skipped", ("APIKEY-EXT-032",)),
+    Mutant("bad-metadata-accepted", "reference.keys", "    if not isinstance(metadata, dict):\n", "    if False:\n",
+           "bad-entry-skipped", ("APIKEY-EXT-032",)),
     Mutant("missing-secret-fails-open", "reference.config", '            problems.append(f"secret {ns}/{source.name} not found")',
            '            problems.append(f"secret {ns}/{source.name} not found")\n'
            '            return AuthPolicy(__import__("dataclasses").replace(policy, api_key=__import__("dataclasses").replace(auth, mode="Permissive")), KeySet(), tuple(problems))',
-           "a missing Secret denies everything"),
-    Mutant("bad-entry-poisons-source", "reference.config", 'problems.append(f"{label} {store.meta.name} contains invalid key {entry_name}: {exc}")',
-           'problems.append(f"{label} {store.meta.name} contains invalid key {entry_name}: {exc}"); entries.clear(); break',
-           "a bad entry is skipped, the others stay in force"),
-    Mutant("override-ignored", "reference.config", 'if policy.policy.inheritance == "Override":', "if False:",
-           "strategy.inheritance: Override keeps the less specific policy"),
-    Mutant("least-specific-wins", "reference.config", "        winner = policy\n    return winner",
-           "        winner = winner or policy\n    return winner", "a more specific policy replaces a less specific one"),
+           "missing-secret-closed", ("APIKEY-EXT-030",)),
+    Mutant("empty-selector-reported", "reference.config", "o.meta.namespace == ns and _labels_match(source.match_labels, o.meta.labels)]\n",
+           "o.meta.namespace == ns and _labels_match(source.match_labels, o.meta.labels)]\n"
+           '        if not stores:\n            problems.append(f"no {kind} matches the selector")\n',
+           "empty-selector-no-error", ("APIKEY-EXT-044",)),
+    Mutant("first-selected-secret-only", "reference.config", "o.meta.namespace == ns and _labels_match(source.match_labels, o.meta.labels)]",
+           "o.meta.namespace == ns and _labels_match(source.match_labels, o.meta.labels)][:1]", "sources-merged", ("APIKEY-CORE-084", "APIKEY-CORE-033")),
+    Mutant("key-changes-ignored", "reference.config", "    return AuthPolicy(policy, KeySet.merge(entries), tuple(problems))",
+           '    return AuthPolicy(policy, globals().setdefault("_first_keys", {}).setdefault((ns, policy.meta.name, repr(source)), '
+           "KeySet.merge(entries)), tuple(problems))", "changes-live", ("APIKEY-CORE-034", "APIKEY-EXT-030", "APIKEY-CORE-033")),
+    # 3. Extracting the credential
+    Mutant("last-header-counts", "reference.credentials", "for key, value in headers:\n        if key == name:\n            return value",
+           "for key, value in reversed(headers):\n        if key == name:\n            return value", "first-authorization", ("APIKEY-CORE-062",)),
+    Mutant("prefix-case-sensitive", "reference.credentials", "if value[: len(prefix)].lower() != prefix.lower():",
+           "if value[: len(prefix)] != prefix:", "prefix-case-insensitive", ("APIKEY-CORE-002",)),
+    Mutant("presented-key-trimmed", "reference.credentials", "return value[len(prefix) :]", "return value[len(prefix) :].strip()",
+           "presented-untrimmed", ("APIKEY-CORE-070",)),
+    Mutant("prefix-optional", "reference.credentials", "if value[: len(prefix)].lower() != prefix.lower():\n                return None",
+           "if value[: len(prefix)].lower() != prefix.lower():\n                return value", "no-prefix-is-missing", ("APIKEY-CORE-003", "APIKEY-CORE-004")),
+    Mutant("non-ascii-accepted", "reference.credentials", "if value is None or not _visible_ascii(value):", "if value is None:",
+           "non-ascii-is-missing", ("APIKEY-CORE-070",)),
+    Mutant("custom-header-needs-bearer", "reference.manifests", '_str(item, "prefix", lpath + "header.", default="")',
+           '_str(item, "prefix", lpath + "header.", default="Bearer ")', "custom-header", ("APIKEY-EXT-011",)),
+    Mutant("custom-header-name-ignored", "reference.manifests", 'm.KeyLocation("header", name.lower(),', 'm.KeyLocation("header", "authorization",',
+           "custom-header", ("APIKEY-EXT-011",)),
+    Mutant("query-value-not-decoded", "reference.credentials", "                return _decode(value)", "                return value",
+           "query-decoded", ("APIKEY-EXT-075",)),
+    Mutant("query-plus-not-space", "reference.credentials", "                return _decode(value)", "                return unquote_to_bytes(value)",
+           "query-decoded", ("APIKEY-EXT-075",)),
+    Mutant("last-query-parameter-counts", "reference.credentials", "for key, value in _query_pairs(query):",
+           "for key, value in reversed(_query_pairs(query)):", "query-first", ("APIKEY-EXT-076",)),
+    Mutant("query-name-case-insensitive", "reference.credentials", "if _decode(key) == name:", "if _decode(key).lower() == name.lower():",
+           "query-name-case-sensitive", ("APIKEY-EXT-060",)),
+    Mutant("cookie-not-read", "reference.credentials", "    for key, value in _cookies(headers):\n        if key == name:\n            return value",
+           "    for key, value in _cookies(headers):\n        if key == name:\n            return None", "cookie", ("APIKEY-EXT-011", "APIKEY-EXT-061")),
+    Mutant("keys-case-insensitive", "reference.keys", "return hashlib.sha256(key).digest()", "return hashlib.sha256(key.lower()).digest()",
+           "key-case-sensitive", ("APIKEY-CORE-073", "APIKEY-CORE-070")),
+    Mutant("key-compared-by-prefix", "reference.keys", "return hashlib.sha256(key).digest()", "return hashlib.sha256(key[:32]).digest()",
+           "key-compared-whole", ("APIKEY-CORE-074",)),
+    # 4. Decision table
+    Mutant("auth-disabled", "reference.proxy", "decision = decide(", "decision = __import__('reference.decision').decision.Decision(True) or decide(",
+           "enforced", ("APIKEY-DOC-001", "APIKEY-CORE-010")),
+    Mutant("strict-allows-missing", "reference.decision", 'if mode == "Strict":\n            return Decision(False, MISSING)',
+           'if mode == "Strict":\n            return Decision(True)', "strict-missing", ("APIKEY-CORE-010", "APIKEY-DOC-001")),
+    Mutant("optional-refuses-missing", "reference.decision", 'if mode == "Strict":\n            return Decision(False, MISSING)',
+           'if mode != "Permissive":\n            return Decision(False, MISSING)', "optional-missing", ("APIKEY-CORE-010", "APIKEY-DOC-004")),
+    Mutant("permissive-refuses-missing", "reference.decision", 'if mode == "Strict":\n            return Decision(False, MISSING)',
+           'if mode != "Optional":\n            return Decision(False, MISSING)', "permissive-missing", ("APIKEY-CORE-010",)),
+    Mutant("optional-accepts-invalid", "reference.decision", 'if mode == "Permissive":\n        return Decision(True)',
+           'if mode in ("Permissive", "Optional"):\n        return Decision(True)', "optional-invalid", ("APIKEY-CORE-010", "APIKEY-DOC-004")),
+    Mutant("permissive-refuses-invalid", "reference.decision", 'if mode == "Permissive":\n        return Decision(True)',
+           'if mode == "Never":\n        return Decision(True)', "permissive-invalid", ("APIKEY-CORE-010", "APIKEY-EXT-011")),
+    Mutant("zero-keys-fail-open", "reference.decision", 'if mode == "Permissive":\n        return Decision(True)',
+           'if mode == "Permissive" or not len(keys):\n        return Decision(True)', "zero-keys", ("APIKEY-EXT-031",)),
+    Mutant("permissive-zero-keys-refuses", "reference.decision", 'if mode == "Permissive":\n        return Decision(True)',
+           'if mode == "Permissive" and len(keys):\n        return Decision(True)', "zero-keys-permissive", ("APIKEY-EXT-014",)),
+    # 5. The refusal
+    Mutant("refusal-status-403", "reference.proxy", "    await _plain(send, 401, message.encode())", "    await _plain(send, 403, message.encode())",
+           "refusal-status", ("APIKEY-DOC-001", "APIKEY-CORE-001")),
+    Mutant("refusal-body-newline", "reference.proxy", "    await _plain(send, 401, message.encode())",
+           '    await _plain(send, 401, message.encode() + b"\\n")', "refusal-body", ("APIKEY-DOC-001", "APIKEY-CORE-001")),
+    Mutant("invalid-reported-as-missing", "reference.decision", "return Decision(False, INVALID)", "return Decision(False, MISSING)",
+           "refusal-reasons", ("APIKEY-CORE-001", "APIKEY-CORE-010")),
+    Mutant("missing-reported-as-invalid", "reference.decision", "return Decision(False, MISSING)", "return Decision(False, INVALID)",
+           "refusal-reasons", ("APIKEY-CORE-001", "APIKEY-CORE-010")),
+    Mutant("refusal-content-type-charset", "reference.proxy", '    headers = [(b"content-type", b"text/plain"),',
+           '    headers = [(b"content-type", b"text/plain; charset=utf-8"),', "refusal-content-type", ("APIKEY-CORE-001",)),
+    Mutant("refusal-www-authenticate", "reference.proxy", "    await _plain(send, 401, message.encode())",
+           '    await _plain(send, 401, message.encode(), [(b"www-authenticate", b"APIKey")])', "refusal-no-www-authenticate", ("APIKEY-CORE-001",)),
+    Mutant("grpc-refused-as-http", "reference.proxy", 'if content_type.startswith(b"application/grpc"):', "if False:",
+           "grpc-refusal", ("APIKEY-EXT-072",)),
+    # 6. What the backend sees
+    Mutant("forward-credential", "reference.decision", "Decision(True, strip=True, entry=entry)", "Decision(True, strip=False, entry=entry)",
+           "valid-credential-removed", ("APIKEY-DOC-001", "APIKEY-CORE-010", "APIKEY-EXT-011")),
+    Mutant("strip-first-header-only", "reference.credentials", "return [(k, v) for k, v in headers if k != name], query",
+           "return (lambda i: headers[:i] + headers[i + 1 :])(next((i for i, (k, _) in enumerate(headers) if k == name), len(headers))), query",
+           "every-header-value-removed", ("APIKEY-CORE-062",)),
+    Mutant("query-stripped-whole", "reference.credentials", 'return headers, b"&".join(kept)', 'return headers, b""',
+           "other-parameters-kept", ("APIKEY-EXT-060",)),
+    Mutant("query-order-changed", "reference.credentials", 'return headers, b"&".join(kept)', 'return headers, b"&".join(sorted(kept))',
+           "other-parameters-kept", ("APIKEY-EXT-060",)),
+    Mutant("cookies-stripped-whole", "reference.credentials", "        if kept:\n            out.append((key, b\"; \".join(kept)))",
+           "        pass", "other-cookies-kept", ("APIKEY-EXT-061",)),
+    Mutant("permissive-strips-invalid", "reference.decision", 'if mode == "Permissive":\n        return Decision(True)',
+           'if mode == "Permissive":\n        return Decision(True, strip=True)', "permissive-invalid-untouched", ("APIKEY-CORE-010", "APIKEY-EXT-011")),
+    Mutant("missing-credential-stripped", "reference.decision", "            return Decision(False, MISSING)\n        return Decision(True)\n",
+           "            return Decision(False, MISSING)\n        return Decision(True, strip=True)\n", "missing-nothing-removed", ("APIKEY-CORE-004",)),
+    Mutant("identity-header-added", "reference.proxy", "            return credentials.strip(location, headers, query)",
+           "            stripped, rest = credentials.strip(location, headers, query)\n"
+           '            return stripped + [(b"x-api-key-id", decision.entry.digest.hex()[:12].encode())], rest',
+           "no-identity-header", ("APIKEY-CORE-063",)),
+    Mutant("host-rewritten", "reference.proxy", "upstream_headers = [(k, v) for k, v in headers if k not in drop]",
+           'upstream_headers = [(k, v) for k, v in headers if k not in drop and k != b"host"]', "host-passed", ("APIKEY-DOC-001", "APIKEY-CORE-062")),
+    # 7. Status
+    Mutant("valid-reason-wrong", "reference.config", '_condition("Accepted", True, "Valid", "Policy accepted")',
+           '_condition("Accepted", True, "Accepted", "Policy accepted")', "status-valid", ("APIKEY-EXT-040",)),
+    Mutant("attached-false", "reference.config", '_condition("Attached", True, "Attached", "Attached to all targets")',
+           '_condition("Attached", False, "Attached", "Attached to all targets")', "status-valid", ("APIKEY-EXT-040",)),
+    Mutant("route-policy-ancestor-is-route", "reference.config",
+           'ref = {"group": m.GATEWAY_GROUP, "kind": "Gateway", "namespace": gns, "name": gname}',
+           'ref = {"group": m.GATEWAY_GROUP, "kind": target.kind, "namespace": gns, "name": gname if target.kind == "Gateway" else target.name}',
+           "status-valid", ("APIKEY-EXT-045",)),
     Mutant("status-always-valid", "reference.config", "        if ap.problems:\n", "        if False:\n",
-           "problems are reported as PartiallyValid"),
+           "status-partially-valid", ("APIKEY-EXT-041", "APIKEY-EXT-042")),
+    Mutant("missing-secret-not-reported", "reference.config", '            problems.append(f"secret {ns}/{source.name} not found")',
+           "            pass", "status-partially-valid", ("APIKEY-EXT-042",)),
+    Mutant("status-leaks-json-key", "reference.config", 'contains invalid key {entry_name}: {exc}")',
+           "contains invalid key {entry_name}: {exc} {__import__('json').loads(value).get('key', '') "
+           "if str(exc).startswith('metadata') else ''}\")", "status-never-a-key", ("APIKEY-EXT-041",)),
+    Mutant("pending-reason-wrong", "reference.config", '_condition("Attached", False, "Pending",', '_condition("Attached", False, "NotFound",',
+           "status-pending", ("APIKEY-EXT-043",)),
+    # 8. Precedence
+    Mutant("least-specific-wins", "reference.config", "        winner = policy\n    return winner",
+           "        winner = winner or policy\n    return winner", "more-specific-replaces", ("APIKEY-EXT-052", "APIKEY-EXT-056", "APIKEY-EXT-057")),
+    Mutant("listener-below-gateway", "reference.config",
+           'gateway_levels = [at("PostRouting", "Gateway", gns, gname, None), at("PostRouting", "Gateway", gns, gname, listener.name)]',
+           'gateway_levels = [at("PostRouting", "Gateway", gns, gname, listener.name), at("PostRouting", "Gateway", gns, gname, None)]',
+           "more-specific-replaces", ("APIKEY-EXT-056",)),
+    Mutant("route-below-rule", "reference.config", "_effective([*gateway_levels, route_level, rule_level])",
+           "_effective([*gateway_levels, rule_level, route_level])", "more-specific-replaces", ("APIKEY-EXT-057",)),
+    Mutant("route-below-gateway", "reference.config", "_effective([*gateway_levels, route_level, rule_level])",
+           "_effective([route_level, *gateway_levels, rule_level])", "more-specific-replaces", ("APIKEY-EXT-052",)),
+    Mutant("override-ignored", "reference.config", 'if policy.policy.inheritance == "Override":', "if False:",
+           "override", ("APIKEY-EXT-053",)),
+    Mutant("pre-routing-least-specific", "reference.config",
+           'view.pre_policy = at("PreRouting", "Gateway", gns, gname, listener.name) or at("PreRouting", "Gateway", gns, gname, None)',
+           'view.pre_policy = at("PreRouting", "Gateway", gns, gname, None) or at("PreRouting", "Gateway", gns, gname, listener.name)',
+           "pre-routing-most-specific", ("APIKEY-EXT-058",)),
+    Mutant("pre-routing-keeps-credential", "reference.proxy",
+           "            outcome = await self._authenticate(view.pre_policy, headers, query, send)\n            if outcome is None:\n                return\n"
+           "            headers, query = outcome\n",
+           "            outcome = await self._authenticate(view.pre_policy, headers, query, send)\n            if outcome is None:\n                return\n",
+           "pre-routing-removes", ("APIKEY-EXT-055",)),
 ]
 
 BY_NAME = {m.name: m for m in MUTANTS}

@@ -172,8 +172,9 @@ def test_the_page_secret_step_reads_what_the_target_stores():
     stored = {"data": {"api-key": base64.b64encode(b"something else").decode()}}
     world = World(FakeTarget(stored={ref: stored}), FAST)
     world.api_key = KEY
-    with pytest.raises(AssertionError, match="not the base64 encoding"):
+    with pytest.raises(AssertionError, match="not the base64 encoding") as caught:
         manifests.secret_holds_key(world, "apikey", "agentgateway-system", "api-key")
+    assert base64.b64encode(KEY.encode()).decode() not in str(caught.value), "the failure shows the encoded key"
     stored["data"]["api-key"] = base64.b64encode(KEY.encode()).decode()
     manifests.secret_holds_key(world, "apikey", "agentgateway-system", "api-key")
 

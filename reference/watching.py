@@ -57,10 +57,10 @@ class ManifestDir:
                     continue
                 try:
                     st = entry.stat()
-                except FileNotFoundError:
-                    continue  # removed between listing and stat
-                if entry.is_file():
-                    out[entry.name] = _signature(st)
+                    if entry.is_file():
+                        out[entry.name] = _signature(st)
+                except OSError:
+                    continue  # removed between listing and stat, or a link that leads nowhere
         return out
 
     def scan(self) -> bool:
@@ -76,7 +76,7 @@ class ManifestDir:
             previous = self.files.get(name)
             if previous is not None and previous.signature == signature:
                 continue
-            if self._load(name, previous):
+            if self._load(name, previous, signature):
                 loaded[name] = previous
                 changed = True
         if changed or self.runtime.config is None:
@@ -97,13 +97,20 @@ class ManifestDir:
     def _publish(self) -> None:
         self.runtime.publish(obj for name in sorted(self.files) for obj in self.files[name].objects)
 
-    def _load(self, name: str, previous: FileState | None) -> bool:
+    def _load(self, name: str, previous: FileState | None, listed: tuple) -> bool:
         try:
             # The revision must describe the content read, so both come from one open file.
             with open(self.path / name, "rb") as f:
                 st = os.fstat(f.fileno())
                 raw = f.read()
         except (FileNotFoundError, IsADirectoryError):
+            return False
+        except OSError as exc:
+            error = f"{name}: cannot be read: {(exc.strerror or type(exc).__name__).lower()}"
+            if previous is None or previous.error != error:
+                log.error("%s; the last good version of %s stays in force", error, name)
+            kept = previous.objects if previous else []
+            self.files[name] = FileState(listed, previous.revision if previous else "", previous.digest if previous else b"", kept, error)
             return False
         signature, rev, digest = _signature(st), revision(st), hashlib.sha256(raw).digest()
         if previous is not None and previous.digest == digest:

@@ -442,3 +442,26 @@ def test_dates_and_bytes_from_yaml_are_refused_where_strings_belong():
     with pytest.raises(ManifestError) as caught:
         parse_object(doc, where="s.yaml: document 1")
     assert caught.value.field == "stringData.api-key"
+
+
+def test_a_file_that_cannot_be_read_is_reported_and_the_others_still_load(good_dir, monkeypatch):
+    source = loaded(good_dir)
+    before_answers = answers(source.runtime)
+    os.symlink("itself.yaml", good_dir / "itself.yaml")  # a link to itself: stat fails with ELOOP
+    real_open = open
+
+    def refusing_open(path, *args, **kwargs):
+        if str(path).endswith("policy.yaml"):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr("reference.watching.open", refusing_open, raising=False)
+    write(good_dir, "policy.yaml", "this version cannot be read")
+    write(good_dir, "extra.yaml", yaml.safe_dump({**VALID["service"], "metadata": {"name": "extra", "namespace": "apps"}}))
+    source.scan()
+    report = {r["file"]: r for r in source.report()}
+    assert report["policy.yaml"]["error"] == "policy.yaml: cannot be read: permission denied"
+    assert report["extra.yaml"]["error"] is None and "itself.yaml" not in report
+    assert ("Service", "apps", "extra") in source.runtime.objects
+    assert answers(source.runtime) == before_answers  # the policy's last good version is still in force
+    os.unlink(good_dir / "itself.yaml")

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import pytest
+import yaml
 
 from .. import features as ft
 from ..controlplane import REPO_ROOT, ControlPlane
@@ -380,12 +381,17 @@ class AgentgatewayEnvtestTarget(EnvtestTarget):
         })
         pod.env.update({"READINESS_ADDR": f"127.0.0.1:{readiness}", "STATS_ADDR": f"127.0.0.1:{stats}", "ADMIN_ADDR": f"127.0.0.1:{admin}"})
         self.pod = pod
+        port = self._listener_port(gateway, namespace)
+        if port_taken(port):
+            raise RuntimeError(f"the proxy serves Gateway {namespace}/{gateway} on port {port}, as its pod would, and that port is in use here")
         argv = [str(self.proxy_bin), *pod.command[1:]] if pod.command and not pod.command[0].startswith("-") else [str(self.proxy_bin), *pod.command]
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(self.workdir), **pod.env}
+        (self.workdir / "proxy-pod.yaml").write_text(yaml.safe_dump({
+            "argv": argv, "env": {k: ("<from Secret>" if k in pod.secret_env else v) for k, v in sorted(pod.env.items())},
+            "left_out": pod.left_out, "added": pod.added}, sort_keys=False))
         proxy = Program("agentgateway-proxy", argv, self.workdir, env)
         self.programs.append(proxy)
         proxy.wait_until(lambda: answers(f"http://127.0.0.1:{readiness}/healthz/ready"), max(self.timeout, 60.0), "ready (xDS received)")
-        port = self._listener_port(gateway, namespace)
         proxy.wait_until(lambda: _accepts("127.0.0.1", port), self.timeout, f"listening on the Gateway's port {port}")
         self.address = f"http://127.0.0.1:{port}"
 
@@ -399,6 +405,11 @@ class AgentgatewayEnvtestTarget(EnvtestTarget):
             path = directory / mount.items[0][1]
             path.write_text(token)
             path.chmod(0o600)
+            if mount.audience == "agentgateway" and "XDS_AUTH_TOKEN" not in pod.env:
+                # The proxy looks for ./var/run/secrets/xds-tokens/xds-token, relative to its working
+                # directory, which is / in the pod and not here.
+                pod.env["XDS_AUTH_TOKEN"] = str(path)
+                pod.added["XDS_AUTH_TOKEN"] = f"{mount.mount_path}/{mount.items[0][1]} under the local root (the pod's working directory is /)"
             return
         plural = "configmaps" if mount.kind == "configMap" else "secrets"
         doc = self._wait_for(f"{mount.kind} {pod.namespace}/{mount.name} (mounted at {mount.mount_path})",
@@ -460,7 +471,7 @@ class AgentgatewayEnvtestTarget(EnvtestTarget):
             return
         dest = Path(self.log_dir)
         dest.mkdir(parents=True, exist_ok=True)
-        for log in self.workdir.glob("*.log"):
+        for log in [*self.workdir.glob("*.log"), *self.workdir.glob("*.yaml")]:
             shutil.copy2(log, dest / log.name)
 
 

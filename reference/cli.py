@@ -114,7 +114,7 @@ def parser() -> argparse.ArgumentParser:
     limits.add_argument("--keep-alive-timeout", type=_positive(float), default=default.keep_alive_timeout, metavar="SECONDS",
                         help="close a connection idle this long between requests (default: %(default)g)")
     limits.add_argument("--limit-concurrency", type=_positive(int), default=default.concurrency, metavar="N",
-                        help="answer 503 to requests beyond this many connections or requests in progress (default: %(default)d)")
+                        help="serve this many connections at once; requests on connections beyond them get a 503 (default: %(default)d)")
     limits.add_argument("--max-header-bytes", type=_positive(int), default=default.max_header_bytes, metavar="BYTES",
                         help="refuse requests whose request line and headers are larger (default: %(default)d)")
     serve.set_defaults(run=_serve)

@@ -32,7 +32,7 @@ class Limits:
 
     header_timeout: float = 10.0  # seconds from a request's first byte (or the connection) to its last header
     keep_alive_timeout: float = 30.0  # seconds an idle connection is kept between requests
-    concurrency: int = 1000  # connections or requests in progress, beyond which requests get a 503
+    concurrency: int = 1000  # connections at once; requests on connections beyond that get a 503
     max_header_bytes: int = 16384  # size of a request line and headers together
 
 
@@ -159,7 +159,8 @@ def _server(app, limits: Limits, log_level: str) -> _Server:
         server_header=False,
         date_header=False,
         timeout_keep_alive=limits.keep_alive_timeout,
-        limit_concurrency=limits.concurrency,
+        # uvicorn counts the connection a request arrives on too: at most N served means N + 1 here.
+        limit_concurrency=limits.concurrency + 1,
         h11_max_incomplete_event_size=limits.max_header_bytes,
     )
     return _Server(config)

@@ -149,12 +149,15 @@ def test_request_heads_beyond_the_size_limit_are_refused(gateway):
 
 
 def test_beyond_the_concurrency_limit_requests_get_a_503(limited):
-    idle = [limited.connect() for _ in range(3)]
+    idle = [limited.connect() for _ in range(2)]
     try:
         time.sleep(0.2)
-        with limited.connect() as sock:
+        with limited.connect() as sock:  # the third of 3: served
             sock.sendall(REQUEST)
-            assert response(sock)[0] == 503
+            assert response(sock)[0] == 404
+            with limited.connect() as beyond:  # a fourth, while three are open: refused
+                beyond.sendall(REQUEST)
+                assert response(beyond)[0] == 503
     finally:
         for sock in idle:
             sock.close()

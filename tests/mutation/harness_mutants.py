@@ -58,4 +58,19 @@ MUTANTS = [
                   ("tests/test_plugin.py::test_other_projects_tags_and_steps_are_untouched",)),
 ]
 
+# Checking that a credential was removed somewhere it never was makes stripping vacuous.
+_PLACE_KILLERS = tuple(f"tests/test_places.py::test_a_place_sees_the_key_where_it_was_put_and_nowhere_else[{w}]"
+                      for w in ("header", "custom-header", "query", "cookie"))
+MUTANTS += [
+    HarnessMutant("header-checked-elsewhere", "conformance.places", "return response.upstream_header(self.name)",
+                  'return response.upstream_header("X-" + self.name)', "stripping is checked in the header the key was put in",
+                  _PLACE_KILLERS[:2]),
+    HarnessMutant("query-checked-elsewhere", "conformance.places", "value = args.get(self.name, [])",
+                  "value = args.get(self.name.upper(), [])", "stripping is checked in the query parameter the key was put in",
+                  _PLACE_KILLERS[2:3]),
+    HarnessMutant("cookie-checked-elsewhere", "conformance.places", "if sep and name == self.name:",
+                  "if sep and name.lower() == self.name.upper():", "stripping is checked in the cookie the key was put in",
+                  _PLACE_KILLERS[3:]),
+]
+
 BY_NAME = {m.name: m for m in MUTANTS}

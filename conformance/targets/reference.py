@@ -133,8 +133,14 @@ class ReferenceTarget(Target):
             self._gone(path.name)
 
     def get(self, ref: ObjectRef) -> dict | None:
-        doc = self.objects.get(ref)
-        return as_api_server_returns(doc) if doc is not None else None
+        # Read back the file the gateway loads, not the harness's record of what it wrote:
+        # this directory is the reference's store, as etcd is an API server's.
+        path = self.manifests / _filename(ref)
+        try:
+            doc = yaml.safe_load(path.read_text())
+        except FileNotFoundError:
+            return None
+        return as_api_server_returns(doc) if isinstance(doc, dict) else None
 
     def policy_status(self, namespace: str, name: str) -> dict | None:
         for item in self._admin_json("/status/policies")["policies"]:

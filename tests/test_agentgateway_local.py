@@ -31,7 +31,8 @@ def _binary() -> str | None:
     return found[-1] if found else None
 
 
-needs_binary = pytest.mark.skipif(_binary() is None, reason="no agentgateway binary: set AGW_AGENTGATEWAY_BINARY or build one with clusters/agentgateway/build.sh")
+BINARY = _binary()  # now: pytester moves HOME for the tests that use it
+needs_binary = pytest.mark.skipif(BINARY is None, reason="no agentgateway binary: set AGW_AGENTGATEWAY_BINARY or build one with clusters/agentgateway/build.sh")
 
 
 def ours(pytester: pytest.Pytester, *args: str):
@@ -78,7 +79,7 @@ def test_the_target_declares_what_it_cannot_offer_with_reasons():
 @needs_binary
 def test_the_suite_runs_the_binary_given_with_the_option(pytester):
     report = pytester.path / "report.yaml"
-    result = ours(pytester, "--target=agentgateway-local", "--agentgateway-binary", _binary(),
+    result = ours(pytester, "--target=agentgateway-local", "--agentgateway-binary", BINARY,
                   "-m", "APIKEY-DOC-001", "--conformance-report", str(report), "-v")
     result.assert_outcomes(passed=1)
     text = report.read_text()
@@ -102,7 +103,7 @@ POLICY = textwrap.dedent(f"""\
 
 @pytest.fixture(scope="module")
 def proxy(tmp_path_factory):
-    target = AgentgatewayLocalTarget(_binary(), workdir=tmp_path_factory.mktemp("agw"), timeout=60)
+    target = AgentgatewayLocalTarget(BINARY, workdir=tmp_path_factory.mktemp("agw"), timeout=60)
     try:
         target.start()
         target.install_base()

@@ -136,20 +136,49 @@ def test_listener_hostnames_and_allowed_routes_decide_where_a_route_attaches():
     assert t.config["routes"][0]["matches"] == [{"path": {"pathPrefix": "/"}}] and t.config["routes"][0]["backends"] == []
 
 
-def test_backends_are_not_followed_across_namespaces_or_to_missing_services():
-    route = """
-    apiVersion: gateway.networking.k8s.io/v1
-    kind: HTTPRoute
-    metadata: {name: other, namespace: httpbin}
-    spec:
-      parentRefs: [{name: agentgateway-proxy, namespace: agentgateway-system}]
-      hostnames: [other.example.com]
-      rules:
-        - backendRefs: [{name: httpbin, namespace: elsewhere, port: 8000}, {name: nothing, port: 8000}]
-    """
-    t = translate(route)
-    assert [r["backends"] for r in t.config["routes"] if r["name"] == "other/#0"] == [[]]
-    assert any("other namespaces" in n for n in t.notes) and any("no ready endpoint" in n for n in t.notes)
+CROSS_ROUTE = """
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: cross, namespace: agentgateway-system}
+spec:
+  parentRefs: [{name: agentgateway-proxy}]
+  hostnames: [cross.example.com]
+  rules:
+    - backendRefs: [{name: httpbin, namespace: httpbin, port: 8000, weight: 3}, {name: nothing, port: 8000}]
+"""
+
+
+def grant(to: str = '{group: "", kind: Service}', from_namespace: str = "agentgateway-system") -> str:
+    return f"""
+apiVersion: gateway.networking.k8s.io/v1beta1
+kind: ReferenceGrant
+metadata: {{name: g, namespace: httpbin}}
+spec:
+  from: [{{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: {from_namespace}}}]
+  to: [{to}]
+"""
+
+
+def cross_backends(*manifests: str) -> list[dict]:
+    return [r["backends"] for r in translate(CROSS_ROUTE, *manifests).config["routes"] if r["name"] == "cross/#0"][0]
+
+
+def test_a_backend_that_cannot_be_resolved_keeps_its_weight_as_an_invalid_backend():
+    t = translate(CROSS_ROUTE)
+    assert cross_backends() == [{"invalid": None, "weight": 3}, {"invalid": None, "weight": 1}]
+    assert any("no ReferenceGrant in namespace httpbin" in n for n in t.notes) and any("no ready endpoint" in n for n in t.notes)
+
+
+@pytest.mark.parametrize("manifest, reaches", [
+    (grant(), True),
+    (grant('{group: "", kind: Service, name: httpbin}'), True),
+    (grant('{group: "", kind: Service, name: not-httpbin}'), False),
+    (grant(from_namespace="somewhere-else"), False),
+    (grant().replace("namespace: httpbin}", "namespace: agentgateway-system}"), False),  # a grant must live where the Service is
+])
+def test_a_reference_grant_in_the_services_namespace_lets_the_route_reach_it(manifest, reaches):
+    first = cross_backends(manifest)[0]
+    assert first == ({"host": "127.0.0.1:8081", "weight": 3} if reaches else {"invalid": None, "weight": 3})
 
 
 def test_unready_endpoints_and_other_ports_are_left_out():

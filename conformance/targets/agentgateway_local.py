@@ -26,7 +26,8 @@ the objects of that manifest are not kept, as after a refused apply.
 What the scenarios prove. The proxy decides modes, extraction, comparison, credential
 removal, refusals and policy precedence. Resolving Secrets and ConfigMaps into keys is the
 controller's job, done here by the translation: features that are nothing but that
-(`FailClosed`, `ConfigMapKeys`) are reported as provisional, run but not counted.
+(`FailClosed`, `ConfigMapKeys`), and the ReferenceGrant checks of
+`CrossNamespaceBackends`, are reported as provisional, run but not counted.
 
 The admin, stats and readiness servers are put on free loopback ports through the file's
 `config:` section (read once at start-up), so parallel runs do not collide.
@@ -68,6 +69,7 @@ UNSUPPORTED: dict[str, str] = {
 PROVISIONAL: dict[str, str] = {
     "FailClosed": "resolving Secrets is the controller's job, done here by this suite's translation",
     "ConfigMapKeys": "reading ConfigMaps is the controller's job, done here by this suite's translation",
+    "CrossNamespaceBackends": "checking ReferenceGrants is the controller's job, done here by this suite's translation",
 }
 
 BASE_GATEWAY = ("agentgateway-system", "agentgateway-proxy", 80)

@@ -14,8 +14,8 @@ the ports and the waiting.
 
 Objects
     Namespace, Secret, ConfigMap, Service, EndpointSlice, Gateway, HTTPRoute,
-    AgentgatewayPolicy and GatewayClass are understood (GatewayClass is accepted and
-    ignored). Any other kind is untranslatable.
+    ReferenceGrant, AgentgatewayPolicy and GatewayClass are understood (GatewayClass is
+    accepted and ignored). Any other kind is untranslatable.
 
 Gateways
     Only Gateways of class `agentgateway` are served (the controller ignores other
@@ -39,12 +39,15 @@ HTTPRoutes
     method. Rules with `filters` are untranslatable.
 
 Backends
-    backendRefs to core Services in the route's own namespace (no ReferenceGrant
-    support, as in the reference gateway). The Service port named by the ref is looked
-    up in the EndpointSlices labelled `kubernetes.io/service-name=<service>`; every ready
-    address becomes a `host: <ip>:<port>` backend with the ref's weight. A rule with no
-    resolvable backend gets no backends, and the proxy answers for it as it does for an
-    empty backend list.
+    backendRefs to core Services, in the route's namespace or in another one whose
+    ReferenceGrant lets HTTPRoutes from the route's namespace refer to that Service (or to
+    all its Services). The Service port named by the ref is looked up in the
+    EndpointSlices labelled `kubernetes.io/service-name=<service>`; every ready address
+    becomes a `host: <ip>:<port>` backend with the ref's weight (an IP, so the proxy keeps
+    the client's Host). A ref that cannot be resolved (not permitted, no such Service, no
+    ready endpoint, not a Service) becomes an `invalid` backend with its weight, which the
+    proxy answers with a 500, as the Gateway API asks for invalid references. (On a
+    cluster, a Service without ready endpoints would get the proxy's 503 instead.)
 
 Keys (the controller's rules)
     `secretRef` names a core Secret in the policy's own namespace; a missing Secret
@@ -116,7 +119,8 @@ from .base import ObjectRef
 GATEWAY_CLASS = "agentgateway"
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 PROXY_GATEWAY = {"gatewayName": "default", "gatewayNamespace": "default"}
-KNOWN_KINDS = {"Namespace", "Secret", "ConfigMap", "Service", "EndpointSlice", "Gateway", "HTTPRoute", "AgentgatewayPolicy", "GatewayClass"}
+KNOWN_KINDS = {"Namespace", "Secret", "ConfigMap", "Service", "EndpointSlice", "Gateway", "HTTPRoute", "AgentgatewayPolicy", "GatewayClass",
+               "ReferenceGrant"}
 
 ListenerKey = tuple[str, str, int]  # (gateway namespace, gateway name, Kubernetes port)
 
@@ -397,24 +401,41 @@ def _endpoints(objects: Mapping[ObjectRef, dict], namespace: str, service: dict,
     return list(dict.fromkeys(hosts))
 
 
+def _granted(objects: Mapping[ObjectRef, dict], route: dict, namespace: str, service: str) -> bool:
+    """Whether a ReferenceGrant in `namespace` lets this route's namespace refer to the Service."""
+    for grant in _of_kind(objects, "ReferenceGrant"):
+        if _ns(grant) != namespace:
+            continue
+        spec = grant.get("spec") or {}
+        allowed_from = any(f.get("group") == GATEWAY_GROUP and f.get("kind") == "HTTPRoute" and f.get("namespace") == _ns(route)
+                           for f in spec.get("from") or [])
+        allowed_to = any((t.get("group") or "") == "" and t.get("kind") == "Service" and t.get("name") in (None, "", service)
+                         for t in spec.get("to") or [])
+        if allowed_from and allowed_to:
+            return True
+    return False
+
+
 def _backends(objects: Mapping[ObjectRef, dict], route: dict, rule: dict, notes: list[str]) -> list[dict]:
     out = []
     for ref in rule.get("backendRefs") or []:
         where = f"HTTPRoute {_ns(route)}/{_name(route)} backendRef {ref.get('name')}"
-        if ref.get("group", "") != "" or ref.get("kind", "Service") != "Service":
-            notes.append(f"{where}: only core Services are followed")
-            continue
-        if (ref.get("namespace") or _ns(route)) != _ns(route):
-            notes.append(f"{where}: references to other namespaces are not followed")
-            continue
         weight = int(ref.get("weight", 1))
         if weight == 0:
             continue
-        service = objects.get(ObjectRef("Service", _ns(route), str(ref.get("name"))))
-        hosts = _endpoints(objects, _ns(route), service, int(ref.get("port") or 0)) if service else []
-        if not hosts:
-            notes.append(f"{where}: no ready endpoint")
-        out += [{"host": host, "weight": weight} for host in hosts]
+        namespace = ref.get("namespace") or _ns(route)
+        hosts: list[str] = []
+        if ref.get("group", "") != "" or ref.get("kind", "Service") != "Service":
+            notes.append(f"{where}: only core Services are followed")
+        elif namespace != _ns(route) and not _granted(objects, route, namespace, str(ref.get("name"))):
+            notes.append(f"{where}: no ReferenceGrant in namespace {namespace} allows it")
+        else:
+            service = objects.get(ObjectRef("Service", namespace, str(ref.get("name"))))
+            hosts = _endpoints(objects, namespace, service, int(ref.get("port") or 0)) if service else []
+            if not hosts:
+                notes.append(f"{where}: no ready endpoint")
+        # An invalid reference keeps its share of the traffic, which the proxy answers with a 500.
+        out += [{"host": host, "weight": weight} for host in hosts] or [{"invalid": None, "weight": weight}]
     return out
 
 

@@ -483,15 +483,20 @@ def _accepts(host: str, port: int) -> bool:
         return False
 
 
-if __name__ == "__main__":  # pragma: no cover -- for people: bring it all up, print where, wait
+if __name__ == "__main__":  # pragma: no cover -- for people: bring it all up, print where, wait for Ctrl-C
+    import signal
+    import threading
+
     source = os.environ.get("AGW_AGENTGATEWAY_SRC") or sys.exit("set AGW_AGENTGATEWAY_SRC")
-    target = AgentgatewayEnvtestTarget(source, proxy=os.environ.get("AGW_AGENTGATEWAY_PROXY"))
-    target.start()
+    stopping = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # handled, so that what was started is stopped
+        signal.signal(sig, lambda *_: stopping.set())
+    target = AgentgatewayEnvtestTarget(source, proxy=os.environ.get("AGW_AGENTGATEWAY_PROXY"),
+                                       log_dir=os.environ.get("AGW_AGENTGATEWAY_LOG_DIR"))
     try:
+        target.start()
         target.install_base()
         print(f"kubeconfig: {target.kubeconfig}\ngateway:    {target.address}\nbackend:    {target.backend}\nworkdir:    {target.workdir}", flush=True)
-        import signal
-
-        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+        stopping.wait()
     finally:
         target.stop()

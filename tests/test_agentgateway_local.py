@@ -32,7 +32,8 @@ def _binary() -> str | None:
 
 
 BINARY = _binary()  # now: pytester moves HOME for the tests that use it
-needs_binary = pytest.mark.skipif(BINARY is None, reason="no agentgateway binary: set AGW_AGENTGATEWAY_BINARY or build one with clusters/agentgateway/build.sh")
+needs_binary = pytest.mark.skipif(
+    BINARY is None, reason="no agentgateway binary: set AGW_AGENTGATEWAY_BINARY or build one with clusters/agentgateway/build.sh")
 
 
 def ours(pytester: pytest.Pytester, *args: str):

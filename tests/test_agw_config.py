@@ -49,7 +49,8 @@ spec:
 """
 
 
-def secret(name: str = "apikey", namespace: str = "agentgateway-system", labels: str = "{}", body: str = f"stringData: {{api-key: {KEY}}}") -> str:
+def secret(name: str = "apikey", namespace: str = "agentgateway-system", labels: str = "{}",
+           body: str = f"stringData: {{api-key: {KEY}}}") -> str:
     return f"""
 apiVersion: v1
 kind: Secret
@@ -103,7 +104,8 @@ def test_each_rule_is_a_route_of_its_own_with_its_matches():
     routes = translate(RULES_ROUTE).config["routes"]
     by_name = {r["name"]: r for r in routes}
     assert by_name["rules/protected"]["matches"] == [{"path": {"pathPrefix": "/anything/protected"}}]
-    assert by_name["rules/#1"]["matches"] == [{"path": {"exact": "/anything/open"}, "headers": [{"name": "x-a", "value": {"exact": "b"}}], "method": "GET"}]
+    assert by_name["rules/#1"]["matches"] == [
+        {"path": {"exact": "/anything/open"}, "headers": [{"name": "x-a", "value": {"exact": "b"}}], "method": "GET"}]
     assert by_name["rules/#1"]["hostnames"] == ["rules.example.com"]
 
 
@@ -228,11 +230,12 @@ def test_a_pre_routing_policy_runs_in_the_gateway_phase():
 def test_a_route_policy_targets_every_rule_of_the_route_and_a_rule_policy_goes_inline():
     route_key = secret("route-key", "httpbin", body="stringData: {api-key: route-key-4e5f}")
     route_policy = policy("kind: HTTPRoute\n      name: rules", "secretRef: {name: route-key}", "route-auth", "httpbin")
-    rule_policy = policy("kind: HTTPRoute\n      name: rules\n      sectionName: protected", "mode: Optional\n      secretRef: {name: route-key}",
-                         "rule-auth", "httpbin")
+    rule_policy = policy("kind: HTTPRoute\n      name: rules\n      sectionName: protected",
+                         "mode: Optional\n      secretRef: {name: route-key}", "rule-auth", "httpbin")
     t = translate(RULES_ROUTE, route_key, route_policy, rule_policy)
     targets = [p["target"] for p in t.config["policies"]]
-    assert targets == [{"route": {"name": "rules/protected", "namespace": "httpbin"}}, {"route": {"name": "rules/#1", "namespace": "httpbin"}}]
+    assert targets == [{"route": {"name": "rules/protected", "namespace": "httpbin"}},
+                       {"route": {"name": "rules/#1", "namespace": "httpbin"}}]
     by_name = {r["name"]: r for r in t.config["routes"]}
     assert by_name["rules/protected"]["policies"] == {"apiKey": {"keys": [{"key": "route-key-4e5f"}], "mode": "optional"}}
     assert "policies" not in by_name["rules/#1"] and "policies" not in by_name["httpbin/#0"]
@@ -272,9 +275,10 @@ def test_gateways_of_another_class_are_not_served():
 
 @pytest.mark.parametrize("manifest, says", [
     (policy(extra="cors: {allowOrigins: ['*']}\n    "), "cors is not translated"),
-    (policy(extra="") .replace("  traffic:", "  strategy: {inheritance: Override}\n  traffic:"), "inheritance Override cannot be expressed"),
+    (policy().replace("  traffic:", "  strategy: {inheritance: Override}\n  traffic:"), "inheritance Override cannot be expressed"),
     (policy(target="kind: ListenerSet\n      name: x"), "ListenerSet are not translated"),
-    ("apiVersion: gateway.networking.k8s.io/v1\nkind: GRPCRoute\nmetadata: {name: g, namespace: httpbin}\n", "kind GRPCRoute is not translated"),
+    ("apiVersion: gateway.networking.k8s.io/v1\nkind: GRPCRoute\nmetadata: {name: g, namespace: httpbin}\n",
+     "kind GRPCRoute is not translated"),
     (RULES_ROUTE.replace("    - name: protected\n", "    - name: protected\n      filters: [{type: RequestHeaderModifier}]\n"),
      "filters are not translated"),
 ])
@@ -370,7 +374,8 @@ data:
 """
     t = translate(cm, policy(auth="configMapSelector: {matchLabels: {keys: hashed}}"))
     assert api_keys(t)["keys"] == [{"keyHash": f"sha256:{digest}"}]
-    assert any(n.startswith("configMap hashed-keys contains invalid key raw: keys sourced from a ConfigMap must use keyHash") for n in t.notes)
+    says = "configMap hashed-keys contains invalid key raw: keys sourced from a ConfigMap must use keyHash"
+    assert any(n.startswith(says) for n in t.notes)
 
 
 @pytest.mark.parametrize("location, written", [

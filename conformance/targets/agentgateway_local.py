@@ -266,7 +266,9 @@ class AgentgatewayLocalTarget(Target):
             if error is not None:
                 raise ProxyRejected(f"agentgateway refused the configuration translated from the applied manifests: {error}")
             if time.monotonic() > deadline:
-                raise TimeoutError(f"agentgateway did not put the new configuration in force within {self.timeout:g} s:\n{self.proxy.tail()}")
+                raise TimeoutError(
+                    f"agentgateway did not put the new configuration in force within {self.timeout:g} s:\n{self.proxy.tail()}"
+                )
             time.sleep(0.02)
 
 

@@ -262,7 +262,9 @@ def _translate_gateways(objects: Mapping[ObjectRef, dict], ports: Ports) -> tupl
         for listener in _listeners(gw):
             protocol = listener.get("protocol", "HTTP")
             if protocol != "HTTP":
-                raise Untranslatable(f"Gateway {_ns(gw)}/{_name(gw)} listener {listener.get('name')}: protocol {protocol} is not translated (HTTP only)")
+                raise Untranslatable(
+                    f"Gateway {_ns(gw)}/{_name(gw)} listener {listener.get('name')}: protocol {protocol} is not translated (HTTP only)"
+                )
             port = int(listener.get("port") or 0)
             key = (_ns(gw), _name(gw), port)
             if key not in ports.listeners:
@@ -273,7 +275,8 @@ def _translate_gateways(objects: Mapping[ObjectRef, dict], ports: Ports) -> tupl
             if listener.get("hostname"):
                 out["hostname"] = str(listener["hostname"])
             entry["listeners"].append(out)
-            local[(_ns(gw), _name(gw), str(listener.get("name")))] = _LocalListener(gname, str(listener.get("name")), listener.get("hostname"))
+            name = str(listener.get("name"))
+            local[(_ns(gw), _name(gw), name)] = _LocalListener(gname, name, listener.get("hostname"))
     return gateways, local
 
 
@@ -439,7 +442,9 @@ def _backends(objects: Mapping[ObjectRef, dict], route: dict, rule: dict, notes:
     return out
 
 
-def _translate_routes(objects: Mapping[ObjectRef, dict], local: dict[tuple[str, str, str], _LocalListener], notes: list[str]) -> tuple[list[dict], dict]:
+def _translate_routes(
+    objects: Mapping[ObjectRef, dict], local: dict[tuple[str, str, str], _LocalListener], notes: list[str]
+) -> tuple[list[dict], dict]:
     """Local routes, and for each (namespace, route name) the local route names per rule."""
     routes: list[dict] = []
     names: dict[tuple[str, str], dict[str | None, list[int]]] = {}  # -> {rule name: [indexes into routes]}
@@ -628,7 +633,9 @@ def api_key_policy(objects: Mapping[ObjectRef, dict], namespace: str, auth: dict
     return out
 
 
-def _translate_policies(objects: Mapping[ObjectRef, dict], local: dict, route_names: dict, routes: list[dict], notes: list[str]) -> list[dict]:
+def _translate_policies(
+    objects: Mapping[ObjectRef, dict], local: dict, route_names: dict, routes: list[dict], notes: list[str]
+) -> list[dict]:
     served = {(_ns(gw), _name(gw)) for gw in _gateways(objects)}
     policies: list[dict] = []
     inline_done: set[int] = set()

@@ -94,6 +94,50 @@ Feature: How keys are stored
     When I send a request to the httpbin app with the key "spaced-json-key-2c4e" in the Authorization header
     Then the request is forwarded without the credential
 
+  @APIKEY-EXT-023 @HashedKeys
+  Scenario: JSON entries are read the way the controller reads them: names without case, empty or null fields unset
+    # Found against the real product (v1.4.1): the controller decodes entries with Go's
+    # JSON decoder (controller/pkg/agentgateway/plugins/traffic_plugin.go), which matches
+    # field names without regard to case and leaves empty or null fields unset.
+    Given I create a Secret with JSON entries
+      """
+      apiVersion: v1
+      kind: Secret
+      metadata:
+        name: json-keys
+        namespace: agentgateway-system
+      stringData:
+        client1: '{"KEY": "upper-case-name-key-7d1e"}'
+        client2: '{"key": "empty-hash-key-4a8c", "keyHash": ""}'
+        client3: '{"key": "null-metadata-key-9b3f", "keyHash": null, "metadata": null}'
+      """
+    And I apply a Strict policy that reads it
+      """
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: apikey-auth
+        namespace: agentgateway-system
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: Gateway
+            name: agentgateway-proxy
+        traffic:
+          apiKeyAuthentication:
+            mode: Strict
+            secretRef:
+              name: json-keys
+      """
+    When I send a request to the httpbin app with the header "Authorization: Bearer client1"
+    Then the request is refused with "invalid credentials"
+    When I send a request to the httpbin app with the key "upper-case-name-key-7d1e" in the Authorization header
+    Then the request is forwarded without the credential
+    When I send a request to the httpbin app with the key "empty-hash-key-4a8c" in the Authorization header
+    Then the request is forwarded without the credential
+    When I send a request to the httpbin app with the key "null-metadata-key-9b3f" in the Authorization header
+    Then the request is forwarded without the credential
+
   @APIKEY-EXT-022 @ConfigMapKeys @HashedKeys
   Scenario: A ConfigMap selector reads hashed entries only, from ConfigMaps in its namespace with all its labels
     Given I create a ConfigMap of hashed keys that also holds a raw key and a plain JSON key

@@ -30,13 +30,29 @@ def digest(key: bytes) -> bytes:
     return hashlib.sha256(key).digest()
 
 
+def _field(obj: dict, name: str):
+    """A JSON field as the controller's Go decoder finds it.
+
+    Go's encoding/json matches an object's names to a struct field without regard to
+    case, and when several names match, the last one in the document wins. `null`
+    leaves the field unset.
+    """
+    found = None
+    for key, value in obj.items():
+        if key.lower() == name.lower():
+            found = value
+    return found
+
+
 def parse_entry(value: bytes, *, hashed_only: bool = False) -> KeyEntry:
     """Interpret one Secret/ConfigMap value: a raw key, or a JSON object with key or keyHash.
 
-    A raw key is used byte for byte (never trimmed); only the JSON test looks at the
-    trimmed value.
+    A raw key is used byte for byte (never trimmed); only the JSON test and the
+    emptiness test look at the trimmed value. JSON entries are read as the
+    agentgateway controller reads them (see `_field`): an empty or null `key` or
+    `keyHash` counts as unset, and `"metadata": null` means no metadata.
     """
-    if not value:
+    if not value.strip():
         raise InvalidEntry("empty value")
     if not value.strip().startswith(b"{"):
         if hashed_only:
@@ -48,20 +64,22 @@ def parse_entry(value: bytes, *, hashed_only: bool = False) -> KeyEntry:
         raise InvalidEntry("not valid JSON") from None
     if not isinstance(obj, dict):
         raise InvalidEntry("not a JSON object")
-    metadata = obj.get("metadata", {})
+    metadata = _field(obj, "metadata")
+    metadata = {} if metadata is None else metadata
     if not isinstance(metadata, dict):
         raise InvalidEntry("metadata must be an object")
-    has_key, has_hash = "key" in obj, "keyHash" in obj
+    key, key_hash = _field(obj, "key"), _field(obj, "keyHash")
+    for name, given in (("key", key), ("keyHash", key_hash)):
+        if given is not None and not isinstance(given, str):
+            raise InvalidEntry(f"{name} must be a string")
+    has_key, has_hash = bool(key), bool(key_hash)
     if has_key == has_hash:
         raise InvalidEntry("exactly one of key and keyHash must be set")
     if has_key:
         if hashed_only:
             raise InvalidEntry("only hashed keys (keyHash) are allowed here")
-        key = obj["key"]
-        if not isinstance(key, str) or not key:
-            raise InvalidEntry("key must be a non-empty string")
         return KeyEntry(digest(key.encode()), metadata)
-    match = _HASH.fullmatch(obj["keyHash"]) if isinstance(obj["keyHash"], str) else None
+    match = _HASH.fullmatch(key_hash)
     if not match:
         raise InvalidEntry("keyHash must be sha256:<64 hex digits>")
     return KeyEntry(bytes.fromhex(match.group(1)), metadata)

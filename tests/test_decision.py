@@ -72,11 +72,27 @@ def test_json_entries():
         (b'{"keyHash": "md5:' + b"0" * 64 + b'"}', "keyHash"),
         (b"{not json", "JSON"),
         (b'{"key": "a", "metadata": "x"}', "metadata"),
+        (b"   \n", "empty"),  # only whitespace: empty once trimmed, as the controller reads it
+        (b'{"key": 5}', "string"),
+        (b'{"key": "", "keyHash": ""}', "exactly one"),
     ],
 )
 def test_invalid_entries(value, reason):
     with pytest.raises(InvalidEntry, match=reason):
         parse_entry(value)
+
+
+@pytest.mark.parametrize("value", [
+    b'{"KEY": "go-reads-names-without-case"}',  # Go's JSON decoder matches field names case-insensitively
+    b'{"key": "go-reads-names-without-case", "keyHash": ""}',  # an empty keyHash is unset
+    b'{"key": "go-reads-names-without-case", "keyHash": null, "metadata": null}',  # so is null
+    b'{"key": "other", "Key": "go-reads-names-without-case"}',  # the last matching name wins
+])
+def test_json_entries_are_read_as_the_controller_reads_them(value):
+    # agentgateway v1.4.1, controller/pkg/agentgateway/plugins/traffic_plugin.go:
+    # json.Unmarshal into APIKeyEntry, then "exactly one of key or keyHash" on non-empty values.
+    keys = KeySet.merge([parse_entry(value)])
+    assert keys.lookup(b"go-reads-names-without-case") is not None
 
 
 def test_config_map_entries_must_be_hashed():

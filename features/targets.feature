@@ -151,7 +151,7 @@ Feature: What a policy attaches to, and which policy wins
     When I send a request to the httpbin app with a valid key in the Authorization header
     Then the request is forwarded without the credential
 
-  @APIKEY-EXT-053 @RouteTargets
+  @APIKEY-EXT-053 @RouteTargets @PolicyInheritance
   Scenario: A Gateway policy with inheritance Override is not replaced by a route policy
     Given I apply an overriding Strict policy on the Gateway and another on the HTTPRoute
       """

@@ -62,6 +62,9 @@ UNSUPPORTED: dict[str, str] = {
     "PolicyStatus": "no controller runs, so nothing writes AgentgatewayPolicy status",
     "ManifestValidation": "no API server validates manifests against the CRDs",
     "CORS": "traffic.cors is not translated into the local configuration",
+    # The product implements Override, but a policy in the local configuration has no
+    # inheritance field (every one gets the default); see docs/real-agentgateway.md.
+    "PolicyInheritance": "the local configuration cannot carry strategy.inheritance",
 }
 
 # Features whose whole behaviour is the controller's, so here it is our translation's, not the

@@ -104,7 +104,9 @@ Feature: Policy status
       """
     When I send a request to the httpbin app without an API key
     Then the request fails with a 401 HTTP response code
-    And the policy "apikey-nowhere" in namespace "agentgateway-system" reports Attached=False with reason Pending for the Gateway "no-such-gateway"
+    # The controller reports targets it cannot resolve on one summary ancestor, not on a
+    # Gateway that does not exist (v1.4.1, controller/pkg/agentgateway/plugins/traffic_plugin.go).
+    And the policy "apikey-nowhere" in namespace "agentgateway-system" reports Attached=False with reason Pending and a message containing "Gateway agentgateway-system/no-such-gateway not found"
     When I delete the AgentgatewayPolicy "apikey-auth" in namespace "agentgateway-system"
     Then the request succeeds
 

@@ -237,6 +237,13 @@ def _condition(kind: str, ok: bool, reason: str, message: str) -> dict:
     return {"type": kind, "status": "True" if ok else "False", "reason": reason, "message": message}
 
 
+def _not_attached(target, ns: str, index: _Index) -> str:
+    """The controller's words for a target that gives the policy no Gateway."""
+    exists = index.get(target.kind, ns, target.name) is not None
+    what = f"{target.kind} {ns}/{target.name}"
+    return f"Policy is not attached: {what} " + ("is not attached to any Gateway" if exists else "not found")
+
+
 def _status(policies: list[AuthPolicy], index: _Index, gateway_class: str) -> dict[tuple[str, str], dict]:
     """Policy status as the real controller writes it: one ancestor per Gateway."""
     out = {}
@@ -248,6 +255,7 @@ def _status(policies: list[AuthPolicy], index: _Index, gateway_class: str) -> di
         else:
             accepted = _condition("Accepted", True, "Valid", "Policy accepted")
         ancestors: dict[tuple, dict] = {}
+        unattached: list[str] = []
         for target in policy.targets:
             found: list[tuple[str, str]] = []
             if target.kind == "Gateway":
@@ -271,17 +279,14 @@ def _status(policies: list[AuthPolicy], index: _Index, gateway_class: str) -> di
                     "conditions": [accepted, _condition("Attached", True, "Attached", "Attached to all targets")],
                 }
             if not found:
-                ref = {"group": m.GATEWAY_GROUP, "kind": target.kind, "namespace": ns, "name": target.name}
-                if target.section_name:
-                    ref["sectionName"] = target.section_name
-                what = f"{target.kind} {ns}/{target.name}" + (f" section {target.section_name}" if target.section_name else "")
-                ancestors.setdefault(
-                    (target.kind, ns, target.name, target.section_name),
-                    {
-                        "ancestorRef": ref,
-                        "controllerName": CONTROLLER,
-                        "conditions": [accepted, _condition("Attached", False, "Pending", f"target {what} not found")],
-                    },
-                )
+                unattached.append(_not_attached(target, ns, index))
+        if unattached:
+            # As the real controller (v1.4.1) reports targets it cannot resolve: one summary
+            # ancestor of the policy's own group, a line per target in Attached's message.
+            ancestors[("StatusSummary",)] = {
+                "ancestorRef": {"group": m.POLICY_GROUP, "name": "StatusSummary"},
+                "controllerName": CONTROLLER,
+                "conditions": [accepted, _condition("Attached", False, "Pending", "\n".join(unattached))],
+            }
         out[(ns, policy.meta.name)] = {"ancestors": list(ancestors.values())}
     return out

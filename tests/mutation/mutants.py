@@ -127,7 +127,8 @@ RULES = _rules(
     ("status-valid", "7", "no problems: `Accepted=True` reason `Valid`, `Attached=True` reason `Attached`, one ancestor per Gateway"),
     ("status-partially-valid", "7", "bad entries or a missing Secret: `Accepted=True` reason `PartiallyValid`, with a message naming each problem"),
     ("status-never-a-key", "7", "a status message never contains a key"),
-    ("status-pending", "7", "a target that does not exist: `Attached=False` reason `Pending`"),
+    ("status-pending", "7", "a target that does not exist: `Attached=False` reason `Pending`, on one `StatusSummary` ancestor, "
+     "message `Policy is not attached: <Kind> <namespace>/<name> not found` (the ancestor and message as the v1.4.1 controller writes them)"),
     # 8. Precedence
     ("more-specific-replaces", "8", "post-routing: a more specific policy (Gateway, listener, route, route rule) replaces a less specific one as a whole"),
     ("override", "8", "`strategy.inheritance: Override` keeps the less specific policy in force"),
@@ -323,6 +324,8 @@ MUTANTS = [
            "if str(exc).startswith('metadata') else ''}\")", "status-never-a-key", ("APIKEY-EXT-041",)),
     Mutant("pending-reason-wrong", "reference.config", '_condition("Attached", False, "Pending",', '_condition("Attached", False, "NotFound",',
            "status-pending", ("APIKEY-EXT-043",)),
+    Mutant("pending-message-vague", "reference.config", '("is not attached to any Gateway" if exists else "not found")',
+           '("is not attached to any Gateway" if exists else "unresolved")', "status-pending", ("APIKEY-EXT-043",)),
     # 8. Precedence
     Mutant("least-specific-wins", "reference.config", "        winner = policy\n    return winner",
            "        winner = winner or policy\n    return winner", "more-specific-replaces", ("APIKEY-EXT-052", "APIKEY-EXT-056", "APIKEY-EXT-057")),

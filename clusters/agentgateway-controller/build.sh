@@ -88,29 +88,9 @@ if [[ -n "$want_go" ]] && [[ "$(printf '%s\n%s\n' "go$want_go" "$goversion" | so
 	die "the tree needs Go $want_go or newer (go.mod); this go is $goversion"
 fi
 
-CACHE_ROOT="${AGW_CACHE_DIR:-$HOME/.cache/agw-conformance}"
-mkdir -p "$CACHE_ROOT"
-CACHE_ROOT="$(cd "$CACHE_ROOT" && pwd)"
-case "$CACHE_ROOT/" in
-"$REPO_ROOT"/*) die "AGW_CACHE_DIR=$CACHE_ROOT is inside the repository $REPO_ROOT; use a directory outside it" ;;
-esac
-
-# --- Version of the tree (the proxy build's rule) ------------------------------------------------
-cargo_sha="$(cat "$SRC/Cargo.toml" "$SRC/Cargo.lock" | sha256sum | cut -d' ' -f1)"
-git_top="$(git -C "$SRC" rev-parse --show-toplevel 2>/dev/null || true)"
-if [[ -n "$git_top" && "$(cd "$git_top" && pwd)" == "$SRC" ]]; then
-	SRC_VERSION="$(git -C "$SRC" describe --tags --always --dirty)"
-	version_how="git describe"
-elif [[ "$cargo_sha" == "$AGW_UPSTREAM_CARGO_SHA256" ]]; then
-	SRC_VERSION="$AGW_UPSTREAM_TAG"
-	version_how="Cargo.toml+Cargo.lock match the pinned $AGW_UPSTREAM_TAG"
-else
-	SRC_VERSION="src-${cargo_sha:0:12}"
-	version_how="content hash of Cargo.toml+Cargo.lock"
-fi
-SRC_VERSION="${SRC_VERSION//\//_}"
-
-CACHE="$CACHE_ROOT/agentgateway/$SRC_VERSION"
+# --- Version of the tree and its cache directory (the proxy build's rule) -----------------------
+# shellcheck source-path=SCRIPTDIR source=../agentgateway/tree.sh
+. "$REPO_ROOT/clusters/agentgateway/tree.sh"
 BIN="$CACHE/bin/agentgateway-controller"
 STAMP="$BIN.inputs"
 CRDS="$CACHE/controller/crds"

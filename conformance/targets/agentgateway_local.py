@@ -36,10 +36,7 @@ The admin, stats and readiness servers are put on free loopback ports through th
 from __future__ import annotations
 
 import os
-import shlex
 import subprocess
-import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -50,7 +47,8 @@ import pytest
 from .. import features as ft
 from . import agw_config
 from .agw_config import Untranslatable
-from .base import ObjectRef, Refused, Target, base_manifest, documents
+from .base import ObjectRef, Refused, documents
+from .local import LocalTarget
 from .processes import Program, answers, free_port
 from .reference import as_api_server_returns
 
@@ -88,20 +86,15 @@ class ProxyRejected(RuntimeError):
     """The proxy refused the configuration translated from the applied manifests."""
 
 
-class AgentgatewayLocalTarget(Target):
+class AgentgatewayLocalTarget(LocalTarget):
     name = "agentgateway-local"
     supported_features = frozenset(ft.FEATURES) - frozenset(UNSUPPORTED)
     unsupported_reasons = UNSUPPORTED
     provisional_features = PROVISIONAL
 
     def __init__(self, binary: str, echo_command: str | None = None, workdir: Path | None = None, timeout: float = 30.0):
+        super().__init__(echo_command, workdir, timeout)
         self.binary = binary
-        self.echo_command = shlex.split(echo_command) if echo_command else [sys.executable, "-m", "reference"]
-        self._given_workdir = workdir
-        self._tmp: tempfile.TemporaryDirectory | None = None
-        self.timeout = timeout
-        self.objects: dict[ObjectRef, dict] = {}
-        self.programs: list[Program] = []
         self.proxy: Program | None = None
         self.ports: agw_config.Ports | None = None
         self.notes: list[str] = []
@@ -121,39 +114,20 @@ class AgentgatewayLocalTarget(Target):
     # --- lifecycle --------------------------------------------------------------------
 
     def start(self) -> None:
-        if self._given_workdir is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="agw-local-")
-        self.workdir = Path(self._given_workdir or self._tmp.name)
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.config_file = self.workdir / "config.yaml"
-        echo_port = free_port()
-        self.backend = ("127.0.0.1", echo_port)
+        self.config_file = self._open_workdir("agw-local-") / "config.yaml"
+        echo = self._start_echo()
         self._listener_ports[BASE_GATEWAY] = free_port()
         # Ports holds this dict itself: ports chosen later for new Gateway listeners show in it.
         self.ports = agw_config.Ports(self._listener_ports, admin=free_port(), stats=free_port(), readiness=free_port())
-        echo = Program("echo", [*self.echo_command, "echo", "--listen", f"127.0.0.1:{echo_port}"], self.workdir,
-                       {**os.environ, "PYTHONUNBUFFERED": "1"})
-        self.programs.append(echo)
         self._config = agw_config.translate(self.objects, self.ports).config
         self._marker = self._next_marker()
         self._write(agw_config.render(agw_config.with_marker(self._config, self._marker)))
         env = {k: v for k, v in os.environ.items() if k not in _OVERRIDES}
         self.proxy = Program("agentgateway", [self.binary, "-f", str(self.config_file)], self.workdir, env)
         self.programs.append(self.proxy)
-        echo.wait_until(lambda: answers(f"http://127.0.0.1:{echo_port}/status/200"), self.timeout, "ready")
+        self._echo_ready(echo)
         self.proxy.wait_until(lambda: answers(f"http://127.0.0.1:{self.ports.readiness}/healthz/ready"), self.timeout, "ready")
         self.proxy.wait_until(lambda: self._in_force(self._marker), self.timeout, "serving its first configuration")
-
-    def stop(self) -> None:
-        for program in reversed(self.programs):
-            program.stop()
-        self.programs.clear()
-        if self._tmp:
-            self._tmp.cleanup()
-
-    def install_base(self) -> None:
-        self.apply(base_manifest("base.yaml"))
-        self.apply(base_manifest("endpointslice.yaml", address=self.backend[0], port=str(self.backend[1])))
 
     @property
     def gateway_url(self) -> str:

@@ -14,16 +14,14 @@ import base64
 import copy
 import os
 import re
-import shlex
-import sys
-import tempfile
 import time
 from pathlib import Path
 
 import httpx
 import yaml
 
-from .base import ObjectRef, Refused, Target, base_manifest, documents
+from .base import ObjectRef, Refused, documents
+from .local import LocalTarget
 from .processes import Program, answers, free_port
 
 
@@ -43,35 +41,25 @@ def as_api_server_returns(doc: dict) -> dict:
     return out
 
 
-class ReferenceTarget(Target):
+class ReferenceTarget(LocalTarget):
     name = "reference"
 
     def __init__(self, supported: frozenset[str], command: str | None = None, workdir: Path | None = None, timeout: float = 30.0):
+        super().__init__(command, workdir, timeout)
         self.supported_features = supported
-        self.command = shlex.split(command) if command else [sys.executable, "-m", "reference"]
-        self._given_workdir = workdir
-        self._tmp: tempfile.TemporaryDirectory | None = None
-        self.timeout = timeout
-        self.objects: dict[ObjectRef, dict] = {}
-        self.programs: list[Program] = []
         self._admin = ""
         self._gateway = ""
 
     # --- lifecycle --------------------------------------------------------------------
 
     def start(self) -> None:
-        if self._given_workdir is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="agw-conformance-")
-        self.workdir = Path(self._given_workdir or self._tmp.name)
-        self.manifests = self.workdir / "manifests"
+        self.manifests = self._open_workdir("agw-conformance-") / "manifests"
         self.manifests.mkdir(parents=True, exist_ok=True)
-        echo_port, gw_port, admin_port = free_port(), free_port(), free_port()
-        self.backend = ("127.0.0.1", echo_port)
+        echo = self._start_echo()
+        gw_port, admin_port = free_port(), free_port()
         self._gateway = f"http://127.0.0.1:{gw_port}"
         self._admin = f"http://127.0.0.1:{admin_port}"
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        echo = Program("echo", [*self.command, "echo", "--listen", f"127.0.0.1:{echo_port}"], self.workdir, env)
-        self.programs.append(echo)
         gateway = Program(
             "gateway",
             [*self.command, "serve", "--manifests", str(self.manifests), "--listen", f"127.0.0.1:{gw_port}", "--admin", f"127.0.0.1:{admin_port}",
@@ -81,19 +69,8 @@ class ReferenceTarget(Target):
             env,
         )
         self.programs.append(gateway)
-        echo.wait_until(lambda: answers(f"http://127.0.0.1:{echo_port}/status/200"), self.timeout, "ready")
+        self._echo_ready(echo)
         gateway.wait_until(lambda: answers(self._admin + "/healthz/ready"), self.timeout, "ready")
-
-    def stop(self) -> None:
-        for program in reversed(self.programs):
-            program.stop()
-        self.programs.clear()
-        if self._tmp:
-            self._tmp.cleanup()
-
-    def install_base(self) -> None:
-        self.apply(base_manifest("base.yaml"))
-        self.apply(base_manifest("endpointslice.yaml", address=self.backend[0], port=str(self.backend[1])))
 
     @property
     def gateway_url(self) -> str:

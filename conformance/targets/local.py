@@ -1,0 +1,54 @@
+"""What the targets that run everything as local programs share: a work directory, the echo
+backend, stopping in reverse order, and the page's "Before you begin" objects."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+import tempfile
+from pathlib import Path
+
+from .base import ObjectRef, Target, base_manifest
+from .processes import Program, answers, free_port
+
+
+class LocalTarget(Target):
+    def __init__(self, command: str | None = None, workdir: Path | None = None, timeout: float = 30.0):
+        # The reference's command line runs its echo backend too (`<command> echo`).
+        self.command = shlex.split(command) if command else [sys.executable, "-m", "reference"]
+        self._given_workdir = workdir
+        self._tmp: tempfile.TemporaryDirectory | None = None
+        self.timeout = timeout
+        self.objects: dict[ObjectRef, dict] = {}
+        self.programs: list[Program] = []
+
+    def _open_workdir(self, prefix: str) -> Path:
+        if self._given_workdir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix=prefix)
+        self.workdir = Path(self._given_workdir or self._tmp.name)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        return self.workdir
+
+    def _start_echo(self) -> Program:
+        """Start the echo backend on a free loopback port; wait for it with `_echo_ready`."""
+        port = free_port()
+        self.backend = ("127.0.0.1", port)
+        echo = Program("echo", [*self.command, "echo", "--listen", f"127.0.0.1:{port}"], self.workdir,
+                       {**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.programs.append(echo)
+        return echo
+
+    def _echo_ready(self, echo: Program) -> None:
+        echo.wait_until(lambda: answers(f"http://{self.backend[0]}:{self.backend[1]}/status/200"), self.timeout, "ready")
+
+    def stop(self) -> None:
+        for program in reversed(self.programs):
+            program.stop()
+        self.programs.clear()
+        if self._tmp:
+            self._tmp.cleanup()
+
+    def install_base(self) -> None:
+        self.apply(base_manifest("base.yaml"))
+        self.apply(base_manifest("endpointslice.yaml", address=self.backend[0], port=str(self.backend[1])))

@@ -104,14 +104,8 @@ POLICY = textwrap.dedent(f"""\
 
 @pytest.fixture(scope="module")
 def proxy(tmp_path_factory):
-    target = AgentgatewayLocalTarget(BINARY, workdir=tmp_path_factory.mktemp("agw"), timeout=60)
-    try:
-        target.start()
-        target.install_base()
+    with AgentgatewayLocalTarget(BINARY, workdir=tmp_path_factory.mktemp("agw"), timeout=60).running() as target:
         yield target
-    finally:
-        target.close_transport()
-        target.stop()
 
 
 @needs_binary

@@ -117,14 +117,8 @@ def test_a_refused_secret_file_shows_and_logs_no_form_of_its_keys(tmp_path, capl
 
 @pytest.fixture(scope="module")
 def gateway():
-    target = ReferenceTarget(frozenset())
-    target.start()
-    try:
-        target.install_base()
+    with ReferenceTarget(frozenset()).running() as target:
         yield target
-    finally:
-        target.close_transport()
-        target.stop()
 
 
 def test_the_running_gateway_shows_and_logs_no_form_of_a_key(gateway):

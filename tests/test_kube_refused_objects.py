@@ -11,8 +11,9 @@ import time
 import httpx
 import pytest
 
-from conformance import Request, Rule, converge
+from conformance import converge
 from conformance.targets.envtest import EnvtestTarget
+from support import NO_KEY, RULE, status, with_key
 
 KEY = "kube-refused-key-3c4d"
 SECRET = f"""
@@ -40,25 +41,13 @@ spec:
   hostnames: [elsewhere.example.com]
   rules: [{backendRefs: [{group: multicluster.x-k8s.io, kind: ServiceImport, name: httpbin, port: 8000}]}]
 """
-RULE = Rule(threshold=3, timeout=30, interval=0.1)
-NO_KEY = Request(path="/headers")
-WITH_KEY = NO_KEY.with_header("Authorization", f"Bearer {KEY}")
-
-
-def status(code: int):
-    return lambda r: None if r.status == code else f"status {code}, got {r.error or r.status}"
+WITH_KEY = with_key(KEY)
 
 
 @pytest.fixture(scope="module")
 def cluster():
-    target = EnvtestTarget([sys.executable, "-m", "reference"], frozenset(), timeout=30)
-    target.start()
-    try:
-        target.install_base()
+    with EnvtestTarget([sys.executable, "-m", "reference"], frozenset(), timeout=30).running() as target:
         yield target
-    finally:
-        target.close_transport()
-        target.stop()
 
 
 def rejected(cluster: EnvtestTarget) -> dict[str, str]:

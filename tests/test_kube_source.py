@@ -6,8 +6,9 @@ import time
 
 import pytest
 
-from conformance import Request, Rule, converge
+from conformance import converge
 from conformance.targets.envtest import EnvtestTarget
+from support import NO_KEY, RULE, status, with_key
 
 SECRET = """
 apiVersion: v1
@@ -24,28 +25,12 @@ spec:
   traffic:
     apiKeyAuthentication: {mode: Strict, secretRef: {name: apikey}}
 """
-RULE = Rule(threshold=3, timeout=30, interval=0.1)
-NO_KEY = Request(path="/headers")
-
-
-def with_key(key: str) -> Request:
-    return NO_KEY.with_header("Authorization", f"Bearer {key}")
-
-
-def status(code: int):
-    return lambda r: None if r.status == code else f"status {code}, got {r.error or r.status}"
 
 
 @pytest.fixture(scope="module")
 def cluster():
-    target = EnvtestTarget([sys.executable, "-m", "reference"], frozenset(), timeout=30)
-    target.start()
-    try:
-        target.install_base()
+    with EnvtestTarget([sys.executable, "-m", "reference"], frozenset(), timeout=30).running() as target:
         yield target
-    finally:
-        target.close_transport()
-        target.stop()
 
 
 def test_keys_survive_the_api_server_going_away(cluster):

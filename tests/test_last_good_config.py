@@ -9,8 +9,9 @@ import time
 import httpx
 import pytest
 
-from conformance import Request, Rule, converge
+from conformance import converge
 from conformance.targets.reference import ReferenceTarget
+from support import NO_KEY, RULE, status, with_key
 
 KEY = "last-good-key-5e6f"
 POLICY = f"""
@@ -51,26 +52,14 @@ BAD = {
     "date.yaml": ("when: 2001-13-45\n", "date.yaml: invalid YAML"),
     "binary.yaml": (b"\xff\xfe\x00garbage", "binary.yaml: not UTF-8 text"),
 }
-RULE = Rule(threshold=3, timeout=30, interval=0.1)
-NO_KEY = Request(path="/headers")
-WITH_KEY = NO_KEY.with_header("Authorization", f"Bearer {KEY}")
-
-
-def status(code: int):
-    return lambda r: None if r.status == code else f"status {code}, got {r.error or r.status}"
+WITH_KEY = with_key(KEY)
 
 
 @pytest.fixture(scope="module")
 def gateway():
-    target = ReferenceTarget(frozenset())
-    target.start()
-    try:
-        target.install_base()
+    with ReferenceTarget(frozenset()).running() as target:
         target.apply(POLICY)
         yield target
-    finally:
-        target.close_transport()
-        target.stop()
 
 
 def sources(target: ReferenceTarget) -> dict[str, dict]:

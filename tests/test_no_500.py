@@ -30,15 +30,9 @@ spec:
 
 @pytest.fixture(scope="module")
 def gateway():
-    target = ReferenceTarget(frozenset())
-    target.start()
-    try:
-        target.install_base()
+    with ReferenceTarget(frozenset()).running() as target:
         target.apply(POLICY)
         yield target
-    finally:
-        target.close_transport()
-        target.stop()
 
 
 def raw_status(url: str, header_lines: list[bytes]) -> int:

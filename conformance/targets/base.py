@@ -7,6 +7,8 @@ Kubernetes API. Steps never ask which target they talk to.
 from __future__ import annotations
 
 import abc
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +50,17 @@ def base_manifest(name: str, **values: str) -> str:
 class Target(abc.ABC):
     name: str = "?"
     supported_features: frozenset[str] = frozenset()
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[Target]:
+        """Started, with the base objects installed; stopped (and its connections closed) after."""
+        try:
+            self.start()
+            self.install_base()
+            yield self
+        finally:
+            self.close_transport()
+            self.stop()
 
     def preflight(self) -> None:
         """Raise, quickly, if the deployment cannot be reached at all.

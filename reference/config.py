@@ -24,6 +24,9 @@ class AuthPolicy:
     policy: m.Policy
     keys: KeySet
     problems: tuple[str, ...]
+    # Where each accepted key came from ("secret apikey, entry api-key"), by digest: the
+    # authentication log names the entry a request matched, never the key.
+    entry_names: dict[bytes, str] = field(default_factory=dict, compare=False)
 
     @property
     def auth(self) -> m.ApiKeyAuth:
@@ -102,6 +105,7 @@ def _load_keys(policy: m.Policy, index: _Index) -> AuthPolicy:
     assert auth is not None
     ns = policy.meta.namespace
     entries: list[KeyEntry] = []
+    names: dict[bytes, str] = {}
     problems: list[str] = []
     source = auth.source
     if source.kind == "secretRef":
@@ -118,10 +122,13 @@ def _load_keys(policy: m.Policy, index: _Index) -> AuthPolicy:
         for entry_name in sorted(store.data):
             value = store.data[entry_name]
             try:
-                entries.append(parse_entry(value if isinstance(value, bytes) else value.encode(), hashed_only=hashed_only))
+                entry = parse_entry(value if isinstance(value, bytes) else value.encode(), hashed_only=hashed_only)
             except InvalidEntry as exc:
                 problems.append(f"{label} {store.meta.name} contains invalid key {entry_name}: {exc}")
-    return AuthPolicy(policy, KeySet.merge(entries), tuple(problems))
+            else:
+                entries.append(entry)
+                names.setdefault(entry.digest, f"{label} {store.meta.name}, entry {entry_name}")
+    return AuthPolicy(policy, KeySet.merge(entries), tuple(problems), names)
 
 
 def _allows(listener: m.Listener, gateway: m.Gateway, route: m.HTTPRoute, index: _Index) -> bool:

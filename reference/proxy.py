@@ -89,7 +89,7 @@ class Proxy:
         query: bytes = scope["query_string"]
 
         if view.pre_policy is not None:
-            outcome = await self._authenticate(view.pre_policy, headers, query, send)
+            outcome = await self._authenticate(view.pre_policy, headers, query, send, None)
             if outcome is None:
                 return
             headers, query = outcome
@@ -103,7 +103,7 @@ class Proxy:
         route = candidate.route
         policy = view.post_policy.get((route.meta.namespace, route.meta.name, candidate.rule_index))
         if policy is not None:
-            outcome = await self._authenticate(policy, headers, query, send)
+            outcome = await self._authenticate(policy, headers, query, send, route)
             if outcome is None:
                 return
             headers, query = outcome
@@ -119,10 +119,25 @@ class Proxy:
             return
         await self._forward(scope, receive, send, target, headers, query)
 
-    async def _authenticate(self, policy: AuthPolicy, headers, query: bytes, send):
-        """Returns the (possibly stripped) request parts, or None after sending a refusal."""
+    async def _authenticate(self, policy: AuthPolicy, headers, query: bytes, send, route):
+        """Returns the (possibly stripped) request parts, or None after sending a refusal.
+
+        `route` is the matched HTTPRoute, or None for a pre-routing policy. At debug level
+        each decision is one log line that answers "why did I get a 401?": the matched key
+        entry is named by where it is stored, never by its value.
+        """
         location = policy.auth.location
-        decision = decide(policy.auth.mode, credentials.extract(location, headers, query), policy.keys)
+        presented = credentials.extract(location, headers, query)
+        decision = decide(policy.auth.mode, presented, policy.keys)
+        if log.isEnabledFor(logging.DEBUG):
+            if decision.entry is not None:
+                reason = f"accepted: {policy.entry_names.get(decision.entry.digest, 'a configured key')}"
+            else:
+                reason = "missing" if presented is None else "invalid"
+            meta = policy.policy.meta
+            log.debug("authentication: route=%s policy=%s/%s mode=%s result=%s reason=%s",
+                      f"{route.meta.namespace}/{route.meta.name}" if route is not None else "(pre-routing)",
+                      meta.namespace, meta.name, policy.auth.mode, "allowed" if decision.allowed else "refused", reason)
         if not decision.allowed:
             await _refuse(send, decision.reason, headers)
             return None

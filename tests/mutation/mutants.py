@@ -220,9 +220,9 @@ MUTANTS = [
            "empty-selector-no-error", ("APIKEY-EXT-044",)),
     Mutant("first-selected-secret-only", "reference.config", "o.meta.namespace == ns and _labels_match(source.match_labels, o.meta.labels)]",
            "o.meta.namespace == ns and _labels_match(source.match_labels, o.meta.labels)][:1]", "sources-merged", ("APIKEY-CORE-084", "APIKEY-CORE-033")),
-    Mutant("key-changes-ignored", "reference.config", "    return AuthPolicy(policy, KeySet.merge(entries), tuple(problems))",
+    Mutant("key-changes-ignored", "reference.config", "    return AuthPolicy(policy, KeySet.merge(entries), tuple(problems), ",
            '    return AuthPolicy(policy, globals().setdefault("_first_keys", {}).setdefault((ns, policy.meta.name, repr(source)), '
-           "KeySet.merge(entries)), tuple(problems))", "changes-live", ("APIKEY-CORE-034", "APIKEY-EXT-030", "APIKEY-CORE-033")),
+           "KeySet.merge(entries)), tuple(problems), ", "changes-live", ("APIKEY-CORE-034", "APIKEY-EXT-030", "APIKEY-CORE-033")),
     # 3. Extracting the credential
     Mutant("last-header-counts", "reference.credentials", "for key, value in headers:\n        if key == name:\n            return value",
            "for key, value in reversed(headers):\n        if key == name:\n            return value", "first-authorization", ("APIKEY-CORE-062",)),
@@ -344,9 +344,9 @@ MUTANTS = [
            'view.pre_policy = at("PreRouting", "Gateway", gns, gname, None) or at("PreRouting", "Gateway", gns, gname, listener.name)',
            "pre-routing-most-specific", ("APIKEY-EXT-058",)),
     Mutant("pre-routing-keeps-credential", "reference.proxy",
-           "            outcome = await self._authenticate(view.pre_policy, headers, query, send)\n            if outcome is None:\n                return\n"
+           "            outcome = await self._authenticate(view.pre_policy, headers, query, send, None)\n            if outcome is None:\n                return\n"
            "            headers, query = outcome\n",
-           "            outcome = await self._authenticate(view.pre_policy, headers, query, send)\n            if outcome is None:\n                return\n",
+           "            outcome = await self._authenticate(view.pre_policy, headers, query, send, None)\n            if outcome is None:\n                return\n",
            "pre-routing-removes", ("APIKEY-EXT-055",)),
 ]
 

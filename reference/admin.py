@@ -63,7 +63,10 @@ def _name(ap: AuthPolicy | None) -> str | None:
     return f"{ap.policy.meta.namespace}/{ap.policy.meta.name}" if ap else None
 
 
-def create_app(runtime: Runtime, sources: Callable[[], list[dict]]) -> Starlette:
+def create_app(runtime: Runtime, sources: Callable[[], list[dict]], provenance: Callable[[], dict] | None = None) -> Starlette:
+    """`provenance`, when the source has files, says per object which file it comes from,
+    whether that file's latest version was refused, and which other files define it too."""
+
     async def ready(request: Request):
         if runtime.config is None:
             return PlainTextResponse("not ready: no configuration loaded yet", status_code=503)
@@ -77,8 +80,10 @@ def create_app(runtime: Runtime, sources: Callable[[], list[dict]]) -> Starlette
 
     async def status(request: Request):
         config = runtime.config
+        origins = provenance() if provenance is not None and config is not None else {}
         items = [] if config is None else [
-            {"namespace": ns, "name": name, "status": st} for (ns, name), st in sorted(config.status.items())
+            {"namespace": ns, "name": name, "status": st, **origins.get(("AgentgatewayPolicy", ns, name), {})}
+            for (ns, name), st in sorted(config.status.items())
         ]
         return JSONResponse({"generation": config.generation if config else 0, "policies": items})
 

@@ -20,6 +20,20 @@ from .watching import ManifestDir
 
 EXIT_CANNOT_LISTEN = 3
 
+TRY_IT = """\
+try it (from a source checkout; examples/manifests is the docs page's setup, with the
+Service and EndpointSlice that send traffic to the echo backend on 127.0.0.1:8000):
+  agw-reference echo --listen 127.0.0.1:8000 &
+  agw-reference serve --manifests examples/manifests --listen 127.0.0.1:8080 --admin 127.0.0.1:9092 &
+  curl -i http://127.0.0.1:8080/headers -H 'host: www.example.com'
+      # 401: api key authentication failure: no API Key found
+  curl -i http://127.0.0.1:8080/headers -H 'host: www.example.com' -H 'Authorization: Bearer wrong-key'
+      # 401: api key authentication failure: invalid credentials
+  curl -i http://127.0.0.1:8080/headers -H 'host: www.example.com' \\
+      -H 'Authorization: Bearer N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy'
+      # 200: the echo of the headers the backend saw, without Authorization
+"""
+
 
 def _listen(*addresses: str) -> list:
     """Bind every address before anything starts; on failure, close what was bound and re-raise."""
@@ -55,8 +69,10 @@ def _serve(args: argparse.Namespace) -> int:
     limits = serving.Limits(args.header_timeout, args.keep_alive_timeout, args.limit_concurrency, args.max_header_bytes)
     proxy = Proxy(runtime.current)
     apps = [(proxy, sockets[0])]
+    _say(f"traffic on {_url(sockets[0])}")
     if args.admin:
-        apps.append((admin.create_app(runtime, source.report), sockets[1]))
+        apps.append((admin.create_app(runtime, source.report, getattr(source, "provenance", None)), sockets[1]))
+        _say(f"admin on {_url(sockets[1])} (/healthz/ready, /config_dump, /status/policies)")
     asyncio.run(serving.serve(apps, background=[background], on_stop=[proxy.aclose], log_level=args.log_level, limits=limits))
     return 0
 
@@ -67,8 +83,20 @@ def _echo(args: argparse.Namespace) -> int:
     except serving.CannotListen as exc:
         print(f"agw-reference: {exc}", file=sys.stderr)
         return EXIT_CANNOT_LISTEN
+    _say(f"echo backend on {_url(sock)} (/headers, /get, /anything, /status/CODE)")
     asyncio.run(serving.serve([(echo.create_app(), sock)], log_level=args.log_level))
     return 0
+
+
+def _url(sock) -> str:
+    """The address a socket actually listens on (port 0 becomes the port it was given)."""
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _say(line: str) -> None:
+    # Whatever the log level: someone who started the program by hand needs the address.
+    print(f"agw-reference: {line}", file=sys.stderr, flush=True)
 
 
 def _positive(kind):
@@ -92,12 +120,22 @@ def _address(value: str) -> str:
     return value
 
 
+LOG_LEVELS = ["debug", "info", "warning", "error"]
+
+
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="agw-reference", description="Reference gateway for agentgateway API key auth.")
-    top.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    top = argparse.ArgumentParser(prog="agw-reference", description="Reference gateway for agentgateway API key auth.",
+                                  epilog=TRY_IT, formatter_class=argparse.RawDescriptionHelpFormatter)
+    top.add_argument("--log-level", default="info", choices=LOG_LEVELS,
+                     help="debug adds a line per authentication decision (default: info)")
+    # The same option after the subcommand (`agw-reference serve --log-level debug`); it
+    # is only set there when given, so the top-level value stands otherwise.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--log-level", default=argparse.SUPPRESS, choices=LOG_LEVELS, help="as before the subcommand")
     sub = top.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", help="run the gateway")
+    serve = sub.add_parser("serve", help="run the gateway", parents=[common], epilog=TRY_IT,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
     config = serve.add_mutually_exclusive_group(required=True)
     config.add_argument("--manifests", type=Path, help="directory of *.yaml/*.yml manifests, watched for changes")
     config.add_argument("--kubeconfig", help="watch the cluster of this kubeconfig")
@@ -119,7 +157,7 @@ def parser() -> argparse.ArgumentParser:
                         help="refuse requests whose request line and headers are larger (default: %(default)d)")
     serve.set_defaults(run=_serve)
 
-    echo_cmd = sub.add_parser("echo", help="run the go-httpbin compatible echo backend")
+    echo_cmd = sub.add_parser("echo", help="run the go-httpbin compatible echo backend", parents=[common])
     echo_cmd.add_argument("--listen", type=_address, required=True, help="HOST:PORT")
     echo_cmd.set_defaults(run=_echo)
     return top

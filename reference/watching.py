@@ -4,6 +4,15 @@ Polling (stat every file every interval) is portable, cheap for the handful of f
 gateway has, and notices atomic renames that inotify-style watchers sometimes miss.
 Each file is all-or-nothing: a file that fails to parse keeps its last good objects in
 force, and the error is reported with the file, the document and the field.
+
+Removing objects takes a deliberate act. Deleting a file removes its objects; a file that
+becomes empty (no documents at all) is refused like any other bad version, because that
+is what an editor's truncate-then-write or a half-finished copy looks like for a moment,
+and taking it at its word would silently drop a policy and forward every request with its
+credential. Whenever objects disappear (a deleted file, or a new version without them),
+the log names each one at warning level.
+
+Parsing runs in a worker thread (`watch`), so a large file never holds up requests.
 """
 
 from __future__ import annotations
@@ -17,7 +26,7 @@ from pathlib import Path
 
 from . import model as m
 from .manifests import Ignored, ManifestError, parse_manifest, shown
-from .runtime import Runtime
+from .runtime import ObjectKey, Runtime, key_of
 
 log = logging.getLogger("agw-reference.files")
 
@@ -44,10 +53,23 @@ class FileState:
     error: str | None = None
 
 
+def _names(objects: list[m.Resource]) -> str:
+    return ", ".join(o.meta.ref for o in objects)
+
+
+def _refused(name: str, error: str, kept: list[m.Resource]) -> None:
+    """Log a refused version: what stays in force, or that nothing from the file is loaded."""
+    if kept:
+        log.error("%s; the last good version of %s stays in force (%s)", error, name, _names(kept))
+    else:
+        log.error("%s; nothing from %s is loaded", error, name)
+
+
 class ManifestDir:
     def __init__(self, path: Path, runtime: Runtime, interval: float = 0.1):
         self.path, self.runtime, self.interval = Path(path), runtime, interval
         self.files: dict[str, FileState] = {}
+        self._duplicates: dict[ObjectKey, list[str]] = {}  # already reported
 
     def _listing(self) -> dict[str, tuple]:
         out = {}
@@ -68,8 +90,11 @@ class ManifestDir:
         listing = self._listing()
         changed = False
         for name in sorted(set(self.files) - set(listing)):
-            del self.files[name]
-            log.info("%s: removed", name)
+            gone = self.files.pop(name).objects
+            if gone:
+                log.warning("%s: removed; its objects are gone: %s", name, _names(gone))
+            else:
+                log.info("%s: removed", name)
             changed = True
         loaded: dict[str, FileState | None] = {}
         for name, signature in sorted(listing.items()):
@@ -88,14 +113,30 @@ class ManifestDir:
                 log.debug("building the configuration failed", exc_info=True)
                 for name, previous in loaded.items():
                     error = f"{name}: cannot be applied with the other files ({type(exc).__name__})"
-                    log.error("%s; the last good version of %s stays in force", error, name)
+                    kept = previous.objects if previous else []
+                    _refused(name, error, kept)
                     state = self.files[name]
-                    self.files[name] = FileState(state.signature, state.revision, state.digest, previous.objects if previous else [], error)
+                    self.files[name] = FileState(state.signature, state.revision, state.digest, kept, error)
                 self._publish()
         return changed
 
     def _publish(self) -> None:
+        defined = self.definitions()
+        for key, files in defined.items():
+            if len(files) > 1 and files != self._duplicates.get(key):
+                kind, namespace, name = key
+                log.warning("%s %s/%s is defined in %s; the one in %s is in force", kind, namespace, name, " and ".join(files), files[-1])
+        self._duplicates = {key: files for key, files in defined.items() if len(files) > 1}
+        # Later files win, so the copy in force is the one in the last file by name.
         self.runtime.publish(obj for name in sorted(self.files) for obj in self.files[name].objects)
+
+    def definitions(self) -> dict[ObjectKey, list[str]]:
+        """Every object in force, with the files that define it (in name order; the last one wins)."""
+        out: dict[ObjectKey, list[str]] = {}
+        for name, state in sorted(list(self.files.items())):  # a snapshot: the admin reads it from another thread
+            for obj in state.objects:
+                out.setdefault(key_of(obj), []).append(name)
+        return out
 
     def _load(self, name: str, previous: FileState | None, listed: tuple) -> bool:
         try:
@@ -107,9 +148,9 @@ class ManifestDir:
             return False
         except OSError as exc:
             error = f"{name}: cannot be read: {(exc.strerror or type(exc).__name__).lower()}"
-            if previous is None or previous.error != error:
-                log.error("%s; the last good version of %s stays in force", error, name)
             kept = previous.objects if previous else []
+            if previous is None or previous.error != error:
+                _refused(name, error, kept)
             self.files[name] = FileState(listed, previous.revision if previous else "", previous.digest if previous else b"", kept, error)
             return False
         signature, rev, digest = _signature(st), revision(st), hashlib.sha256(raw).digest()
@@ -127,20 +168,31 @@ class ManifestDir:
             log.debug("%s: unexpected error while reading it", name, exc_info=True)
             error = f"{name}: cannot be read ({type(exc).__name__})"
         else:
-            for item in parsed:
-                if isinstance(item, Ignored):
-                    log.info("%s: ignoring %s %s (kind not used by this gateway)", name, shown(item.kind), shown(item.name))
-            self.files[name] = FileState(signature, rev, digest, [o for o in parsed if not isinstance(o, Ignored)])
-            log.info("%s: loaded", name)
-            return True
-        log.error("%s; the last good version of %s stays in force", error, name)
+            if not parsed and kept:
+                error = f"{name}: empty (no documents); delete the file to remove its objects"
+            else:
+                for item in parsed:
+                    if isinstance(item, Ignored):
+                        log.info("%s: ignoring %s %s (kind not used by this gateway)", name, shown(item.kind), shown(item.name))
+                objects = [o for o in parsed if not isinstance(o, Ignored)]
+                self.files[name] = FileState(signature, rev, digest, objects)
+                still = {key_of(o) for o in objects}
+                gone = [o for o in kept if key_of(o) not in still]
+                if gone:
+                    log.warning("%s: loaded; objects no longer defined in it are gone: %s", name, _names(gone))
+                else:
+                    log.info("%s: loaded", name)
+                return True
+        _refused(name, error, kept)
         self.files[name] = FileState(signature, rev, digest, kept, error)
         return False
 
     async def watch(self) -> None:
         while True:
             try:
-                self.scan()
+                # Parsing a large file takes seconds; in a thread, requests go on meanwhile
+                # with the configuration in force (`Runtime.publish` swaps it in one step).
+                await asyncio.to_thread(self.scan)
             except OSError as exc:
                 log.error("cannot read %s: %s", self.path, exc)
             except Exception:  # noqa: BLE001 -- keep serving the last good configuration
@@ -148,7 +200,31 @@ class ManifestDir:
             await asyncio.sleep(self.interval)
 
     def report(self) -> list[dict]:
-        return [{"file": n, "revision": s.revision, "error": s.error} for n, s in sorted(self.files.items())]
+        files = sorted(list(self.files.items()))  # a snapshot: scans run in another thread
+        return [{"file": n, "revision": s.revision, "error": s.error} for n, s in files]
+
+    def provenance(self) -> dict[ObjectKey, dict]:
+        """Where each object in force comes from, for /status/policies.
+
+        `latestVersion` is `Refused` when the file's newest version could not be loaded, so
+        what is in force is its last good version; `definedIn` lists every file that
+        defines the object when there is more than one.
+        """
+        errors = {n: s.error for n, s in list(self.files.items())}
+        out = {}
+        for key, files in self.definitions().items():
+            used = files[-1]
+            entry: dict = {"file": used}
+            if len(files) > 1:
+                entry["definedIn"] = files
+                entry["duplicate"] = f"defined in {' and '.join(files)}; the one in {used} is in force"
+            if errors.get(used):
+                entry["latestVersion"] = "Refused"
+                entry["message"] = f"the latest version of {used} was refused ({errors[used]}); the last good version is in force"
+            else:
+                entry["latestVersion"] = "Accepted"
+            out[key] = entry
+        return out
 
 
 def _signature(st: os.stat_result) -> tuple:

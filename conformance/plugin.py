@@ -209,10 +209,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             continue
         missing = sorted(needs - supported)
         if missing:
-            item.add_marker(pytest.mark.skip(reason=f"{_where(item)}: {scenario_id} needs {', '.join(missing)}, which the target does not support"))
+            # The item's location is the scenario's line in its feature file (features/conftest.py).
+            item.add_marker(pytest.mark.skip(reason=f"{scenario_id} needs {', '.join(missing)}, which the target does not support"))
             report.unsupported(scenario_id, profile, missing)
         elif scenario_id in config.getoption("skip_tests"):
-            item.add_marker(pytest.mark.skip(reason=f"{_where(item)}: {scenario_id} skipped by --skip-tests"))
+            item.add_marker(pytest.mark.skip(reason=f"{scenario_id} skipped by --skip-tests"))
             report.skipped(item.nodeid, scenario_id, profile)
         else:
             report.expect(item.nodeid, scenario_id, profile, needs)
@@ -273,13 +274,6 @@ def redact(text: str, item: pytest.Item) -> str:
     """`text` without any key the scenario configured or presented (the world knows them)."""
     world = getattr(item, "funcargs", {}).get("world")
     return world.redact(text) if hasattr(world, "redact") else text
-
-
-def _where(item: pytest.Item) -> str:
-    from pytest_bdd.scenario import scenario_wrapper_template_registry
-
-    template = scenario_wrapper_template_registry.get(getattr(item, "function", None))
-    return template.feature.rel_filename if template is not None else item.nodeid
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,96 @@
-"""The suite's step definitions, for this directory's feature files only.
+"""This directory's feature files, collected as pytest tests named after their scenarios.
 
-They live in `conformance.steps`; importing them here (rather than from the installed
-plugin) keeps them from matching the steps of other projects that use pytest-bdd.
+Each `.feature` file is a test file of its own, and each scenario a test called by its ID
+tag and title, so a run reads `features/api_key_auth.feature::APIKEY-DOC-001 Set up API
+key auth PASSED`, and `pytest features/status.feature` runs one file. An outline's examples
+are told apart by the values its title names (`[Strict, valid]`), or by their row number:
+never by the whole row, which may hold a key. Test locations (and so skip reasons) point
+at the scenario's line in the feature file rather than at pytest-bdd's code.
+
+The step definitions live in `conformance.steps`; importing them here (rather than from the
+installed plugin) keeps them from matching the steps of other projects that use pytest-bdd.
 """
 
+from __future__ import annotations
+
+import re
+import types
+from pathlib import Path
+
+import pytest
+from pytest_bdd import scenario
+from pytest_bdd.feature import get_feature
+
+from conformance import features as ft
 from conformance.steps import *  # noqa: F403 -- pytest-bdd steps are fixtures, found by name
+
+_PLACEHOLDER = re.compile(r"<([^<>]+)>")
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector):
+    if file_path.suffix == ".feature":
+        return FeatureFile.from_parent(parent, path=file_path)
+    return None
+
+
+def _place() -> None:
+    """Stands in for a scenario's place in its feature file (see `_placed_at`)."""
+
+
+def _placed_at(path: Path, line: int) -> types.FunctionType:
+    # pytest reports a test's location (and a skip's) from its function's code, or from the
+    # object the function's `place_as` names: here a function whose code claims the line.
+    return types.FunctionType(_place.__code__.replace(co_filename=str(path), co_firstlineno=line), {})
+
+
+def scenario_test_name(template) -> str:
+    """`APIKEY-DOC-001 Set up API key auth`: the scenario's ID tag, then its title."""
+    rule = template.rule
+    tags = set(template.tags) | set(template.feature.tags) | (set(rule.tags) if rule is not None else set())
+    ids = sorted(t for t in tags if ft.ID_PATTERN.match(t))
+    return " ".join([*ids, template.name])
+
+
+def example_ids(template) -> list[str]:
+    """One ID per example row: the values the title names, else the row's number."""
+    named = _PLACEHOLDER.findall(template.name)
+    out = []
+    for number, context in enumerate((c for examples in template.examples for c in examples.as_contexts()), start=1):
+        values = [context[n] for n in named if n in context]
+        out.append(", ".join(values) if values else f"example {number}")
+    return out
+
+
+def _rename_examples(function, ids: list[str]) -> None:
+    marks = []
+    for mark in getattr(function, "pytestmark", []):
+        if mark.name == "parametrize" and mark.args[0] == "_pytest_bdd_example":
+            params = [pytest.param(*p.values, id=i, marks=p.marks) for p, i in zip(mark.args[1], ids, strict=True)]
+            mark = pytest.mark.parametrize("_pytest_bdd_example", params).mark
+        marks.append(mark)
+    function.pytestmark = marks
+
+
+class FeatureFile(pytest.Module):
+    """A feature file as a module whose test functions are its scenarios."""
+
+    def _getobj(self):
+        # pytest-bdd shows a feature as "<its directory's name>/<file name>": features/x.feature.
+        directory, filename = str(self.path.parent), self.path.name
+        feature = get_feature(directory, filename)
+        module = types.ModuleType(feature.rel_filename)
+        for name, template in feature.scenarios.items():
+
+            @scenario(filename, name, features_base_dir=directory)
+            def bound() -> None:
+                pass
+
+            if template.examples:
+                _rename_examples(bound, example_ids(template))
+            bound.place_as = _placed_at(self.path, template.line_number)
+            bound.__test__ = True  # collected by this name, which is no Python identifier
+            test = scenario_test_name(template)
+            while test in vars(module):
+                test += " (again)"
+            setattr(module, test, bound)
+        return module

@@ -6,14 +6,27 @@
 # Produces, in a cache directory outside the repository,
 #
 #   ${AGW_ENVTEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/agw-conformance/envtest}/<stamp>/
-#       bin/kube-apiserver  bin/etcd  bin/go-httpbin
-#       crds/<plural>.<group>.yaml    one CustomResourceDefinition per file
-#       crds/SOURCES                  where each set of CRDs came from
-#       tools/crdprep                 renders/validates CRD files (crdprep/)
+#       bin/kube-apiserver  bin/etcd  bin/go-httpbin     built once per <stamp>
+#       tools/crdprep-<hash>          renders/validates CRD files (crdprep/)
+#       crds-<origin>/                one assets directory per origin of the
+#           bin/                      agentgateway CRDs (hard links to ../bin)
+#           crds/<plural>.<group>.yaml    one CustomResourceDefinition per file
+#           crds/SOURCES              where each set of CRDs came from
 #
-# and prints the bin directory as its LAST line on stdout: that is the value
-# for KUBEBUILDER_ASSETS (the envtest convention: a directory holding
-# kube-apiserver and etcd). Everything else goes to stderr.
+# <origin> says where the agentgateway CRDs came from, so CRDs of two kinds
+# never share a directory:
+#   real-agw-<version>                  the Go module pinned in versions.env
+#   real-agw-<version>-src-<hash>       a local source tree (AGW_AGENTGATEWAY_SRC;
+#                                       its git tag, or a version in its directory
+#                                       name, and a hash of its CRD chart)
+#   standin-<hash>                      this project's stand-in (standin/), when
+#                                       neither is available; a WARNING says so on
+#                                       every run that uses it
+#
+# It prints the assets directory's bin as its LAST line on stdout: that is the
+# value for KUBEBUILDER_ASSETS (the envtest convention: a directory holding
+# kube-apiserver and etcd; the CRDs are in ../crds). Everything else, the
+# progress included, goes to stderr.
 #
 # <stamp> names the pinned versions plus a hash of the pins and of the wrapper
 # modules' sources (go.mod, go.sum, *.go), so changing a pin builds a new
@@ -23,13 +36,14 @@
 #   AGW_ENVTEST_CACHE         cache root (see above)
 #   AGW_AGENTGATEWAY_SRC      a local agentgateway source tree to take the
 #                             agentgateway CRD chart from instead of the Go
-#                             module proxy (re-rendered on every run)
+#                             module proxy
 #   AGW_ENVTEST_REQUIRE_AGENTGATEWAY_CRD=1
 #                             fail instead of warning when the agentgateway
 #                             CRDs cannot be obtained
 # Needs: go (the version in the go.mod files or newer; GOTOOLCHAIN=local is
 # forced, so no toolchain is downloaded), the Go module proxy, sha256sum.
-# A cold build compiles kube-apiserver, which takes a long time on a small machine.
+# A cold build (empty Go build cache) takes about 4 minutes on 2 cores, nearly
+# all of it kube-apiserver; with the binaries cached, a few seconds.
 set -euo pipefail
 
 # Bump when the layout of the output directory changes.
@@ -46,7 +60,7 @@ force=0
 for arg in "$@"; do
     case "$arg" in
         --force) force=1 ;;
-        -h|--help) sed -n '2,30p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,45p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown argument '$arg' (usage: build.sh [--force])" ;;
     esac
 done
@@ -106,8 +120,7 @@ if [[ "$force" == 1 && -d "$dest" ]]; then
     log "--force: removing $dest"
     rm -rf "$dest"
 fi
-mkdir -p "$dest/bin" "$dest/crds" "$dest/tools"
-log "assets directory: $dest"
+mkdir -p "$dest/bin" "$dest/tools"
 
 # ---- binaries ----
 build() { # name module-dir ldflags
@@ -117,9 +130,18 @@ build() { # name module-dir ldflags
         return
     fi
     log "building $name from $dir ($goversion)..."
-    local start=$SECONDS tmp="$out.tmp.$$"
-    go build -C "$here/$dir" -trimpath -ldflags "-s -w $ldflags" -o "$tmp" . ||
-        { rm -f "$tmp"; die "building $name failed (see the go output above)"; }
+    local start=$SECONDS tmp="$out.tmp.$$" pid next=$((SECONDS + 30))
+    go build -C "$here/$dir" -trimpath -ldflags "-s -w $ldflags" -o "$tmp" . &
+    pid=$!
+    # go build is silent until it is done: say every 30 s that it is still going.
+    while kill -0 "$pid" 2>/dev/null; do
+        sleep 1
+        if (( SECONDS >= next )); then
+            log "still building $name ($((SECONDS - start))s so far)"
+            next=$((next + 30))
+        fi
+    done
+    wait "$pid" || { rm -f "$tmp"; die "building $name failed (see the go output above)"; }
     mv -f "$tmp" "$out"
     log "built $name in $((SECONDS - start))s"
 }
@@ -130,7 +152,7 @@ kv+=" -X k8s.io/component-base/version.gitMajor=${BASH_REMATCH[1]}"
 kv+=" -X k8s.io/component-base/version.gitMinor=${BASH_REMATCH[2]}"
 kv+=" -X k8s.io/component-base/version.gitTreeState=clean"
 [[ -x "$dest/bin/kube-apiserver" ]] ||
-    log "kube-apiserver is a large build: expect tens of minutes on 2 cores"
+    log "kube-apiserver is the large build: about 4 minutes on 2 cores with an empty Go build cache"
 build etcd etcd ""
 build go-httpbin httpbin "-X main.version=$GO_HTTPBIN_VERSION"
 build kube-apiserver apiserver "$kv"
@@ -155,30 +177,69 @@ module_dir() { # module@version -> extracted module directory (module cache)
     printf '%s\n' "$dir"
 }
 
-# install_crds label crdprep-args... : render into a temp dir, then move the files in.
-install_crds() {
-    local label="$1"; shift
-    local tmp
-    tmp="$(mktemp -d "$dest/crds.tmp.XXXXXX")"
-    if ! "$crdprep" -out "$tmp" "$@"; then
-        rm -rf "$tmp"
+# ---- where the agentgateway CRDs come from: decides the assets directory ----
+agw="$AGENTGATEWAY_MODULE@$AGENTGATEWAY_VERSION"
+standin="$here/standin/agentgatewaypolicies.agentgateway.dev.yaml"
+agw_chart="" agw_what="" agw_reason=""
+
+use_standin() { # reason
+    if [[ "${AGW_ENVTEST_REQUIRE_AGENTGATEWAY_CRD:-0}" == 1 ]]; then
+        die "agentgateway CRDs: $1"
+    fi
+    agw_chart="" agw_reason="$1"
+    origin="standin-$(sha256sum <"$standin" | cut -c1-12)"
+}
+
+chart_usable() { # chart-dir description
+    if [[ ! -d "$1/templates" || ! -f "$1/values.yaml" ]]; then
+        use_standin "$2 has no $AGW_CHART_DIR/{templates,values.yaml}"
         return 1
     fi
-    local f
-    for f in "$tmp"/*.yaml; do mv -f "$f" "$dest/crds/"; done
-    rmdir "$tmp"
-    log "installed $label CRDs into $dest/crds"
+    if ! compgen -G "$1/templates/*.yaml" >/dev/null; then
+        use_standin "$2: $AGW_CHART_DIR/templates has no YAML files"
+        return 1
+    fi
+    agw_chart="$1" agw_what="$2"
 }
 
-note_source() { # key text
-    local sources="$dest/crds/SOURCES"
-    touch "$sources"
-    grep -v "^$1: " "$sources" >"$sources.tmp" || true
-    echo "$1: $2" >>"$sources.tmp"
-    mv -f "$sources.tmp" "$sources"
+tree_version() { # source-tree: its git tag, else a version in its directory name
+    if [[ "$(git -C "$1" rev-parse --show-toplevel 2>/dev/null)" == "$(cd "$1" && pwd -P)" ]]; then
+        git -C "$1" describe --tags --always 2>/dev/null && return
+    fi
+    basename "$1" | grep -Eo 'v?[0-9]+\.[0-9]+\.[0-9]+[-.+0-9A-Za-z]*$' && return
+    echo unversioned
 }
 
-if [[ ! -f "$dest/crds/.gateway-api.done" ]]; then
+if [[ -n "${AGW_AGENTGATEWAY_SRC:-}" ]]; then
+    [[ -d "$AGW_AGENTGATEWAY_SRC" ]] || die "AGW_AGENTGATEWAY_SRC=$AGW_AGENTGATEWAY_SRC is not a directory"
+    if chart_usable "$AGW_AGENTGATEWAY_SRC/$AGW_CHART_DIR" "local source tree $AGW_AGENTGATEWAY_SRC"; then
+        charthash="$(cd "$agw_chart" && find . -type f | LC_ALL=C sort | while read -r f; do echo "== $f"; cat "$f"; done | sha256sum | cut -c1-12)"
+        origin="real-agw-$(tree_version "$AGW_AGENTGATEWAY_SRC")-src-$charthash"
+    fi
+else
+    origin="real-agw-$AGENTGATEWAY_VERSION"
+    # A complete directory for the pinned module is reused without asking the proxy.
+    if [[ ! -f "$dest/crds-$origin/.done" ]]; then
+        log "fetching agentgateway CRDs ($agw)"
+        if agwdir="$(module_dir "$agw")"; then
+            chart_usable "$agwdir/$AGW_CHART_DIR" "Go module $agw" || true
+        else
+            use_standin "the Go module proxy does not serve $agw"
+        fi
+    fi
+fi
+origin="${origin//[^A-Za-z0-9._+-]/_}"
+assets="$dest/crds-$origin"
+
+# ---- the assets directory: bin (links to the binaries) and crds ----
+if [[ ! -f "$assets/.done" ]]; then
+    log "preparing $assets"
+    work="$(mktemp -d "$dest/.crds-$origin.XXXXXX")"
+    mkdir -p "$work/bin" "$work/crds"
+    for b in kube-apiserver etcd go-httpbin; do
+        ln -f "$dest/bin/$b" "$work/bin/$b" 2>/dev/null || cp -f "$dest/bin/$b" "$work/bin/$b"
+    done
+
     gw="sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION"
     log "fetching Gateway API standard CRDs ($gw)"
     gwdir="$(module_dir "$gw")" || die "cannot download Go module $gw"
@@ -186,63 +247,38 @@ if [[ ! -f "$dest/crds/.gateway-api.done" ]]; then
     gwfiles=("$gwdir"/config/crd/standard/gateway.networking.k8s.io_*.yaml)
     shopt -u nullglob
     [[ ${#gwfiles[@]} -gt 0 ]] || die "$gw has no config/crd/standard/gateway.networking.k8s.io_*.yaml"
-    install_crds "Gateway API $GATEWAY_API_VERSION (standard)" "${gwfiles[@]}" ||
-        die "preparing Gateway API CRDs failed"
+    "$crdprep" -out "$work/crds" "${gwfiles[@]}" || die "preparing Gateway API CRDs failed"
     for want in gateways httproutes; do
-        [[ -f "$dest/crds/$want.gateway.networking.k8s.io.yaml" ]] ||
-            die "$gw standard channel lacks the $want CRD"
+        [[ -f "$work/crds/$want.gateway.networking.k8s.io.yaml" ]] || die "$gw standard channel lacks the $want CRD"
     done
-    note_source gateway-api "$gw config/crd/standard (Go module proxy)"
-    touch "$dest/crds/.gateway-api.done"
-fi
+    echo "gateway-api: $gw config/crd/standard (Go module proxy)" >"$work/crds/SOURCES"
 
-agw_missing() {
-    # No .done marker: every build tries the real CRD again first.
-    rm -f "$dest/crds/.agentgateway.done"
-    if [[ "${AGW_ENVTEST_REQUIRE_AGENTGATEWAY_CRD:-0}" == 1 ]]; then
-        note_source agentgateway "MISSING: $1"
-        die "agentgateway CRDs: $1"
-    fi
-    cp -f "$here/standin/agentgatewaypolicies.agentgateway.dev.yaml" "$dest/crds/"
-    note_source agentgateway "STAND-IN clusters/envtest/standin (written by this project) because $1"
-    log "WARNING: the real agentgateway CRDs are not available: $1"
-    log "WARNING: installing this project's stand-in AgentgatewayPolicy CRD; set AGW_AGENTGATEWAY_SRC to a local agentgateway checkout to use the real one"
-}
-
-agw_from() { # chart-dir description
-    local chart="$1" what="$2"
-    [[ -d "$chart/templates" && -f "$chart/values.yaml" ]] || { agw_missing "$what has no $AGW_CHART_DIR/{templates,values.yaml}"; return; }
-    shopt -s nullglob
-    local files=("$chart"/templates/*.yaml)
-    shopt -u nullglob
-    [[ ${#files[@]} -gt 0 ]] || { agw_missing "$what: $AGW_CHART_DIR/templates has no YAML files"; return; }
-    install_crds "agentgateway ($what)" -helm-values "$chart/values.yaml" "${files[@]}" ||
-        die "rendering the agentgateway CRD chart from $what failed (see above)"
-    local pol="$dest/crds/agentgatewaypolicies.agentgateway.dev.yaml"
-    [[ -f "$pol" ]] || die "$what: no AgentgatewayPolicy CRD (agentgatewaypolicies.agentgateway.dev) in $AGW_CHART_DIR/templates"
-    # Ask the parsed CRD: a rendered file may wrap the message across lines.
-    "$crdprep" -has-rule "$REQUIRED_CEL_MESSAGE" "$pol" ||
-        die "$what: the AgentgatewayPolicy CRD lacks the rule '$REQUIRED_CEL_MESSAGE' (too old a version?)"
-    note_source agentgateway "real: $what $AGW_CHART_DIR/templates"
-    touch "$dest/crds/.agentgateway.done"
-}
-
-if [[ -n "${AGW_AGENTGATEWAY_SRC:-}" ]]; then
-    [[ -d "$AGW_AGENTGATEWAY_SRC" ]] || die "AGW_AGENTGATEWAY_SRC=$AGW_AGENTGATEWAY_SRC is not a directory"
-    log "rendering agentgateway CRDs from AGW_AGENTGATEWAY_SRC"
-    agw_from "$AGW_AGENTGATEWAY_SRC/$AGW_CHART_DIR" "local source tree $AGW_AGENTGATEWAY_SRC"
-elif [[ ! -f "$dest/crds/.agentgateway.done" ]]; then
-    agw="$AGENTGATEWAY_MODULE@$AGENTGATEWAY_VERSION"
-    log "fetching agentgateway CRDs ($agw)"
-    if agwdir="$(module_dir "$agw")"; then
-        agw_from "$agwdir/$AGW_CHART_DIR" "Go module $agw"
+    if [[ -n "$agw_chart" ]]; then
+        log "rendering agentgateway CRDs from $agw_what"
+        "$crdprep" -out "$work/crds" -helm-values "$agw_chart/values.yaml" "$agw_chart"/templates/*.yaml ||
+            die "rendering the agentgateway CRD chart from $agw_what failed (see above)"
+        pol="$work/crds/agentgatewaypolicies.agentgateway.dev.yaml"
+        [[ -f "$pol" ]] || die "$agw_what: no AgentgatewayPolicy CRD (agentgatewaypolicies.agentgateway.dev) in $AGW_CHART_DIR/templates"
+        # Ask the parsed CRD: a rendered file may wrap the message across lines.
+        "$crdprep" -has-rule "$REQUIRED_CEL_MESSAGE" "$pol" ||
+            die "$agw_what: the AgentgatewayPolicy CRD lacks the rule '$REQUIRED_CEL_MESSAGE' (too old a version?)"
+        echo "agentgateway: real: $agw_what $AGW_CHART_DIR/templates" >>"$work/crds/SOURCES"
     else
-        agw_missing "the Go module proxy does not serve $agw"
+        cp -f "$standin" "$work/crds/"
+        echo "agentgateway: STAND-IN clusters/envtest/standin (written by this project) because $agw_reason" >>"$work/crds/SOURCES"
     fi
+    touch "$work/.done"
+    rm -rf "$assets"
+    mv "$work" "$assets"
 fi
 
 for b in kube-apiserver etcd go-httpbin; do
-    [[ -x "$dest/bin/$b" ]] || die "internal error: $dest/bin/$b missing"
+    [[ -x "$assets/bin/$b" ]] || die "internal error: $assets/bin/$b missing"
 done
-log "ready: $(ls "$dest/crds" | grep -c '\.yaml$') CRDs; KUBEBUILDER_ASSETS=$dest/bin"
-echo "$dest/bin" >&3
+# Every run on the stand-in says so, not only the one that installed it.
+if grep -q '^agentgateway: STAND-IN' "$assets/crds/SOURCES"; then
+    log "WARNING: the real agentgateway CRDs are not available: $(sed -n 's/^agentgateway: STAND-IN.* because //p' "$assets/crds/SOURCES")"
+    log "WARNING: using this project's stand-in AgentgatewayPolicy CRD; set AGW_AGENTGATEWAY_SRC to a local agentgateway checkout to use the real one"
+fi
+log "ready: $(ls "$assets/crds" | grep -c '\.yaml$') CRDs ($origin); KUBEBUILDER_ASSETS=$assets/bin"
+echo "$assets/bin" >&3

@@ -7,20 +7,62 @@ the suite then talks to the cluster and the gateway exactly as it would to any o
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
+import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from .. import features as ft
-from ..controlplane import ControlPlane
+from ..controlplane import ControlPlane, ControlPlaneError, build_script, find_assets
 from .kubernetes import KubernetesTarget
 from .processes import Program, answers, free_port, host_address
 
+Progress = Callable[[str], None]
 
+
+def build_assets(progress: Progress) -> Path:
+    """KUBEBUILDER_ASSETS, or the assets `clusters/envtest/build.sh` builds or reuses.
+
+    The build takes minutes on a fresh machine and says what it is doing on stderr; each
+    line goes to `progress` as it comes, so a run inside pytest or tox is not silent for
+    that long, and a warning about the CRDs (a stand-in) is seen.
+    """
+    if os.environ.get("KUBEBUILDER_ASSETS"):
+        return find_assets()
+    script = build_script()
+    progress(f"envtest assets: running {script.relative_to(script.parents[2])} (about 4 minutes the first time, seconds after)")
+    said = []
+    with subprocess.Popen(["bash", str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True) as proc:
+        assert proc.stderr is not None and proc.stdout is not None
+        for line in proc.stderr:  # stdout holds one line, at the end: no deadlock
+            said.append(line.rstrip("\n"))
+            progress(said[-1])
+        printed = [line.strip() for line in proc.stdout.read().splitlines() if line.strip()]
+    if proc.returncode != 0 or not printed:
+        raise ControlPlaneError(f"{script} failed with exit code {proc.returncode}:\n" + "\n".join(said[-20:]))
+    return Path(printed[-1])
+
+
+def terminal(config: pytest.Config) -> Progress:
+    """Write a line to the terminal at once, even while pytest captures output (a fixture's set-up)."""
+
+    def write(line: str) -> None:
+        # Looked up when used: the terminal reporter registers after this plugin configures.
+        capture = config.pluginmanager.getplugin("capturemanager")
+        reporter = config.pluginmanager.getplugin("terminalreporter")
+        if reporter is None:
+            print(line, file=sys.stderr, flush=True)
+            return
+        with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
+            reporter.write_line(line)
+
+    return write
 
 
 def read_crd_sources(crds: Path | None) -> dict[str, str]:
@@ -42,9 +84,10 @@ def read_crd_sources(crds: Path | None) -> dict[str, str]:
 class EnvtestTarget(KubernetesTarget):
     name = "kubernetes (envtest)"
 
-    def __init__(self, gateway_command: list[str], supported: frozenset[str], timeout: float = 30.0):
+    def __init__(self, gateway_command: list[str], supported: frozenset[str], timeout: float = 30.0, progress: Progress | None = None):
         super().__init__("", "", supported, install=True, timeout=timeout)
         self.gateway_command = gateway_command
+        self.progress: Progress = progress or (lambda line: print(line, file=sys.stderr, flush=True))
         self._tmp: tempfile.TemporaryDirectory | None = None
         self.control_plane = ControlPlane()
         self.programs: list[Program] = []
@@ -55,12 +98,13 @@ class EnvtestTarget(KubernetesTarget):
     def from_options(cls, config: pytest.Config) -> EnvtestTarget:
         command = config.getoption("reference_command")
         return cls(shlex.split(command) if command else [sys.executable, "-m", "reference"],
-                   frozenset(ft.REFERENCE_FEATURES), config.getoption("convergence_timeout"))
+                   frozenset(ft.REFERENCE_FEATURES), config.getoption("convergence_timeout"), terminal(config))
 
     def start(self) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="agw-envtest-target-")
         self.workdir = Path(self._tmp.name)
         try:
+            self.control_plane = ControlPlane(assets=build_assets(self.progress))
             self.control_plane.start()
             self.kubeconfig = str(self.control_plane.kubeconfig)
             self._note_crds(self.control_plane.crds_dir)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import json
+import threading
 from dataclasses import dataclass, field, replace
+
+import httpx
 
 # Header values the suite shows in failure messages; every other value (credentials
 # above all) is redacted, so a failing run never prints a key.
@@ -121,3 +125,23 @@ class Response:
         body = self.text
         body = body if len(body) <= limit else body[:limit] + "..."
         return f"{head}; body {body!r}"
+
+
+_control: httpx.Client | None = None
+_control_lock = threading.Lock()
+
+
+def control_get(url: str, timeout: float) -> httpx.Response:
+    """A GET to a program's own endpoint (readiness, admin), over one pooled client.
+
+    The harness polls these endpoints every few milliseconds while it waits for a change
+    to load. A new httpx client per call builds a new TLS context (milliseconds of CPU,
+    the largest cost of a suite run after its sleeps), so one client serves them all.
+    """
+    global _control
+    with _control_lock:
+        if _control is None:
+            _control = httpx.Client()
+            atexit.register(_control.close)
+        client = _control
+    return client.get(url, timeout=timeout)

@@ -7,7 +7,6 @@ listened on (in use, or not this machine's), 1 for anything else.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 from pathlib import Path
@@ -73,8 +72,8 @@ def _serve(args: argparse.Namespace) -> int:
     if args.admin:
         apps.append((admin.create_app(runtime, source.report, getattr(source, "provenance", None)), sockets[1]))
         _say(f"admin on {_url(sockets[1])} (/healthz/ready, /config_dump, /status/policies)")
-    asyncio.run(serving.serve(apps, background=[background], on_stop=[proxy.aclose], log_level=args.log_level, limits=limits))
-    return 0
+    return serving.run(lambda: serving.serve(apps, background=[background], on_stop=[proxy.aclose], log_level=args.log_level, limits=limits),
+                       workers=args.workers)
 
 
 def _echo(args: argparse.Namespace) -> int:
@@ -84,8 +83,7 @@ def _echo(args: argparse.Namespace) -> int:
         print(f"agw-reference: {exc}", file=sys.stderr)
         return EXIT_CANNOT_LISTEN
     _say(f"echo backend on {_url(sock)} (/headers, /get, /anything, /status/CODE)")
-    asyncio.run(serving.serve([(echo.create_app(), sock)], log_level=args.log_level))
-    return 0
+    return serving.run(lambda: serving.serve([(echo.create_app(), sock)], log_level=args.log_level))
 
 
 def _url(sock) -> str:
@@ -143,6 +141,8 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--listen", type=_address, required=True, help="HOST:PORT for traffic")
     serve.add_argument("--admin", type=_address, help="HOST:PORT for /healthz/ready, /config_dump, /status/policies")
     serve.add_argument("--gateway-class", default="agentgateway", help="serve Gateways of this GatewayClass (default: agentgateway)")
+    serve.add_argument("--workers", type=_positive(int), default=1, metavar="N",
+                       help="processes sharing the listen addresses, each loading the configuration itself (default: 1)")
     serve.add_argument("--poll-interval", type=float, default=0.1, help="seconds between scans of the manifest directory")
     limits = serve.add_argument_group("client limits")
     default = serving.Limits()

@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 _HASH = re.compile(r"sha256:([0-9a-fA-F]{64})")
 
@@ -20,10 +21,14 @@ class InvalidEntry(ValueError):
     """An entry that cannot be turned into a key; the message never contains the entry's value."""
 
 
-@dataclass(frozen=True)
+# Entries without metadata share one empty mapping: a gateway may hold 100,000 of them.
+NO_METADATA: Mapping = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
 class KeyEntry:
     digest: bytes
-    metadata: dict = field(default_factory=dict, hash=False, compare=False)
+    metadata: Mapping = field(default_factory=lambda: NO_METADATA, hash=False, compare=False)
 
 
 def digest(key: bytes) -> bytes:
@@ -52,9 +57,10 @@ def parse_entry(value: bytes, *, hashed_only: bool = False) -> KeyEntry:
     agentgateway controller reads them (see `_field`): an empty or null `key` or
     `keyHash` counts as unset, and `"metadata": null` means no metadata.
     """
-    if not value.strip():
+    trimmed = value.strip()
+    if not trimmed:
         raise InvalidEntry("empty value")
-    if not value.strip().startswith(b"{"):
+    if not trimmed.startswith(b"{"):
         if hashed_only:
             raise InvalidEntry("only hashed keys (keyHash) are allowed here")
         return KeyEntry(digest(value))
@@ -65,9 +71,9 @@ def parse_entry(value: bytes, *, hashed_only: bool = False) -> KeyEntry:
     if not isinstance(obj, dict):
         raise InvalidEntry("not a JSON object")
     metadata = _field(obj, "metadata")
-    metadata = {} if metadata is None else metadata
-    if not isinstance(metadata, dict):
+    if metadata is not None and not isinstance(metadata, dict):
         raise InvalidEntry("metadata must be an object")
+    metadata = metadata or NO_METADATA
     key, key_hash = _field(obj, "key"), _field(obj, "keyHash")
     for name, given in (("key", key), ("keyHash", key_hash)):
         if given is not None and not isinstance(given, str):

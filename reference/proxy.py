@@ -1,8 +1,8 @@
 """The data plane: an ASGI application that authenticates, routes and forwards requests.
 
-Forwarding goes straight to a shared httpx transport: no client object, so no cookie jar
-and no default headers are added, and headers pass through as sent (duplicates too),
-minus the hop-by-hop ones.
+Forwarding goes through the gateway's own HTTP/1.1 client (`upstream`): headers pass
+through as sent (duplicates too), minus the hop-by-hop ones, and nothing is added but a
+`Host` when the request had none.
 """
 
 from __future__ import annotations
@@ -12,9 +12,7 @@ import logging
 import random
 from collections.abc import AsyncIterator, Callable
 
-import httpx
-
-from . import credentials, routing
+from . import credentials, routing, upstream
 from .config import AuthPolicy, Config
 from .decision import decide
 
@@ -30,7 +28,6 @@ HOP_BY_HOP = {
     b"transfer-encoding",
     b"upgrade",
 }
-TIMEOUTS = {"connect": 5.0, "read": 300.0, "write": 300.0, "pool": 10.0}
 
 
 def _hop_by_hop(headers: list[tuple[bytes, bytes]]) -> set[bytes]:
@@ -62,15 +59,13 @@ async def _refuse(send, reason: str, headers: list[tuple[bytes, bytes]]) -> None
 class Proxy:
     """ASGI app serving whatever configuration `current()` returns at request start."""
 
-    def __init__(self, current: Callable[[], Config | None], transport: httpx.AsyncBaseTransport | None = None):
+    def __init__(self, current: Callable[[], Config | None], client: upstream.Upstream | None = None):
         self.current = current
-        self.transport = transport or httpx.AsyncHTTPTransport(
-            retries=0, limits=httpx.Limits(max_connections=512, max_keepalive_connections=128)
-        )
+        self.upstream = client or upstream.Upstream()
         self._rotation = itertools.count()
 
     async def aclose(self) -> None:
-        await self.transport.aclose()
+        await self.upstream.aclose()
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -163,40 +158,33 @@ class Proxy:
         drop = _hop_by_hop(headers)
         upstream_headers = [(k, v) for k, v in headers if k not in drop]
         has_body = any(k in (b"content-length", b"transfer-encoding") for k, _ in headers)
-        raw_path = scope.get("raw_path") or scope["path"].encode()
-        try:
-            url = httpx.URL(scheme="http", host=target[0], port=target[1], raw_path=raw_path + (b"?" + query if query else b""))
-        except (UnicodeDecodeError, httpx.InvalidURL):
+        request_target = (scope.get("raw_path") or scope["path"].encode()) + (b"?" + query if query else b"")
+        if not upstream.valid_target(request_target):
             await _plain(send, 400, b"bad request target")
             return
-        request = httpx.Request(
-            scope["method"],
-            url,
-            headers=upstream_headers,
-            content=_body(receive) if has_body else b"",
-            extensions={"timeout": TIMEOUTS},
-        )
         try:
-            response = await self.transport.handle_async_request(request)
-        except httpx.TimeoutException:
+            response = await self.upstream.request(
+                target[0], target[1], scope["method"].encode("ascii"), request_target, upstream_headers, _body(receive) if has_body else None
+            )
+        except upstream.UpstreamTimeout:
             await _plain(send, 504, b"upstream request timeout")
             return
-        except httpx.TransportError as exc:
-            log.info("upstream %s:%d failed: %s", target[0], target[1], type(exc).__name__)
+        except upstream.UpstreamError as exc:
+            log.info("upstream %s:%d failed: %s", target[0], target[1], exc)
             await _plain(send, 503, b"upstream connect error")
             return
         try:
-            drop = _hop_by_hop(response.headers.raw)
-            out_headers = [(k.lower(), v) for k, v in response.headers.raw if k.lower() not in drop]
-            await send({"type": "http.response.start", "status": response.status_code, "headers": out_headers})
-            async for chunk in response.stream:
+            drop = _hop_by_hop(response.headers)
+            out_headers = [(k, v) for k, v in response.headers if k not in drop]
+            await send({"type": "http.response.start", "status": response.status, "headers": out_headers})
+            async for chunk in response.body():
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b""})
-        except httpx.TransportError as exc:
+        except upstream.UpstreamError as exc:
             # Headers are already sent; all we can do is end the response early.
-            log.info("upstream %s:%d broke mid-response: %s", target[0], target[1], type(exc).__name__)
+            log.info("upstream %s:%d broke mid-response: %s", target[0], target[1], exc)
         finally:
-            await response.aclose()
+            response.aclose()
 
 
 async def _body(receive) -> AsyncIterator[bytes]:

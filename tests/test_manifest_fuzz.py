@@ -14,7 +14,6 @@ import copy
 import datetime
 import os
 
-import httpx
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -23,6 +22,7 @@ from hypothesis import strategies as st
 from reference.kube import KubeSource
 from reference.manifests import ManifestError, parse_manifest, parse_object
 from reference.proxy import Proxy
+from stub_upstream import CannedUpstream
 from reference.runtime import Runtime
 from reference.watching import ManifestDir
 
@@ -236,13 +236,6 @@ def test_the_reported_shapes_are_refused_at_their_field(case):
 # --- file mode: the watched directory ---------------------------------------------------
 
 
-class Echo:
-    """Stands in for the backend: answers 200 to whatever the gateway forwards."""
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={"headers": {}})
-
-
 REQUESTS = {
     "no key": [],
     "the key": [(b"authorization", f"Bearer {KEY}".encode())],
@@ -252,7 +245,7 @@ REQUESTS = {
 
 def answers(runtime: Runtime) -> dict[str, int]:
     """How the gateway answers a few requests, run in-process against the current config."""
-    proxy = Proxy(runtime.current, transport=httpx.MockTransport(Echo()))
+    proxy = Proxy(runtime.current, CannedUpstream())  # answers 200 to whatever the gateway forwards
 
     async def one(headers):
         sent = []

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx
 import pytest
 
 from reference import config as cfg
 from reference import kube
 from reference.manifests import ManifestError, parse_manifest
 from reference.proxy import Proxy
+from stub_upstream import CannedUpstream
 
 GATEWAY = """
 apiVersion: gateway.networking.k8s.io/v1
@@ -64,7 +64,7 @@ def status_of(*texts: str) -> tuple[int, bytes]:
     """The answer to one request through the proxy, with a stand-in backend that answers 200."""
     objects = [o for i, t in enumerate(texts) for o in parse_manifest(t, f"f{i}.yaml")]
     config = cfg.build(objects, "agentgateway")
-    proxy = Proxy(lambda: config, transport=httpx.MockTransport(lambda request: httpx.Response(200, text="from the backend")))
+    proxy = Proxy(lambda: config, CannedUpstream(200, b"from the backend"))
     sent = []
 
     async def receive():

@@ -45,6 +45,7 @@ import httpx
 import pytest
 
 from .. import features as ft
+from ..http import control_get
 from . import agw_config
 from .agw_config import Untranslatable
 from .base import ObjectRef, Refused, documents
@@ -227,7 +228,7 @@ class AgentgatewayLocalTarget(LocalTarget):
 
     def _in_force(self, marker: str) -> bool:
         try:
-            response = httpx.get(f"http://127.0.0.1:{self.ports.admin}/config_dump", timeout=5)
+            response = control_get(f"http://127.0.0.1:{self.ports.admin}/config_dump", timeout=5)
         except httpx.HTTPError:
             return False
         return response.status_code == 200 and marker in response.text

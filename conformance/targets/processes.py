@@ -12,11 +12,13 @@ from pathlib import Path
 
 import httpx
 
+from ..http import control_get
+
 
 def answers(url: str) -> bool:
     """Whether `url` answers 200 right now: the readiness probe for programs we start."""
     try:
-        return httpx.get(url, timeout=1).status_code == 200
+        return control_get(url, timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
 

@@ -17,9 +17,9 @@ import re
 import time
 from pathlib import Path
 
-import httpx
 import yaml
 
+from ..http import control_get
 from .base import ObjectRef, Refused, documents
 from .local import LocalTarget
 from .processes import Program, answers, free_port
@@ -136,7 +136,7 @@ class ReferenceTarget(LocalTarget):
         os.replace(tmp, path)
 
     def _admin_json(self, path: str) -> dict:
-        response = httpx.get(self._admin + path, timeout=10)
+        response = control_get(self._admin + path, timeout=10)
         response.raise_for_status()
         return response.json()
 

@@ -1,0 +1,1 @@
+"""Benchmarks of the reference gateway: `python -m bench` (see __main__)."""

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from . import admin, echo, serving
-from .proxy import Proxy
+from .proxy import TIMEOUTS, Proxy
 from .runtime import Runtime
 from .watching import ManifestDir
 
@@ -53,7 +53,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"agw-reference: {exc}", file=sys.stderr)
         return EXIT_CANNOT_LISTEN
     limits = serving.Limits(args.header_timeout, args.keep_alive_timeout, args.limit_concurrency, args.max_header_bytes)
-    proxy = Proxy(runtime.current)
+    proxy = Proxy(runtime.current, upstream_timeout=args.upstream_timeout)
     apps = [(proxy, sockets[0])]
     if args.admin:
         apps.append((admin.create_app(runtime, source.report), sockets[1]))
@@ -105,6 +105,8 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--listen", type=_address, required=True, help="HOST:PORT for traffic")
     serve.add_argument("--admin", type=_address, help="HOST:PORT for /healthz/ready, /config_dump, /status/policies")
     serve.add_argument("--gateway-class", default="agentgateway", help="serve Gateways of this GatewayClass (default: agentgateway)")
+    serve.add_argument("--upstream-timeout", type=_positive(float), default=TIMEOUTS["read"], metavar="SECONDS",
+                       help="answer 504 when the backend sends nothing for this long (default: %(default)g)")
     serve.add_argument("--poll-interval", type=float, default=0.1, help="seconds between scans of the manifest directory")
     limits = serve.add_argument_group("client limits")
     default = serving.Limits()

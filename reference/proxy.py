@@ -62,8 +62,11 @@ async def _refuse(send, reason: str, headers: list[tuple[bytes, bytes]]) -> None
 class Proxy:
     """ASGI app serving whatever configuration `current()` returns at request start."""
 
-    def __init__(self, current: Callable[[], Config | None], transport: httpx.AsyncBaseTransport | None = None):
+    def __init__(self, current: Callable[[], Config | None], transport: httpx.AsyncBaseTransport | None = None,
+                 upstream_timeout: float | None = None):
         self.current = current
+        # The read timeout bounds each wait for the backend (its headers, each body chunk).
+        self.timeouts = {**TIMEOUTS, "read": upstream_timeout} if upstream_timeout else TIMEOUTS
         self.transport = transport or httpx.AsyncHTTPTransport(
             retries=0, limits=httpx.Limits(max_connections=512, max_keepalive_connections=128)
         )
@@ -159,7 +162,7 @@ class Proxy:
             url,
             headers=upstream_headers,
             content=_body(receive) if has_body else b"",
-            extensions={"timeout": TIMEOUTS},
+            extensions={"timeout": self.timeouts},
         )
         try:
             response = await self.transport.handle_async_request(request)

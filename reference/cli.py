@@ -11,7 +11,7 @@ import logging
 import sys
 from pathlib import Path
 
-from . import admin, echo, serving
+from . import admin, echo, serving, upstream
 from .proxy import Proxy
 from .runtime import Runtime
 from .watching import ManifestDir
@@ -66,7 +66,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"agw-reference: {exc}", file=sys.stderr)
         return EXIT_CANNOT_LISTEN
     limits = serving.Limits(args.header_timeout, args.keep_alive_timeout, args.limit_concurrency, args.max_header_bytes)
-    proxy = Proxy(runtime.current)
+    proxy = Proxy(runtime.current, upstream_timeout=args.upstream_timeout)
     apps = [(proxy, sockets[0])]
     _say(f"traffic on {_url(sockets[0])}")
     if args.admin:
@@ -143,6 +143,8 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--gateway-class", default="agentgateway", help="serve Gateways of this GatewayClass (default: agentgateway)")
     serve.add_argument("--workers", type=_positive(int), default=1, metavar="N",
                        help="processes sharing the listen addresses, each loading the configuration itself (default: 1)")
+    serve.add_argument("--upstream-timeout", type=_positive(float), default=upstream.READ_TIMEOUT, metavar="SECONDS",
+                       help="answer 504 when the backend sends nothing for this long (default: %(default)g)")
     serve.add_argument("--poll-interval", type=float, default=0.1, help="seconds between scans of the manifest directory")
     limits = serve.add_argument_group("client limits")
     default = serving.Limits()

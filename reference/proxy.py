@@ -59,9 +59,11 @@ async def _refuse(send, reason: str, headers: list[tuple[bytes, bytes]]) -> None
 class Proxy:
     """ASGI app serving whatever configuration `current()` returns at request start."""
 
-    def __init__(self, current: Callable[[], Config | None], client: upstream.Upstream | None = None):
+    def __init__(self, current: Callable[[], Config | None], client: upstream.Upstream | None = None,
+                 upstream_timeout: float | None = None):
         self.current = current
-        self.upstream = client or upstream.Upstream()
+        # The read timeout bounds each wait for the backend (its response head, each body chunk).
+        self.upstream = client or upstream.Upstream(read_timeout=upstream_timeout or upstream.READ_TIMEOUT)
         self._rotation = itertools.count()
 
     async def aclose(self) -> None:

@@ -110,6 +110,11 @@ class _Protocol(H11Protocol):
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
+        if self.conn.their_state is h11.SEND_BODY and not self.transport.is_closing():
+            # Answered (refused, say) before the client sent its body: waiting for a body
+            # nobody will read would let a client that never sends it hold the connection.
+            self.transport.close()
+            return
         # The next request may already be partly here (pipelined); if not, the connection
         # is idle, and the keep-alive timer that uvicorn has just set applies.
         if self.conn.their_state is h11.IDLE and self.conn.trailing_data[0]:
@@ -143,6 +148,29 @@ class _Protocol(H11Protocol):
             self.transport.close()
 
 
+def _unambiguous_framing(app):
+    """Refuse requests framed both by Transfer-Encoding and by Content-Length.
+
+    A request with both is how a body is made to mean one thing here and another to the
+    next hop (request smuggling). RFC 9112, 6.1 lets a server refuse it, and asks it to
+    close the connection after answering such a request in any case, so whatever follows
+    on the connection is never read as a request of its own.
+    """
+
+    async def guarded(scope, receive, send):
+        if scope["type"] == "http":
+            names = {k for k, _ in scope["headers"]}
+            if b"transfer-encoding" in names and b"content-length" in names:
+                body = b"bad request: both Transfer-Encoding and Content-Length"
+                await send({"type": "http.response.start", "status": 400, "headers": [
+                    (b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await app(scope, receive, send)
+
+    return guarded
+
+
 class _Server(uvicorn.Server):
     # Signals are handled once for all servers in `serve()`, not by each server.
     @contextlib.contextmanager
@@ -153,7 +181,7 @@ class _Server(uvicorn.Server):
 def _server(app, limits: Limits, log_level: str) -> _Server:
     protocol = type("Protocol", (_Protocol,), {"header_timeout": limits.header_timeout, "max_header_bytes": limits.max_header_bytes})
     config = uvicorn.Config(
-        app,
+        _unambiguous_framing(app),
         http=protocol,
         lifespan="off",
         log_level=log_level,

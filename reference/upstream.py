@@ -31,6 +31,7 @@ from collections.abc import AsyncIterator
 Headers = list[tuple[bytes, bytes]]
 
 MAX_HEAD_BYTES = 128 * 1024
+READ_TIMEOUT = 300.0  # seconds to wait for a response head, or for each body chunk
 _NO_BODY_STATUS = {204, 304}
 _READ_SIZE = 64 * 1024
 
@@ -134,7 +135,7 @@ class Response:
 class Upstream:
     """Keep-alive connections to backends, at most `max_idle` idle ones per endpoint."""
 
-    def __init__(self, connect_timeout: float = 5.0, read_timeout: float = 300.0, max_idle: int = 128):
+    def __init__(self, connect_timeout: float = 5.0, read_timeout: float = READ_TIMEOUT, max_idle: int = 128):
         self.connect_timeout, self.read_timeout, self.max_idle = connect_timeout, read_timeout, max_idle
         self._idle: dict[tuple[str, int], collections.deque[_Connection]] = {}
 

@@ -44,9 +44,11 @@ def as_api_server_returns(doc: dict) -> dict:
 class ReferenceTarget(LocalTarget):
     name = "reference"
 
-    def __init__(self, supported: frozenset[str], command: str | None = None, workdir: Path | None = None, timeout: float = 30.0):
+    def __init__(self, supported: frozenset[str], command: str | None = None, workdir: Path | None = None, timeout: float = 30.0,
+                 serve_flags: tuple[str, ...] = ()):
         super().__init__(command, workdir, timeout)
         self.supported_features = supported
+        self.serve_flags = serve_flags  # more `serve` options, for tests of the gateway's own limits
         self._admin = ""
         self._gateway = ""
 
@@ -64,7 +66,7 @@ class ReferenceTarget(LocalTarget):
             "gateway",
             [*self.command, "serve", "--manifests", str(self.manifests), "--listen", f"127.0.0.1:{gw_port}", "--admin", f"127.0.0.1:{admin_port}",
              # Scanning a handful of files is cheap; a short interval keeps each apply quick.
-             "--poll-interval", "0.02"],
+             "--poll-interval", "0.02", *self.serve_flags],
             self.workdir,
             env,
         )

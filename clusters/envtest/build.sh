@@ -244,5 +244,8 @@ fi
 for b in kube-apiserver etcd go-httpbin; do
     [[ -x "$dest/bin/$b" ]] || die "internal error: $dest/bin/$b missing"
 done
-log "ready: $(ls "$dest/crds" | grep -c '\.yaml$') CRDs; KUBEBUILDER_ASSETS=$dest/bin"
+shopt -s nullglob
+crd_files=("$dest"/crds/*.yaml)
+shopt -u nullglob
+log "ready: ${#crd_files[@]} CRDs; KUBEBUILDER_ASSETS=$dest/bin"
 echo "$dest/bin" >&3

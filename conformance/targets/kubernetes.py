@@ -180,8 +180,11 @@ def _missing_kinds(client: Client) -> list[str]:
         res = RESOURCES[kind]
         try:
             next(iter(client.list(res, namespace="default", chunk_size=1)), None)
-        except ApiError as exc:
-            if exc.status.code != 404:
+        except Exception as exc:  # noqa: BLE001 -- only a 404 means "no such kind"; anything else is re-raised
+            # An ApiError carries the API's Status; a whole API group missing is a bare 404
+            # page, which lightkube raises as its HTTP client's status error instead.
+            code = getattr(getattr(exc, "status", None), "code", None) or getattr(getattr(exc, "response", None), "status_code", None)
+            if code != 404:
                 raise
             missing.append(f"{kind} ({res._api_info.resource.group}/{res._api_info.resource.version})")
     return missing

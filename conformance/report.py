@@ -14,6 +14,7 @@ controller's report is as complete as a single process's.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import os
 import statistics
 from dataclasses import dataclass, field
@@ -51,6 +52,21 @@ def _name(nodeid: str, scenario_id: str) -> str:
     # Outline examples share an ID; keep the example part so each is listed.
     param = nodeid.rpartition("[")[2].rstrip("]") if nodeid.endswith("]") else ""
     return f"{scenario_id}[{param}]" if param else scenario_id
+
+
+def _shown(name: str, trace: dict | None) -> str:
+    """A scenario's name as the reports show it.
+
+    An outline example's name holds its values, keys among them. A scenario that ran has
+    its name masked by its own trace (it knows its keys); for one that did not, the values
+    are replaced by a short digest, which tells examples apart without showing them.
+    """
+    scenario_id, bracket, _ = name.partition("[")
+    if not bracket:
+        return name
+    if trace is not None:
+        return _name(trace["title"], scenario_id)
+    return f"{scenario_id}[example {hashlib.sha256(name.encode()).hexdigest()[:8]}]"
 
 
 class Report:
@@ -143,6 +159,7 @@ class Report:
         for entry, (profile, kind) in self._unsupported.items():
             getattr(out[profile], kind).append(entry)
         for nodeid, (name, profile, features) in self._expected.items():
+            name = _shown(name, self.traces.get(nodeid))
             outcome = self._outcome.get(nodeid)
             if outcome is None:
                 reason = DESELECTED if nodeid in self._deselected else NOT_REACHED
@@ -203,12 +220,7 @@ class Report:
             if outcome == "passed" and self.provisional.keys() & set(features):
                 outcome = "provisional"
             trace = self.traces.get(nodeid)
-            # An outline example's name holds its values, keys among them: it is shown only as
-            # the trace masked it, and not at all for an example that never ran.
-            if trace is not None:
-                name = _name(trace["title"], name.partition("[")[0])
-            elif "[" in name:
-                name = f"{name.partition('[')[0]}[an example]"
+            name = _shown(name, trace)
             out.append({"nodeid": nodeid, "name": name, "profile": profile, "features": list(features), "outcome": outcome,
                         "trace": trace})
         for entry, (profile, _kind) in self._unsupported.items():

@@ -12,8 +12,9 @@ A change is what a step does to the configuration, sorted into four kinds:
 The convergence time of a change is measured from the moment the target held it (its
 apply or delete returned) to the arrival of the first response of the streak that the
 next expectation converged on: from then on the gateway answered as the change required.
-Only the first expectation after a change is timed, and a change followed by another
-before any expectation is not timed at all (the second one is).
+Only the first expectation after a change is timed; a change followed by another before
+any expectation is not timed at all (the second one is), and neither is a change followed
+by a status check (that wait is the controller's, not the gateway's).
 
 Everything here leaves the scenario with its keys masked: key store entries are replaced
 by `<redacted>`, and every key the scenario knows (World.redact) is replaced wherever else
@@ -61,6 +62,9 @@ class Trace:
 
     def begin(self, change: Change) -> None:
         self.pending = change
+
+    def untimed(self) -> None:
+        self.pending = None
 
     def converged(self, at: float) -> None:
         if self.pending is not None:

@@ -192,6 +192,9 @@ class World:
     def hold(self, read: Callable[[], object], check: Callable[[object], str | None], expectation: str) -> object:
         """Read something (a status) until `check` passes by the convergence rule: `threshold`
         matches in a row, one read every `interval`, within `timeout`; a miss resets the count."""
+        # Status is the controller's report, not the gateway answering: a change followed by
+        # a status check is not timed, rather than timed with the status wait included.
+        self.trace.untimed()
         deadline = time.monotonic() + self.rule.timeout
         streak, reads, last_miss = 0, 0, "no read"
         while True:

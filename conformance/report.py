@@ -256,7 +256,8 @@ class Report:
             # Copies, so the YAML repeats the lists instead of using anchors.
             part = {"result": p.result, "statistics": dict(statistics_), "failedTests": list(p.failed), "skippedTests": list(p.skipped)}
             if name == ft.EXTENDED:
-                part |= {"supportedFeatures": list(profile["supportedFeatures"]), "unsupportedFeatures": list(profile["unsupportedFeatures"])}
+                part["supportedFeatures"] = list(profile["supportedFeatures"])
+                part["unsupportedFeatures"] = list(profile["unsupportedFeatures"])
             profile["extended" if name == ft.EXTENDED else "core"] = part
             why_not = getattr(self.target, "unsupported_reasons", None) or {}
             if why_not.keys() & set(profile["unsupportedFeatures"]):

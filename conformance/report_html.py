@@ -35,7 +35,8 @@ details.scenario>summary{cursor:pointer;padding:6px 10px;list-style-position:ins
 details.scenario[open]>summary{border-bottom:1px solid #e0e4ea;background:#fafbfc}
 .body{padding:8px 14px}.body h3{font-size:13px;margin:12px 0 4px;color:#4b5565}
 pre{background:#f4f5f8;border:1px solid #e3e6ec;border-radius:4px;padding:8px;overflow:auto;max-height:360px;font-size:12px;margin:4px 0}
-.feature-tags{color:#5d6b82;font-size:12px}#matrix td:first-child{white-space:nowrap}.id{font-family:ui-monospace,Menlo,Consolas,monospace;font-weight:600}
+.feature-tags{color:#5d6b82;font-size:12px}
+#matrix td:first-child{white-space:nowrap}.id{font-family:ui-monospace,Menlo,Consolas,monospace;font-weight:600}
 """
 
 def _e(value: object) -> str:

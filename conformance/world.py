@@ -12,9 +12,9 @@ from urllib.parse import unquote_plus
 
 from .convergence import Check, NotConverged, Rule, converge
 from .http import SHOWN_HEADERS, Request, Response
-from .trace import Change, Trace, kind_of_apply
 from .places import Place
 from .targets.base import ObjectRef, Target, documents
+from .trace import Change, Trace, kind_of_apply
 
 # Objects whose entries hold keys (spec section 2).
 KEY_STORES = ("Secret", "ConfigMap")

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from tools import KIND, ROOT, actionlint, configcheck, go_module_dir, read_env, system_tool
 
 from conformance.targets.kind import GATEWAY_ADDRESS
-from tools import KIND, ROOT, actionlint, configcheck, go_module_dir, read_env, system_tool
 
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))
 
@@ -150,7 +150,8 @@ def test_kind_pins_do_not_repeat_the_shared_ones():
 def test_base_objects_are_the_suites_own():
     """The Gateway and HTTPRoute installed on kind are the ones every other cluster tier uses."""
     kind = {(d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all((KIND / "base.yaml").read_text())}
-    suite = {(d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all((ROOT / "conformance" / "manifests" / "base.yaml").read_text())}
+    suite_base = (ROOT / "conformance" / "manifests" / "base.yaml").read_text()
+    suite = {(d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all(suite_base)}
     for key in (("Gateway", "agentgateway-proxy"), ("HTTPRoute", "httpbin")):
         assert kind[key] == suite[key]
     image = kind[("Deployment", "httpbin")]["spec"]["template"]["spec"]["containers"][0]["image"]

@@ -12,9 +12,9 @@ import subprocess
 import sys
 
 import pytest
+from tools import ROOT
 
 from conformance.controlplane import ControlPlane
-from tools import ROOT
 
 NEVER_STARTED = 4  # pytest.ExitCode.USAGE_ERROR
 
@@ -62,8 +62,8 @@ def test_cluster_without_the_crds(tmp_path):
     empty.mkdir()
     with ControlPlane(crds=empty) as cp:
         done = run_suite("--target=kubernetes", "--kubeconfig", str(cp.kubeconfig), "--gateway-address", f"http://127.0.0.1:{free_port()}")
-    assert_never_started(done, "does not serve Gateway (gateway.networking.k8s.io/v1), HTTPRoute", "AgentgatewayPolicy (agentgateway.dev/v1alpha1)",
-                         "install the Gateway API standard CRDs and the agentgateway CRDs")
+    assert_never_started(done, "does not serve Gateway (gateway.networking.k8s.io/v1), HTTPRoute",
+                         "AgentgatewayPolicy (agentgateway.dev/v1alpha1)", "install the Gateway API standard CRDs and the agentgateway CRDs")
 
 
 def test_cluster_with_crds_but_no_gateway_listening():

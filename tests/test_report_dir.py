@@ -15,10 +15,10 @@ import xml.etree.ElementTree as ET
 import jsonschema
 import pytest
 import yaml
+from tools import ROOT
 
 from conformance import features as ft
 from conformance.report_dir import schema
-from tools import ROOT
 
 DOC_KEY = "N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy"  # the docs page's example key
 # Scenarios that apply, revoke (update and delete a Secret) and delete, one outline with

@@ -11,6 +11,7 @@ that back with --dump-dom. A screenshot of the report is kept next to it.
 from __future__ import annotations
 
 import base64
+import html
 import json
 import os
 import subprocess
@@ -19,9 +20,9 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from tools import ROOT, system_tool
 
 from conformance import report_html
-from tools import ROOT, system_tool
 
 LAUNCH = ROOT / "tests" / "mutation" / "launch.py"
 DOC_KEY = "N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy"
@@ -101,8 +102,6 @@ def rendered(report, tmp_path_factory) -> dict:
     done = chromium("--dump-dom", probe.as_uri())
     assert done.returncode == 0, done.stderr[-2000:]
     start = done.stdout.index('<pre id="agw-probe">') + len('<pre id="agw-probe">')
-    import html
-
     return json.loads(html.unescape(done.stdout[start:done.stdout.index("</pre>", start)]))
 
 

@@ -7,6 +7,7 @@ Nothing here is skipped quietly: a missing tool fails the test with what to inst
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -25,8 +26,8 @@ def read_env(path: Path) -> dict[str, str]:
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("AGW_TOOLS_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "agw-conformance" / "tools"
-    path = Path(base)
+    home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    path = Path(os.environ.get("AGW_TOOLS_CACHE") or home / "agw-conformance" / "tools")
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -68,8 +69,6 @@ def go_module_dir(module: str, version: str) -> Path:
     """Where the Go module proxy's zip of module@version is extracted (downloaded once)."""
     done = subprocess.run([go(), "mod", "download", "-json", f"{module}@{version}"], cwd=ROOT, capture_output=True, text=True,
                           env={**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod"})
-    import json
-
     info = json.loads(done.stdout or "{}")
     assert done.returncode == 0 and info.get("Dir"), f"go mod download {module}@{version}: {info.get('Error') or done.stderr[-2000:]}"
     return Path(info["Dir"])

@@ -8,18 +8,18 @@ from here; `features/conftest.py` imports them for this suite's feature files on
 
 from __future__ import annotations
 
-import os
 import sys
 
 import pytest
 
 from . import features as ft
+from . import report_dir, trace
 from .convergence import Rule
 from .report import Report
 from .targets.base import Target
 from .world import World
 
-TARGETS = ("reference", "kubernetes", "agentgateway-local")
+TARGETS = ("reference", "kubernetes", "agentgateway-local", "kind")
 
 
 def _csv(value: str) -> list[str]:
@@ -49,6 +49,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="gateway for --envtest: reference (default), or agentgateway: its controller and proxy built from AGW_AGENTGATEWAY_SRC")
     group.addoption("--agentgateway-binary",
                     help="agentgateway proxy binary (--target=agentgateway-local; default: built by clusters/agentgateway/build.sh from AGW_AGENTGATEWAY_SRC)")
+    group.addoption("--kind-cluster", default="agw-conformance", help="name of the kind cluster to make or reuse (--target=kind)")
+    group.addoption("--kind-keep", action="store_true", help="leave the kind cluster running after the run (--target=kind)")
+    group.addoption("--agentgateway-version", help="agentgateway Helm chart version to install (--target=kind; default: the pinned release)")
+    report_dir.add_options(group)
 
 
 # Options that only mean something on some targets: (option, dest, where it applies, test).
@@ -62,6 +66,8 @@ _TARGET_ONLY = (
     ("--reference-command", "reference_command", "--target=reference, --envtest or --target=agentgateway-local",
      lambda t, e: t in ("reference", "agentgateway-local") or e),
     ("--agentgateway-binary", "agentgateway_binary", "--target=agentgateway-local", lambda t, e: t == "agentgateway-local"),
+    ("--kind-keep", "kind_keep", "--target=kind", lambda t, e: t == "kind"),
+    ("--agentgateway-version", "agentgateway_version", "--target=kind", lambda t, e: t == "kind"),
 )
 
 
@@ -101,6 +107,14 @@ def _make_target(config: pytest.Config) -> Target:
                 f"--target=kubernetes needs the cluster extra ({exc.name or exc} is not installed): pip install 'agw-apikey-conformance[kubernetes]'"
             ) from None
         return Cluster.from_options(config)
+    if config.getoption("target") == "kind":
+        try:
+            from .targets.kind import KindTarget
+        except ImportError as exc:
+            raise pytest.UsageError(
+                f"--target=kind needs the cluster extra ({exc.name or exc} is not installed): pip install 'agw-apikey-conformance[kubernetes]'"
+            ) from None
+        return KindTarget.from_options(config)
     if config.getoption("target") == "agentgateway-local":
         from .targets.agentgateway_local import AgentgatewayLocalTarget
 
@@ -112,6 +126,12 @@ def _make_target(config: pytest.Config) -> Target:
 
 def _is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    # Before pytest's JUnit and pytest-bdd's cucumber plugins read their paths.
+    report_dir.point_outputs(config)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -127,6 +147,8 @@ def pytest_configure(config: pytest.Config) -> None:
     target.request_timeout = min(10.0, max(0.5, config.getoption("convergence_timeout") / 3))
     config.stash[_TARGET] = target
     config.stash[_REPORT] = Report(target)
+    report_dir.describe(config, config.stash[_REPORT])
+    config.pluginmanager.register(trace.StepHooks(), "agw-conformance-steps")
     if config.pluginmanager.hasplugin("xdist") and not _is_worker(config):
         config.pluginmanager.register(_XdistController(config.stash[_REPORT]), "agw-conformance-xdist")
 
@@ -303,17 +325,21 @@ def convergence(pytestconfig: pytest.Config) -> Rule:
 
 
 @pytest.fixture
-def world(target: Target, convergence: Rule):
+def world(request: pytest.FixtureRequest, target: Target, convergence: Rule):
     world = World(target, convergence)
     try:
         yield world
     finally:
-        world.cleanup()
+        try:
+            world.cleanup()
+        finally:
+            trace.attach(request.node, world)  # steps, manifests, exchanges, keys masked
 
 
 class _ReportHooks:
     def __init__(self, report: Report, config: pytest.Config):
         self.report, self.config = report, config
+        self.written: list[str] = []
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.report.record(report)
@@ -323,9 +349,9 @@ class _ReportHooks:
             return  # nothing ran; the usage error says why
         for line in self.report.summary_lines():
             terminalreporter.write_line(line)
-        path = config.getoption("conformance_report")
-        if path and not _is_worker(config):
-            terminalreporter.write_line(f"conformance report: {os.path.abspath(path)}")
+        if not _is_worker(config):
+            for line in report_dir.where_lines(config, self.written):
+                terminalreporter.write_line(line)
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
@@ -333,9 +359,8 @@ class _ReportHooks:
             # The controller writes the report; it gets this worker's part here.
             self.config.workeroutput["agw-conformance-report"] = self.report.state()
             return
-        path = session.config.getoption("conformance_report")
-        if path and exitstatus != pytest.ExitCode.USAGE_ERROR:
-            self.report.write(path)
+        if exitstatus != pytest.ExitCode.USAGE_ERROR:
+            self.written = report_dir.write(session.config, self.report)
 
 
 class _XdistController:

@@ -14,7 +14,9 @@ controller's report is as complete as a single process's.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import os
+import statistics
 from dataclasses import dataclass, field
 from importlib import metadata
 
@@ -22,6 +24,7 @@ import pytest
 import yaml
 
 from . import features as ft
+from .trace import CHANGE_KINDS, from_report
 
 DESELECTED = "deselected (-k, -m or --deselect)"
 NOT_REACHED = "not reached: the run stopped before it (-x, --maxfail, a crash or an interrupt)"
@@ -51,6 +54,21 @@ def _name(nodeid: str, scenario_id: str) -> str:
     return f"{scenario_id}[{param}]" if param else scenario_id
 
 
+def _shown(name: str, trace: dict | None) -> str:
+    """A scenario's name as the reports show it.
+
+    An outline example's name holds its values, keys among them. A scenario that ran has
+    its name masked by its own trace (it knows its keys); for one that did not, the values
+    are replaced by a short digest, which tells examples apart without showing them.
+    """
+    scenario_id, bracket, _ = name.partition("[")
+    if not bracket:
+        return name
+    if trace is not None:
+        return _name(trace["title"], scenario_id)
+    return f"{scenario_id}[example {hashlib.sha256(name.encode()).hexdigest()[:8]}]"
+
+
 class Report:
     def __init__(self, target):
         self.target = target
@@ -63,6 +81,10 @@ class Report:
         self._outcome: dict[str, str] = {}
         self._unsupported: dict[str, tuple[str, str]] = {}  # entry -> (profile, kind)
         self._deselected: set[str] = set()
+        # What a vendor says about the implementation (--implementation-* flags) and the mode.
+        self.implementation: dict = {}
+        self.mode = "default"
+        self.traces: dict[str, dict] = {}  # nodeid -> the scenario's record (conformance/trace.py)
 
     def note_target(self) -> None:
         """Read what the started target says about its own parts (CRD origins, stand-ins)."""
@@ -89,6 +111,9 @@ class Report:
         self._deselected.update(n for n in nodeids if n in self._expected)
 
     def record(self, report: pytest.TestReport) -> None:
+        trace = from_report(report)
+        if trace is not None:
+            self.traces[report.nodeid] = trace
         if report.nodeid not in self._expected:
             return
         if report.failed:
@@ -110,6 +135,7 @@ class Report:
             "deselected": sorted(self._deselected),
             "provisional": dict(self.provisional),
             "crds": dict(self.crds),
+            "traces": dict(self.traces),
         }
 
     def merge(self, state: dict) -> None:
@@ -124,6 +150,7 @@ class Report:
         self._deselected |= set(state["deselected"])
         self.provisional.update(state["provisional"])
         self.crds.update(state["crds"])
+        self.traces.update(state.get("traces", {}))
 
     # --- results -------------------------------------------------------------------
 
@@ -132,6 +159,7 @@ class Report:
         for entry, (profile, kind) in self._unsupported.items():
             getattr(out[profile], kind).append(entry)
         for nodeid, (name, profile, features) in self._expected.items():
+            name = _shown(name, self.traces.get(nodeid))
             outcome = self._outcome.get(nodeid)
             if outcome is None:
                 reason = DESELECTED if nodeid in self._deselected else NOT_REACHED
@@ -167,7 +195,42 @@ class Report:
             lines += [f"  not counted: {entry}" for entry in p.provisional]
         return lines
 
-    def write(self, path: str) -> None:
+    def convergence(self) -> dict[str, dict[str, dict]]:
+        """Per feature and change kind: how many changes were timed, their median and worst."""
+        samples: dict[str, dict[str, list[float]]] = {}
+        for nodeid, trace in self.traces.items():
+            if nodeid not in self._expected:
+                continue
+            for feature in self._expected[nodeid][2]:
+                for timing in trace.get("convergence", []):
+                    samples.setdefault(feature, {}).setdefault(timing["change"], []).append(timing["seconds"])
+        return {
+            feature: {
+                kind: {"samples": len(v), "medianSeconds": round(statistics.median(v), 3), "worstSeconds": round(max(v), 3)}
+                for kind in CHANGE_KINDS if (v := kinds.get(kind))
+            }
+            for feature, kinds in sorted(samples.items())
+        }
+
+    def scenarios(self) -> list[dict]:
+        """Every scenario the run knew of, with its outcome, for the HTML report."""
+        out = []
+        for nodeid, (name, profile, features) in self._expected.items():
+            outcome = self._outcome.get(nodeid) or ("deselected" if nodeid in self._deselected else "not run")
+            if outcome == "passed" and self.provisional.keys() & set(features):
+                outcome = "provisional"
+            trace = self.traces.get(nodeid)
+            name = _shown(name, trace)
+            out.append({"nodeid": nodeid, "name": name, "profile": profile, "features": list(features), "outcome": outcome,
+                        "trace": trace})
+        for entry, (profile, _kind) in self._unsupported.items():
+            name, _, needs = entry.partition(" (needs ")
+            out.append({"nodeid": "", "name": name, "profile": profile, "features": needs.rstrip(")").split(", "),
+                        "outcome": "not supported", "trace": None})
+        return sorted(out, key=lambda s: s["name"])
+
+    def document(self) -> dict:
+        """The ConformanceReport as plain data (schema: conformance/schema/conformance-report.schema.json)."""
         try:
             version = metadata.version("agw-apikey-conformance")
         except metadata.PackageNotFoundError:
@@ -175,17 +238,27 @@ class Report:
         profiles = []
         for name, p in self._tally().items():
             supported = self.supported & ft.in_profile(name)
+            statistics_ = {"Passed": len(p.passed), "Skipped": len(p.skipped), "Failed": len(p.failed), "NotRun": len(p.not_run)}
             profile = {
                 "name": name,
                 "summary": p.result,
                 "result": p.result,
-                "statistics": {"Passed": len(p.passed), "Skipped": len(p.skipped), "Failed": len(p.failed), "NotRun": len(p.not_run)},
+                "statistics": statistics_,
                 "failedTests": p.failed,
                 "skippedTests": p.skipped,
                 "notRunTests": p.not_run,
                 "supportedFeatures": sorted(supported - self.provisional.keys()),
                 "unsupportedFeatures": sorted(ft.in_profile(name) - self.supported),
             }
+            # The Gateway API report's shape: a profile's core and extended parts. Every
+            # feature of APIKEY-CORE is core and every feature of APIKEY-EXTENDED extended,
+            # so each profile has the one part its features make.
+            # Copies, so the YAML repeats the lists instead of using anchors.
+            part = {"result": p.result, "statistics": dict(statistics_), "failedTests": list(p.failed), "skippedTests": list(p.skipped)}
+            if name == ft.EXTENDED:
+                part["supportedFeatures"] = list(profile["supportedFeatures"])
+                part["unsupportedFeatures"] = list(profile["unsupportedFeatures"])
+            profile["extended" if name == ft.EXTENDED else "core"] = part
             why_not = getattr(self.target, "unsupported_reasons", None) or {}
             if why_not.keys() & set(profile["unsupportedFeatures"]):
                 profile["unsupportedFeatureReasons"] = {f: why_not[f] for f in profile["unsupportedFeatures"] if f in why_not}
@@ -193,22 +266,25 @@ class Report:
                 profile["provisionalFeatures"] = {f: self.provisional[f] for f in sorted(supported & self.provisional.keys())}
                 profile["provisionalTests"] = p.provisional
             profiles.append(profile)
+        implementation = {"organization": "agw-apikey-conformance", "project": f"{self.target.name} target", "url": "",
+                          "version": version, "contact": []}
+        implementation.update({k: v for k, v in self.implementation.items() if v})
         report = {
             "apiVersion": "conformance.agentgateway.dev/v1alpha1",
             "kind": "ConformanceReport",
-            "implementation": {
-                "organization": "agw-apikey-conformance",
-                "project": f"{self.target.name} target",
-                "url": "",
-                "version": version,
-                "contact": [],
-            },
+            "implementation": implementation,
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "mode": "default",
+            "suiteVersion": version,
+            "target": self.target.name,
+            "mode": self.mode,
             "profiles": profiles,
+            "convergence": self.convergence(),
         }
         if self.crds:
             report["crds"] = dict(self.crds)
+        return report
+
+    def write(self, path: str) -> None:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         with open(path, "w") as fh:
-            yaml.safe_dump(report, fh, sort_keys=False)
+            yaml.safe_dump(self.document(), fh, sort_keys=False)

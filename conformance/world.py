@@ -14,6 +14,7 @@ from .convergence import Check, NotConverged, Rule, converge
 from .http import SHOWN_HEADERS, Request, Response
 from .places import Place
 from .targets.base import ObjectRef, Target, documents
+from .trace import Change, Trace, kind_of_apply
 
 # Objects whose entries hold keys (spec section 2).
 KEY_STORES = ("Secret", "ConfigMap")
@@ -33,21 +34,31 @@ class World:
     last_status: dict | None = None
     stores: list[dict] = field(default_factory=list)  # every Secret and ConfigMap applied, as given
     sent: list[str] = field(default_factory=list)  # every credential-like value a request of this scenario carried
+    # What the reports show of the scenario: its manifests, requests and responses, and how
+    # long the gateway took to converge on each change (conformance/trace.py).
+    trace: Trace = field(default_factory=Trace)
 
     # --- configuration ----------------------------------------------------------------
 
     def apply(self, manifest: str) -> list[ObjectRef]:
         # Record before applying, so even a partly applied manifest is cleaned up.
-        for doc in documents(manifest):
+        docs = documents(manifest)
+        kind = kind_of_apply(docs, self.applied, self.stores)
+        for doc in docs:
             if doc.get("kind") in KEY_STORES:
                 self.stores.append(doc)
             ref = ObjectRef.of(doc)
             if ref not in self.applied:
                 self.applied.append(ref)
-        return self.target.apply(manifest)
+        self.trace.manifest(manifest)
+        refs = self.target.apply(manifest)
+        # Timed from the moment the target holds the change (the API accepted it).
+        self.trace.begin(Change(kind, ", ".join(str(ObjectRef.of(d)) for d in docs), time.monotonic()))
+        return refs
 
     def delete(self, ref: ObjectRef) -> None:
         self.target.delete(ref)
+        self.trace.begin(Change("revoke" if ref.kind in KEY_STORES else "delete", str(ref), time.monotonic()))
         if ref in self.applied:
             self.applied.remove(ref)
 
@@ -144,20 +155,31 @@ class World:
 
     def expect(self, check: Check, expectation: str) -> list[Response]:
         """Send the current request until `check` holds by the convergence rule."""
-        self.note_request(self.request)
-        try:
-            self.responses = converge(self.target.send, self.request, check, self.rule, expectation)
-        except NotConverged as exc:
-            raise NotConverged(self.redact(str(exc))) from None
+        self.responses = self._converge(self.request, check, expectation)
         return self.responses
 
     def probe(self, request: Request, check: Check, expectation: str) -> list[Response]:
         """Like `expect`, for another request, leaving the scenario's request and responses alone."""
+        return self._converge(request, check, expectation)
+
+    def _converge(self, request: Request, check: Check, expectation: str) -> list[Response]:
         self.note_request(request)
+        received: dict[int, float] = {}  # id(response) -> when it arrived
+
+        def send(req: Request) -> Response:
+            response = self.target.send(req)
+            received[id(response)] = time.monotonic()
+            return response
+
         try:
-            return converge(self.target.send, request, check, self.rule, expectation)
+            streak = converge(send, request, check, self.rule, expectation)
         except NotConverged as exc:
+            self.trace.exchange(request, expectation, None, str(exc))
             raise NotConverged(self.redact(str(exc))) from None
+        # The gateway had converged when the first response of the matching streak came back.
+        self.trace.converged(received[id(streak[0])])
+        self.trace.exchange(request, expectation, streak[-1], None)
+        return streak
 
     def each_response(self, check: Check) -> None:
         """A further check on every response the last expectation converged on."""
@@ -170,6 +192,9 @@ class World:
     def hold(self, read: Callable[[], object], check: Callable[[object], str | None], expectation: str) -> object:
         """Read something (a status) until `check` passes by the convergence rule: `threshold`
         matches in a row, one read every `interval`, within `timeout`; a miss resets the count."""
+        # Status is the controller's report, not the gateway answering: a change followed by
+        # a status check is not timed, rather than timed with the status wait included.
+        self.trace.untimed()
         deadline = time.monotonic() + self.rule.timeout
         streak, reads, last_miss = 0, 0, "no read"
         while True:

@@ -79,7 +79,18 @@ def test_outline_examples_are_listed_one_by_one(tmp_path):
     report = report_with(("t[Strict-no]", "APIKEY-CORE-003", ft.CORE), ("t[Optional-no]", "APIKEY-CORE-003", ft.CORE))
     report.record(outcome("t[Strict-no]", "failed"))
     report.record(outcome("t[Optional-no]", "passed"))
-    assert results(report, tmp_path)[ft.CORE]["failedTests"] == ["APIKEY-CORE-003[Strict-no]"]
+    failed = results(report, tmp_path)[ft.CORE]["failedTests"]
+    # Without a trace to mask them, an example's values (keys among them) are shown as a digest.
+    assert len(failed) == 1 and failed[0].startswith("APIKEY-CORE-003[example ") and "Strict" not in failed[0]
+
+
+def test_an_example_that_ran_is_named_as_its_trace_masked_it(tmp_path):
+    report = report_with(("t[Strict-sekret-key-1]", "APIKEY-CORE-003", ft.CORE), ("t[Optional-no]", "APIKEY-CORE-003", ft.CORE))
+    failed = SimpleNamespace(**vars(outcome("t[Strict-sekret-key-1]", "failed")),
+                             user_properties=[("agw-trace", '{"title": "test_case[Strict-<redacted>]"}')])
+    report.record(failed)
+    report.record(outcome("t[Optional-no]", "passed"))
+    assert results(report, tmp_path)[ft.CORE]["failedTests"] == ["APIKEY-CORE-003[Strict-<redacted>]"]
 
 
 def test_workers_states_merge_into_one_complete_report(tmp_path):

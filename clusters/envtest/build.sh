@@ -280,5 +280,8 @@ if grep -q '^agentgateway: STAND-IN' "$assets/crds/SOURCES"; then
     log "WARNING: the real agentgateway CRDs are not available: $(sed -n 's/^agentgateway: STAND-IN.* because //p' "$assets/crds/SOURCES")"
     log "WARNING: using this project's stand-in AgentgatewayPolicy CRD; set AGW_AGENTGATEWAY_SRC to a local agentgateway checkout to use the real one"
 fi
-log "ready: $(ls "$assets/crds" | grep -c '\.yaml$') CRDs ($origin); KUBEBUILDER_ASSETS=$assets/bin"
+shopt -s nullglob
+crd_files=("$assets"/crds/*.yaml)
+shopt -u nullglob
+log "ready: ${#crd_files[@]} CRDs ($origin); KUBEBUILDER_ASSETS=$assets/bin"
 echo "$assets/bin" >&3

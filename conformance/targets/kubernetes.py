@@ -70,13 +70,19 @@ class KubernetesTarget(Target):
     def preflight(self) -> None:
         client = Client(config=KubeConfig.from_file(self.kubeconfig), field_manager=FIELD_MANAGER, timeout=5)
         try:
-            client.list(Namespace, limit=1)  # reachable, and these credentials may read
+            next(iter(client.list(Namespace, chunk_size=1)), None)  # reachable, and these credentials may read
+            missing = _missing_kinds(client)
         except ApiError as exc:
             raise RuntimeError(f"the API server in {self.kubeconfig} refused a request: {exc.status.message}") from None
         except Exception as exc:  # noqa: BLE001 -- connection refused, TLS, DNS, timeout
             raise RuntimeError(f"the API server in {self.kubeconfig} did not answer: {type(exc).__name__}: {exc}") from None
         finally:
             client.close()
+        if missing:
+            raise RuntimeError(
+                f"the cluster in {self.kubeconfig} does not serve {', '.join(missing)}: install the Gateway API standard CRDs "
+                "and the agentgateway CRDs (helm chart agentgateway-crds) first, as clusters/kind/up.sh does"
+            )
         url = httpx.URL(self.address)
         try:
             socket.create_connection((url.host, url.port or (443 if url.scheme == "https" else 80)), timeout=5).close()
@@ -161,6 +167,27 @@ class KubernetesTarget(Target):
     def policy_status(self, namespace: str, name: str) -> dict | None:
         doc = self.get(ObjectRef("AgentgatewayPolicy", namespace, name))
         return None if doc is None else doc.get("status")
+
+
+# The custom kinds every scenario needs: without their CRDs nothing can be applied.
+_NEEDED_KINDS = ("Gateway", "HTTPRoute", "AgentgatewayPolicy")
+
+
+def _missing_kinds(client: Client) -> list[str]:
+    """Kinds whose CRD the cluster lacks. Listing needs only read access to the kind, not to CRDs."""
+    missing = []
+    for kind in _NEEDED_KINDS:
+        res = RESOURCES[kind]
+        try:
+            next(iter(client.list(res, namespace="default", chunk_size=1)), None)
+        except Exception as exc:  # noqa: BLE001 -- only a 404 means "no such kind"; anything else is re-raised
+            # An ApiError carries the API's Status; a whole API group missing is a bare 404
+            # page, which lightkube raises as its HTTP client's status error instead.
+            code = getattr(getattr(exc, "status", None), "code", None) or getattr(getattr(exc, "response", None), "status_code", None)
+            if code != 404:
+                raise
+            missing.append(f"{kind} ({res._api_info.resource.group}/{res._api_info.resource.version})")
+    return missing
 
 
 def _ours(doc: dict) -> bool:

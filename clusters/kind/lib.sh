@@ -1,0 +1,45 @@
+# Shared by up.sh and down.sh: the pins, and the kind binary. Source it; do not run it.
+# shellcheck shell=bash
+
+kind_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=../envtest/versions.env
+source "$kind_dir/../envtest/versions.env"
+# shellcheck source=../agentgateway/versions.env
+source "$kind_dir/../agentgateway/versions.env"
+# shellcheck source=versions.env
+source "$kind_dir/versions.env"
+
+KIND_CLUSTER_NAME="${KIND_CLUSTER_NAME:-agw-conformance}"
+AGW_CHART_VERSION="${AGW_CHART_VERSION:-$AGW_UPSTREAM_TAG}"
+tools_cache="${AGW_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/agw-conformance/tools}"
+
+log() { printf '%s: %s\n' "$(basename "$0")" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# The kind command: $KIND, else kind on PATH at the pinned version, else built once from
+# its Go module into the tools cache.
+kind_bin() {
+    if [[ -n "${KIND:-}" ]]; then
+        printf '%s\n' "$KIND"
+        return
+    fi
+    if command -v kind >/dev/null && [[ "$(kind version 2>/dev/null)" == "kind $KIND_VERSION "* ]]; then
+        command -v kind
+        return
+    fi
+    local dir="$tools_cache/kind-$KIND_VERSION"
+    if [[ ! -x "$dir/kind" ]]; then
+        command -v go >/dev/null || die "kind $KIND_VERSION is not on PATH and Go is not installed to build it"
+        log "building kind $KIND_VERSION into $dir"
+        GOBIN="$dir" GOFLAGS=-mod=mod go install "sigs.k8s.io/kind@$KIND_VERSION" >&2
+    fi
+    printf '%s\n' "$dir/kind"
+}
+
+need() {
+    local missing=() tool
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null || missing+=("$tool")
+    done
+    ((${#missing[@]} == 0)) || die "missing on PATH: ${missing[*]}"
+}

@@ -3,7 +3,7 @@
 Each `.feature` file is a test file of its own, and each scenario a test called by its ID
 tag and title, so a run reads `features/api_key_auth.feature::APIKEY-DOC-001 Set up API
 key auth PASSED`, and `pytest features/status.feature` runs one file. An outline's examples
-are told apart by the values its title names (`[Strict, valid]`), or by their row number:
+are told apart by the values its title names (`[Strict, a valid]`), or by their row number:
 never by the whole row, which may hold a key. Test locations (and so skip reasons) point
 at the scenario's line in the feature file rather than at pytest-bdd's code.
 

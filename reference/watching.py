@@ -133,7 +133,7 @@ class ManifestDir:
     def definitions(self) -> dict[ObjectKey, list[str]]:
         """Every object in force, with the files that define it (in name order; the last one wins)."""
         out: dict[ObjectKey, list[str]] = {}
-        for name, state in sorted(list(self.files.items())):  # a snapshot: the admin reads it from another thread
+        for name, state in sorted(self.files.items()):  # sorted() copies at once: scans run in another thread
             for obj in state.objects:
                 out.setdefault(key_of(obj), []).append(name)
         return out
@@ -200,7 +200,7 @@ class ManifestDir:
             await asyncio.sleep(self.interval)
 
     def report(self) -> list[dict]:
-        files = sorted(list(self.files.items()))  # a snapshot: scans run in another thread
+        files = sorted(self.files.items())  # sorted() copies at once: scans run in another thread
         return [{"file": n, "revision": s.revision, "error": s.error} for n, s in files]
 
     def provenance(self) -> dict[ObjectKey, dict]:

@@ -7,8 +7,6 @@ import configparser
 import re
 from pathlib import Path
 
-import pytest
-
 pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -78,7 +78,7 @@ def _smuggled(host: str) -> bytes:
     return b"GET %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (SMUGGLED_PATH.encode(), host.encode())
 
 
-def _te_cl(te: bytes, cl_first: bool = False, key_line: bytes = b"Authorization: Bearer not-a-valid-key") -> Callable[[str, str], bytes]:
+def te_and_cl(te: bytes, cl_first: bool = False, key_line: bytes = b"Authorization: Bearer not-a-valid-key") -> Callable[[str, str], bytes]:
     """A request framed both ways (RFC 9112, 6.1), with a keyless request hidden in its body."""
     def build(host: str, key: str) -> bytes:
         body = b"0\r\n\r\n" + _smuggled(host)
@@ -127,12 +127,12 @@ def cases() -> list[Case]:
         Case("wrong scheme first, valid second", "many Authorization", lambda h, k: _request(h, b"Authorization: Basic Zm9vOmJhcg==", b"Authorization: Bearer " + k.encode())),
         Case("empty first, valid second", "many Authorization", lambda h, k: _request(h, b"Authorization:", b"Authorization: Bearer " + k.encode())),
         # Request smuggling: Transfer-Encoding together with Content-Length, and friends.
-        Case("TE chunked and CL", "smuggling", _te_cl(b"Transfer-Encoding: chunked")),
-        Case("CL and TE chunked", "smuggling", _te_cl(b"Transfer-Encoding: chunked", cl_first=True)),
-        Case("TE with odd spacing and CL", "smuggling", _te_cl(b"Transfer-Encoding:  chunked ")),
-        Case("TE xchunked and CL", "smuggling", _te_cl(b"Transfer-Encoding: xchunked")),
-        Case("TE chunked, identity and CL", "smuggling", _te_cl(b"Transfer-Encoding: chunked, identity")),
-        Case("TE space before colon and CL", "smuggling", _te_cl(b"Transfer-Encoding : chunked")),
+        Case("TE chunked and CL", "smuggling", te_and_cl(b"Transfer-Encoding: chunked")),
+        Case("CL and TE chunked", "smuggling", te_and_cl(b"Transfer-Encoding: chunked", cl_first=True)),
+        Case("TE with odd spacing and CL", "smuggling", te_and_cl(b"Transfer-Encoding:  chunked ")),
+        Case("TE xchunked and CL", "smuggling", te_and_cl(b"Transfer-Encoding: xchunked")),
+        Case("TE chunked, identity and CL", "smuggling", te_and_cl(b"Transfer-Encoding: chunked, identity")),
+        Case("TE space before colon and CL", "smuggling", te_and_cl(b"Transfer-Encoding : chunked")),
         Case("two different Content-Lengths", "smuggling",
              lambda h, k: _request(h, bad, b"Content-Length: 0", b"Content-Length: %d" % len(_smuggled(h)), method=b"POST", path=b"/anything", body=_smuggled(h))),
         Case("Content-Length list", "smuggling",

@@ -3,18 +3,18 @@
 Each case is a request no well-behaved client would send: a malformed request line,
 invalid header bytes, a huge head, a pile of Authorization headers, a client too slow to
 finish, or framing built to smuggle a second request past the gateway. None of them
-carries a valid key where the gateway should look for one (a valid key may sit in a
-second Authorization header or inside a smuggled request, where it must not count), so
-behind a Strict policy every one must be refused or dropped. The judgement is the same for
-any gateway:
+presents a valid key the way the spec says a key is presented: where the valid key is
+there at all, it sits behind an invalid first Authorization header, or in a header that is
+malformed (a NUL, a space in the name, no colon). So behind a Strict policy every one must
+be refused or dropped, and the judgement is the same for any gateway:
 
 - never a 5xx;
 - never a 2xx (a 2xx means the request was forwarded without a valid key);
-- the connection ends (a client that never finishes is cut off within `slow_limit`);
-- afterwards the gateway still answers: 401 without a key, 200 with the valid one.
+- an answer, or for a client that never finishes, the connection cut within `slow_limit`.
 
-Smuggled requests go to a path with a marker, so a test with its own backend can also
-check that the backend never saw them.
+Callers then check that the gateway still answers (401 without a key, 200 with it).
+Smuggled requests go to a path with a marker and carry no key, so a test with its own
+backend can also check that the backend never saw them.
 """
 
 from __future__ import annotations

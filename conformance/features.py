@@ -10,6 +10,11 @@ import re
 
 CORE = "APIKEY-CORE"
 EXTENDED = "APIKEY-EXTENDED"
+# Opt-in: runs that measure a gateway rather than check a rule (hostile clients, load with
+# key churn). Never in the default profiles; a vendor asks for it by name.
+RELIABILITY = "APIKEY-RELIABILITY"
+PROFILES = (CORE, EXTENDED, RELIABILITY)
+DEFAULT_PROFILES = (CORE, EXTENDED)
 
 FEATURES: dict[str, tuple[str, str]] = {
     # name: (profile, what it covers)
@@ -28,17 +33,19 @@ FEATURES: dict[str, tuple[str, str]] = {
     "CORS": (EXTENDED, "CORS preflight before authentication, CORS headers on the 401"),
     "ManifestValidation": (EXTENDED, "manifests breaking the CRD's validation rules are refused with its message"),
     "CrossNamespaceBackends": (EXTENDED, "backendRefs to Services in other namespaces, allowed by ReferenceGrants (Gateway API)"),
+    "Reliability": (RELIABILITY, "opt-in: hostile HTTP clients on raw sockets and load with key churn, with their figures"),
 }
 
 # What the reference gateway implements, whichever way it is configured.
 REFERENCE_FEATURES = frozenset(FEATURES) - {"ExpressionLocation", "CORS"}
 
-ID_PATTERN = re.compile(r"^APIKEY-(DOC|CORE|EXT|K8S)-\d{3}$")
+ID_PATTERN = re.compile(r"^APIKEY-(DOC|CORE|EXT|K8S|REL)-\d{3}$")
 OTHER_TAGS = {"doc-page", "beyond-the-page", "decision-table", "mutation-sentinel"}
 
 
 def profile_of(features: set[str]) -> str:
-    return EXTENDED if any(FEATURES[f][0] == EXTENDED for f in features) else CORE
+    profiles = {FEATURES[f][0] for f in features}
+    return RELIABILITY if RELIABILITY in profiles else EXTENDED if EXTENDED in profiles else CORE
 
 
 def in_profile(profile: str) -> set[str]:

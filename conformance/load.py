@@ -200,7 +200,7 @@ def _client_loop(url: str, host: str, path: str, book: KeyBook, figures: Figures
                 elif verdict == "refused":
                     figures.wrongly_refused += 1
                 if verdict and len(figures.examples) < 10:
-                    figures.examples.append(f"{kind} key: {verdict}")
+                    figures.examples.append(f"{kind}: {verdict}")
 
 
 def _judge(kind: str, status: int, key: str | None, book: KeyBook, answered: float) -> str:

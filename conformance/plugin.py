@@ -37,7 +37,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--supported-features", type=_csv, help="features the target supports (default: what the target declares)")
     group.addoption("--exempt-features", type=_csv, default=[], help="features not to test even if supported")
     group.addoption("--skip-tests", type=_csv, default=[], help="scenario IDs not to run (e.g. APIKEY-EXT-012)")
-    group.addoption("--profiles", type=_csv, default=[ft.CORE, ft.EXTENDED], help=f"profiles to run ({ft.CORE}, {ft.EXTENDED})")
+    group.addoption("--profiles", type=_csv, default=list(ft.DEFAULT_PROFILES),
+                    help=f"profiles to run (default {', '.join(ft.DEFAULT_PROFILES)}; opt-in: {ft.RELIABILITY})")
+    group.addoption("--load-seconds", type=float, default=30.0, help=f"how long the {ft.RELIABILITY} load with key churn runs (default 30)")
+    group.addoption("--load-clients", type=int, default=8, help=f"concurrent clients of the {ft.RELIABILITY} load (default 8)")
+    group.addoption("--hostile-slow-limit", type=float, default=30.0,
+                    help=f"seconds a gateway may leave a client that never finishes its request connected ({ft.RELIABILITY}; default 30)")
     group.addoption("--conformance-report", help="write a ConformanceReport YAML to this path")
     group.addoption("--kubeconfig", help="kubeconfig of the cluster (--target=kubernetes)")
     group.addoption("--gateway-address", help="base URL of the gateway under test (--target=kubernetes)")
@@ -81,13 +86,13 @@ def check_options(config: pytest.Config) -> None:
         unknown = sorted(set(config.getoption(dest) or ()) - set(ft.FEATURES))
         if unknown:
             raise pytest.UsageError(f"{flag}: unknown feature(s) {', '.join(unknown)}; known: {', '.join(ft.FEATURES)}")
-    unknown = sorted(set(config.getoption("profiles")) - {ft.CORE, ft.EXTENDED})
+    unknown = sorted(set(config.getoption("profiles")) - set(ft.PROFILES))
     if unknown:
-        raise pytest.UsageError(f"--profiles: unknown profile(s) {', '.join(unknown)}; known: {ft.CORE}, {ft.EXTENDED}")
+        raise pytest.UsageError(f"--profiles: unknown profile(s) {', '.join(unknown)}; known: {', '.join(ft.PROFILES)}")
     bad = sorted(i for i in config.getoption("skip_tests") if not ft.ID_PATTERN.match(i))
     if bad:
         raise pytest.UsageError(f"--skip-tests: {', '.join(bad)} is not a scenario ID (like APIKEY-EXT-012)")
-    for name in ("convergence_threshold", "convergence_timeout", "convergence_interval"):
+    for name in ("convergence_threshold", "convergence_timeout", "convergence_interval", "load_seconds", "load_clients", "hostile_slow_limit"):
         if config.getoption(name) <= 0:
             raise pytest.UsageError(f"--{name.replace('_', '-')} must be greater than 0")
 

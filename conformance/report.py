@@ -155,7 +155,7 @@ class Report:
     # --- results -------------------------------------------------------------------
 
     def _tally(self) -> dict[str, _Profile]:
-        out = {ft.CORE: _Profile(), ft.EXTENDED: _Profile()}
+        out = {name: _Profile() for name in ft.PROFILES}
         for entry, (profile, kind) in self._unsupported.items():
             getattr(out[profile], kind).append(entry)
         for nodeid, (name, profile, features) in self._expected.items():
@@ -237,6 +237,8 @@ class Report:
             version = "unknown"
         profiles = []
         for name, p in self._tally().items():
+            if name not in ft.DEFAULT_PROFILES and not (p.passed or p.failed or p.skipped or p.not_run or p.provisional):
+                continue  # an opt-in profile appears only in runs that asked for it
             supported = self.supported & ft.in_profile(name)
             statistics_ = {"Passed": len(p.passed), "Skipped": len(p.skipped), "Failed": len(p.failed), "NotRun": len(p.not_run)}
             profile = {

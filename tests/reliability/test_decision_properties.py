@@ -11,7 +11,7 @@ over HTTP on loopback; the backend records what it received.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import quote, unquote_plus
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
@@ -53,12 +53,6 @@ class Sent:
     cookies: tuple[tuple[str, str], ...]
 
 
-def _unquote(raw: str) -> str:
-    from urllib.parse import unquote_plus
-
-    return unquote_plus(raw)
-
-
 def presented(location: Location, sent: Sent) -> str | None:
     """Spec 3: the key the request presents, or None when it is missing."""
     if location.kind == "header":
@@ -76,7 +70,7 @@ def presented(location: Location, sent: Sent) -> str | None:
     if location.kind == "queryParameter":
         for name, value in sent.query:
             if name == location.name:
-                return _unquote(value)
+                return unquote_plus(value)
         return None
     for name, value in sent.cookies:
         if name == location.name:

@@ -79,7 +79,7 @@ def test_ambiguous_framing_is_refused_even_with_a_valid_key(setup):
     # match the body (the smuggled request would follow it); the reference refuses it.
     gateway, backend, _ = setup
     backend.clear()
-    build = hostile._te_cl(b"Transfer-Encoding: chunked", key_line=b"Authorization: Bearer " + KEY.encode())
+    build = hostile.te_and_cl(b"Transfer-Encoding: chunked", key_line=b"Authorization: Bearer " + KEY.encode())
     case = hostile.Case("TE chunked and CL, valid key", "smuggling", build)
     outcome = hostile.probe(gateway.gateway_url, case, KEY, host=HOST, slow_limit=SLOW_LIMIT)
     assert outcome.statuses == [400] and outcome.closed, outcome

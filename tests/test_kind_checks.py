@@ -6,6 +6,8 @@ own config types), the pins, and the Helm values against the chart they are pass
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -209,3 +211,25 @@ def test_the_values_check_catches_a_misspelt_value():
     problems = check_values(values, chart_dir("agentgateway"))
     assert "controller.loglevel: the chart has no such value" in problems
     assert "controller.replicaCount: str, the chart's default is int" in problems
+
+
+# --- the scripts, as far as they run without a container engine ---------------------
+
+
+def test_kind_is_built_from_its_module_at_the_pinned_version(tmp_path):
+    """Without kind on the PATH, lib.sh builds the pinned version into the tools cache."""
+    go_dir = str(Path(shutil.which("go") or "/usr/local/go/bin/go").parent)
+    env = {**os.environ, "PATH": f"{go_dir}:/usr/bin:/bin", "GOTOOLCHAIN": "local"}
+    done = subprocess.run(["bash", "-c", 'source clusters/kind/lib.sh && "$(kind_bin)" version'], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith(f"kind {read_env(KIND / 'versions.env')['KIND_VERSION']} ")
+
+
+def test_up_names_the_tools_it_misses(tmp_path):
+    for tool in ("bash", "dirname", "basename"):
+        (tmp_path / tool).symlink_to(shutil.which(tool))
+    done = subprocess.run([str(KIND / "up.sh"), str(tmp_path / "kubeconfig")], env={"PATH": str(tmp_path), "HOME": str(tmp_path)},
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "up.sh: error: missing on PATH: kubectl helm curl" in done.stderr
+    assert not (tmp_path / "kubeconfig").exists()

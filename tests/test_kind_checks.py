@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tools import KIND, ROOT, actionlint, configcheck, go_module_dir, read_env, system_tool
+from tools import KIND, ROOT, actionlint, configcheck, go_module_dir, helm, read_env, system_tool
 
 from conformance.targets.kind import GATEWAY_ADDRESS
 
@@ -54,7 +54,10 @@ def test_the_matrix_is_the_pinned_releases():
     script = workflow["jobs"]["versions"]["steps"][1]["run"]
     done = subprocess.run(["bash", "-c", script.replace('>>"$GITHUB_OUTPUT"', "")], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout.strip().partition("=")[2]) == pins
+    outputs = dict(line.split("=", 1) for line in done.stdout.splitlines())
+    assert json.loads(outputs["agentgateway"]) == pins
+    assert outputs["helm"] == read_env(KIND / "versions.env")["HELM_VERSION"]
+    assert workflow["jobs"]["kind"]["steps"][3]["with"]["version"] == "${{ needs.versions.outputs.helm }}"
     assert workflow["jobs"]["kind"]["strategy"]["matrix"]["agentgateway"] == "${{ fromJSON(needs.versions.outputs.agentgateway) }}"
 
 
@@ -202,6 +205,31 @@ def test_helm_values_fit_the_agentgateway_chart():
     assert (chart / "Chart.yaml").exists()
     values = yaml.safe_load((KIND / "values-agentgateway.yaml").read_text())
     assert check_values(values, chart) == []
+
+
+def render(chart: Path, values: Path) -> list[dict]:
+    done = subprocess.run([str(helm()), "template", "agentgateway", str(chart), "--namespace", "agentgateway-system",
+                           "--values", str(values)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return [d for d in yaml.safe_load_all(done.stdout) if d]
+
+
+def test_helm_values_render_into_the_control_plane():
+    """The chart rendered with our values (helm template): each value lands where it should."""
+    values = yaml.safe_load((KIND / "values-agentgateway.yaml").read_text())
+    rendered = render(chart_dir("agentgateway"), KIND / "values-agentgateway.yaml")
+    deployment = next(d for d in rendered if d["kind"] == "Deployment")
+    assert deployment["spec"]["replicas"] == values["controller"]["replicaCount"]
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["resources"]["requests"] == values["resources"]["requests"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["AGW_LOG_LEVEL"] == values["controller"]["logLevel"]
+
+
+def test_helm_lints_both_charts():
+    for name, extra in (("agentgateway", ["--values", str(KIND / "values-agentgateway.yaml")]), ("agentgateway-crds", [])):
+        done = subprocess.run([str(helm()), "lint", "--strict", str(chart_dir(name)), *extra], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_the_values_check_catches_a_misspelt_value():

@@ -6,12 +6,14 @@ own config types), the pins, and the Helm values against the chart they are pass
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
-from tools import KIND, ROOT, actionlint, configcheck, go_module_dir, read_env, system_tool
+from tools import KIND, ROOT, actionlint, configcheck, go_module_dir, helm, read_env, system_tool
 
 from conformance.targets.kind import GATEWAY_ADDRESS
 
@@ -52,7 +54,10 @@ def test_the_matrix_is_the_pinned_releases():
     script = workflow["jobs"]["versions"]["steps"][1]["run"]
     done = subprocess.run(["bash", "-c", script.replace('>>"$GITHUB_OUTPUT"', "")], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout.strip().partition("=")[2]) == pins
+    outputs = dict(line.split("=", 1) for line in done.stdout.splitlines())
+    assert json.loads(outputs["agentgateway"]) == pins
+    assert outputs["helm"] == read_env(KIND / "versions.env")["HELM_VERSION"]
+    assert workflow["jobs"]["kind"]["steps"][3]["with"]["version"] == "${{ needs.versions.outputs.helm }}"
     assert workflow["jobs"]["kind"]["strategy"]["matrix"]["agentgateway"] == "${{ fromJSON(needs.versions.outputs.agentgateway) }}"
 
 
@@ -202,6 +207,31 @@ def test_helm_values_fit_the_agentgateway_chart():
     assert check_values(values, chart) == []
 
 
+def render(chart: Path, values: Path) -> list[dict]:
+    done = subprocess.run([str(helm()), "template", "agentgateway", str(chart), "--namespace", "agentgateway-system",
+                           "--values", str(values)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return [d for d in yaml.safe_load_all(done.stdout) if d]
+
+
+def test_helm_values_render_into_the_control_plane():
+    """The chart rendered with our values (helm template): each value lands where it should."""
+    values = yaml.safe_load((KIND / "values-agentgateway.yaml").read_text())
+    rendered = render(chart_dir("agentgateway"), KIND / "values-agentgateway.yaml")
+    deployment = next(d for d in rendered if d["kind"] == "Deployment")
+    assert deployment["spec"]["replicas"] == values["controller"]["replicaCount"]
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["resources"]["requests"] == values["resources"]["requests"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["AGW_LOG_LEVEL"] == values["controller"]["logLevel"]
+
+
+def test_helm_lints_both_charts():
+    for name, extra in (("agentgateway", ["--values", str(KIND / "values-agentgateway.yaml")]), ("agentgateway-crds", [])):
+        done = subprocess.run([str(helm()), "lint", "--strict", str(chart_dir(name)), *extra], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
 def test_the_values_check_catches_a_misspelt_value():
     values = yaml.safe_load((KIND / "values-agentgateway.yaml").read_text())
     values["controller"]["loglevel"] = "debug"
@@ -209,3 +239,25 @@ def test_the_values_check_catches_a_misspelt_value():
     problems = check_values(values, chart_dir("agentgateway"))
     assert "controller.loglevel: the chart has no such value" in problems
     assert "controller.replicaCount: str, the chart's default is int" in problems
+
+
+# --- the scripts, as far as they run without a container engine ---------------------
+
+
+def test_kind_is_built_from_its_module_at_the_pinned_version(tmp_path):
+    """Without kind on the PATH, lib.sh builds the pinned version into the tools cache."""
+    go_dir = str(Path(shutil.which("go") or "/usr/local/go/bin/go").parent)
+    env = {**os.environ, "PATH": f"{go_dir}:/usr/bin:/bin", "GOTOOLCHAIN": "local"}
+    done = subprocess.run(["bash", "-c", 'source clusters/kind/lib.sh && "$(kind_bin)" version'], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith(f"kind {read_env(KIND / 'versions.env')['KIND_VERSION']} ")
+
+
+def test_up_names_the_tools_it_misses(tmp_path):
+    for tool in ("bash", "dirname", "basename"):
+        (tmp_path / tool).symlink_to(shutil.which(tool))
+    done = subprocess.run([str(KIND / "up.sh"), str(tmp_path / "kubeconfig")], env={"PATH": str(tmp_path), "HOME": str(tmp_path)},
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "up.sh: error: missing on PATH: kubectl helm curl" in done.stderr
+    assert not (tmp_path / "kubeconfig").exists()

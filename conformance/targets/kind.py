@@ -69,6 +69,8 @@ class KindTarget(KubernetesTarget):
 
     @classmethod
     def from_options(cls, config: pytest.Config) -> KindTarget:
+        if not (KIND_DIR / "up.sh").exists():
+            raise pytest.UsageError(f"--target=kind needs the suite's source checkout: {KIND_DIR / 'up.sh'} does not exist")
         engine, problems = container_engine()
         if engine is None:
             raise pytest.UsageError(

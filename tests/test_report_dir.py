@@ -65,13 +65,30 @@ def test_one_run_writes_every_report_and_says_where(reports):
     assert "not supported, not counted: APIKEY-EXT-012 (needs ExpressionLocation)" in stdout
 
 
-def test_every_report_the_suite_writes_is_valid(reports, xdist_reports):
-    for directory in (reports[0], xdist_reports):
+@pytest.fixture(scope="module")
+def opt_in_reports(tmp_path_factory):
+    """A vendor's run of the opt-in profile alone: its report has a profile of its own."""
+    directory = tmp_path_factory.mktemp("reports-reliability")
+    done = subprocess.run([sys.executable, "-m", "pytest", "features/", "-p", "no:cacheprovider", "-m", "APIKEY-REL-001",
+                           "--profiles", ft.RELIABILITY, "--report-dir", str(directory)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    return directory
+
+
+def test_every_report_the_suite_writes_is_valid(reports, xdist_reports, opt_in_reports):
+    names = [p["name"] for p in yaml.safe_load((opt_in_reports / "conformance-report.yaml").read_text())["profiles"]]
+    assert ft.RELIABILITY in names
+    for directory in (reports[0], xdist_reports, opt_in_reports):
         validate(yaml.safe_load((directory / "conformance-report.yaml").read_text()))
 
 
 def test_the_schema_knows_exactly_the_suites_features():
     assert set(schema()["$defs"]["feature"]["enum"]) == set(ft.FEATURES)
+
+
+def test_the_schema_knows_exactly_the_suites_profiles():
+    assert set(schema()["$defs"]["profile"]["properties"]["name"]["enum"]) == set(ft.PROFILES)
 
 
 @pytest.mark.parametrize("breakage", ["no convergence", "a result of 'ok'", "a core part on the extended profile", "a negative median"])

@@ -18,7 +18,7 @@ def test_a_run_that_writes_a_report_says_where(pytester):
     assert result.ret == 0, result.stdout.str()[-2000:]
     written = pytester.path / "out" / "report.yaml"
     assert written.is_file()
-    result.stdout.fnmatch_lines([f"conformance report: {written}"])
+    result.stdout.fnmatch_lines([f"reports: {written}"])
 
 
 def test_tox_keeps_every_report_outside_its_environments():

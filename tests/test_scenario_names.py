@@ -41,7 +41,8 @@ def outlines() -> list[tuple[str, object]]:
 
 
 def test_every_scenario_is_named_by_its_file_id_and_title(pytester):
-    nodeids = collected(pytester)
+    # Every profile, the opt-in one included, so that every scenario is collected.
+    nodeids = collected(pytester, "--profiles", ",".join(ft.PROFILES))
     titles = {}
     for path in sorted(FEATURES.glob("*.feature")):
         for template in FeatureParser(str(FEATURES), path.name).parse().scenarios.values():

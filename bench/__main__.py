@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     report = Report()
     server_cpus, load_cpu, pinning = _cpus(args.pin)
     report.say(f"# Benchmark of the reference gateway{' (smoke run: figures meaningless)' if args.smoke else ''}")
-    report.say(f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; {platform.node()}; {os.cpu_count()} CPUs; "
+    report.say(f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC; {platform.node()}; {os.cpu_count()} CPUs; "
                f"{platform.python_implementation()} {platform.python_version()}; {_event_loop()}; {pinning}")
     report.say(f"wrk {args.seconds:g} s per run, median of {args.rounds} rounds, variants alternating within each round")
 

@@ -49,7 +49,7 @@ def valid_target(target: bytes) -> bool:
 
 
 class _Connection:
-    __slots__ = ("reader", "writer", "reused")
+    __slots__ = ("reader", "reused", "writer")
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
         self.reader, self.writer, self.reused = reader, writer, False

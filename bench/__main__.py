@@ -222,6 +222,9 @@ def _workers(stack, wrk, one_key, args, report) -> None:
         rps = statistics.median(r.rps for r in samples[count])
         report.say(f"| {count} | {rps:,.0f} | {statistics.median(r.p99_ms for r in samples[count]):.1f} ms | {_fmt_ratio(rps / base)} |")
     report.data["workers"] = {n: statistics.median(r.rps for r in samples[n]) for n in counts}
+    cpus = len(stack.server_cpus.split(",")) if stack.server_cpus else len(os.sched_getaffinity(0))
+    report.say(f"(the servers have {cpus} CPU(s), shared by the echo backend{'' if stack.server_cpus else ' and wrk'}: "
+               "workers beyond that many cannot add throughput)")
 
 
 def _churn(stack, wrk, stable, args, report) -> None:

@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     report = Report()
     server_cpus, load_cpu, pinning = _cpus(args.pin)
     report.say(f"# Benchmark of the reference gateway{' (smoke run: figures meaningless)' if args.smoke else ''}")
-    report.say(f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; {platform.node()}; {os.cpu_count()} CPUs; "
+    report.say(f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC; {platform.node()}; {os.cpu_count()} CPUs; "
                f"{platform.python_implementation()} {platform.python_version()}; {_event_loop()}; {pinning}")
     report.say(f"wrk {args.seconds:g} s per run, median of {args.rounds} rounds, variants alternating within each round")
 
@@ -222,6 +222,9 @@ def _workers(stack, wrk, one_key, args, report) -> None:
         rps = statistics.median(r.rps for r in samples[count])
         report.say(f"| {count} | {rps:,.0f} | {statistics.median(r.p99_ms for r in samples[count]):.1f} ms | {_fmt_ratio(rps / base)} |")
     report.data["workers"] = {n: statistics.median(r.rps for r in samples[n]) for n in counts}
+    cpus = len(stack.server_cpus.split(",")) if stack.server_cpus else len(os.sched_getaffinity(0))
+    report.say(f"(the servers have {cpus} CPU(s), shared by the echo backend{'' if stack.server_cpus else ' and wrk'}: "
+               "workers beyond that many cannot add throughput)")
 
 
 def _churn(stack, wrk, stable, args, report) -> None:

@@ -57,10 +57,9 @@ def parse_entry(value: bytes, *, hashed_only: bool = False) -> KeyEntry:
     agentgateway controller reads them (see `_field`): an empty or null `key` or
     `keyHash` counts as unset, and `"metadata": null` means no metadata.
     """
-    trimmed = value.strip()
-    if not trimmed:
+    if not value.strip():
         raise InvalidEntry("empty value")
-    if not trimmed.startswith(b"{"):
+    if not value.strip().startswith(b"{"):
         if hashed_only:
             raise InvalidEntry("only hashed keys (keyHash) are allowed here")
         return KeyEntry(digest(value))
@@ -71,7 +70,8 @@ def parse_entry(value: bytes, *, hashed_only: bool = False) -> KeyEntry:
     if not isinstance(obj, dict):
         raise InvalidEntry("not a JSON object")
     metadata = _field(obj, "metadata")
-    if metadata is not None and not isinstance(metadata, dict):
+    metadata = {} if metadata is None else metadata
+    if not isinstance(metadata, dict):
         raise InvalidEntry("metadata must be an object")
     metadata = metadata or NO_METADATA
     key, key_hash = _field(obj, "key"), _field(obj, "keyHash")

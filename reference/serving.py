@@ -188,6 +188,9 @@ def _server(app, limits: Limits, log_level: str) -> _Server:
         access_log=False,
         server_header=False,
         date_header=False,
+        # The gateway never reads the client address, so uvicorn need not rewrite it from
+        # X-Forwarded-For on every request.
+        proxy_headers=False,
         timeout_keep_alive=limits.keep_alive_timeout,
         # uvicorn counts the connection a request arrives on too: at most N served means N + 1 here.
         limit_concurrency=limits.concurrency + 1,

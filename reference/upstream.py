@@ -26,12 +26,14 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import re
 from collections.abc import AsyncIterator
 
 Headers = list[tuple[bytes, bytes]]
 
 MAX_HEAD_BYTES = 128 * 1024
 READ_TIMEOUT = 300.0  # seconds to wait for a response head, or for each body chunk
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,15}")
 _NO_BODY_STATUS = {204, 304}
 _READ_SIZE = 64 * 1024
 
@@ -50,7 +52,7 @@ def valid_target(target: bytes) -> bool:
 
 
 class _Connection:
-    __slots__ = ("reader", "writer", "reused")
+    __slots__ = ("reader", "reused", "writer")
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
         self.reader, self.writer, self.reused = reader, writer, False
@@ -88,12 +90,10 @@ class Response:
                 while True:
                     line = await self._read(reader.readuntil(b"\n"))
                     size_text = line.split(b";", 1)[0].strip()
-                    try:
-                        size = int(size_text, 16)
-                    except ValueError:
-                        raise UpstreamError("bad chunk size") from None
-                    if size < 0:
+                    # Hex digits only: int() alone would also take "0x", "+" and "_".
+                    if not _CHUNK_SIZE.fullmatch(size_text):
                         raise UpstreamError("bad chunk size")
+                    size = int(size_text, 16)
                     if size == 0:
                         while (await self._read(reader.readuntil(b"\n"))).strip():
                             pass  # trailers are not forwarded

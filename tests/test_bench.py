@@ -11,9 +11,9 @@ import yaml
 # `python -m bench` runs from a checkout; the package is not installed.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.keys import SECRET_LIMIT, make_keys, secrets  # noqa: E402
-from bench.load import parse  # noqa: E402
-from reference.keys import KeySet, parse_entry  # noqa: E402
+from bench.keys import SECRET_LIMIT, make_keys, secrets
+from bench.load import parse
+from reference.keys import KeySet, parse_entry
 
 WRK_REPORT = """Running 5s test @ http://127.0.0.1:8080/anything
   2 threads and 64 connections

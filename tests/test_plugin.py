@@ -76,6 +76,8 @@ def ours(pytester: pytest.Pytester, *args: str):
     (["--gateway-address", "http://127.0.0.1:1"], "--gateway-address has no effect with --target=reference"),
     (["--supported-features", "APIKeyCore", "--exempt-features", "APIKeyCore"], "no scenario is left to run"),
     (["--convergence-timeout", "0"], "--convergence-timeout must be greater than 0"),
+    (["--target=kubernetes", "--kubeconfig", "k", "--gateway-address", "http://127.0.0.1:1", "-n", "2"],
+     "-n (pytest-xdist) needs a gateway per worker"),
 ])
 def test_bad_options_are_one_usage_error_before_anything_runs(pytester, args, says):
     result = ours(pytester, *args)

@@ -294,6 +294,20 @@ def test_a_body_cut_short_is_an_error_and_the_connection_is_not_reused():
     assert all(not stack for stack in run(main()).values())
 
 
+@pytest.mark.parametrize("size", [b"0x5", b"+5", b"5_0", b"", b"-1"])
+def test_chunk_sizes_other_than_hex_digits_are_errors(size):
+    reply = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n" + size + b"\r\nhello\r\n0\r\n\r\n"
+
+    async def main():
+        async with Backend(lambda h, b: reply) as backend:
+            client = Upstream()
+            with pytest.raises(UpstreamError):
+                await fetch(client, backend.port)
+            await client.aclose()
+
+    run(main())
+
+
 @pytest.mark.parametrize("reply", [b"HTTP/1.1 2000 OK\r\n\r\n", b"SPDY 200\r\n\r\n", b"HTTP/1.1 200 OK\r\nno colon\r\n\r\n",
                                    b"HTTP/1.1 200 OK\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\n"])
 def test_malformed_response_heads_are_upstream_errors(reply):

@@ -29,7 +29,7 @@ def test_tox_keeps_every_report_outside_its_environments():
     paths = {}
     for section in tox.sections():
         for line in tox[section].get("commands", "").splitlines():
-            found = re.search(r"--conformance-report (\S+)", line)
+            found = re.search(r"--(?:conformance-report|report-dir) (\S+)", line)
             if found:
                 paths[section] = found.group(1)
     assert len(paths) >= 4, paths

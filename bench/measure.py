@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from conformance.http import Request
-from conformance.targets.base import Target
+from conformance.targets.base import AddressTarget
 
 from . import keys as bench_keys
 from .load import Wrk
@@ -107,24 +107,9 @@ def memory(stack: Stack, count: int) -> Memory:
     return Memory(count, took, after, after - before)
 
 
-class _Address(Target):
-    """A target that is only an address: what `send` needs."""
-
-    def __init__(self, url: str):
-        self.url = url
-
-    start = stop = install_base = lambda self: None
-    apply = delete = get = lambda self, *a: None
-    policy_status = lambda self, namespace, name: None  # noqa: E731
-
-    @property
-    def gateway_url(self) -> str:
-        return self.url
-
-
 def harness_poll(echo_url: str, count: int) -> dict[str, float]:
     """Milliseconds per request: the harness's pooled `send`, against a new httpx transport each time."""
-    target = _Address(echo_url)
+    target = AddressTarget(echo_url)
     request = Request(path="/status/200")
     target.send(request)
     pooled = []

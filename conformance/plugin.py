@@ -8,6 +8,7 @@ from here; `features/conftest.py` imports them for this suite's feature files on
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import pytest
@@ -105,35 +106,34 @@ def check_options(config: pytest.Config) -> None:
 
 
 def _make_target(config: pytest.Config) -> Target:
-    # Cluster targets import the Kubernetes client; the default run does not need it.
-    if config.getoption("target") == "kubernetes":
-        try:
-            if config.getoption("envtest") and config.getoption("envtest_gateway") == "agentgateway":
-                from .targets.envtest_agentgateway import AgentgatewayEnvtestTarget as Cluster
-            elif config.getoption("envtest"):
-                from .targets.envtest import EnvtestTarget as Cluster
-            else:
-                from .targets.kubernetes import KubernetesTarget as Cluster
-        except ImportError as exc:
-            raise pytest.UsageError(
-                f"--target=kubernetes needs the cluster extra ({exc.name or exc} is not installed): pip install 'agw-apikey-conformance[kubernetes]'"
-            ) from None
-        return Cluster.from_options(config)
-    if config.getoption("target") == "kind":
-        try:
-            from .targets.kind import KindTarget
-        except ImportError as exc:
-            raise pytest.UsageError(
-                f"--target=kind needs the cluster extra ({exc.name or exc} is not installed): pip install 'agw-apikey-conformance[kubernetes]'"
-            ) from None
-        return KindTarget.from_options(config)
-    if config.getoption("target") == "agentgateway-local":
+    target = config.getoption("target")
+    if target == "kubernetes":
+        if config.getoption("envtest") and config.getoption("envtest_gateway") == "agentgateway":
+            cluster = _cluster_target(target, "envtest_agentgateway", "AgentgatewayEnvtestTarget")
+        elif config.getoption("envtest"):
+            cluster = _cluster_target(target, "envtest", "EnvtestTarget")
+        else:
+            cluster = _cluster_target(target, "kubernetes", "KubernetesTarget")
+        return cluster.from_options(config)
+    if target == "kind":
+        return _cluster_target(target, "kind", "KindTarget").from_options(config)
+    if target == "agentgateway-local":
         from .targets.agentgateway_local import AgentgatewayLocalTarget
 
         return AgentgatewayLocalTarget.from_options(config)
     from .targets.reference import ReferenceTarget
 
     return ReferenceTarget(ft.REFERENCE_FEATURES, command=config.getoption("reference_command"), timeout=config.getoption("convergence_timeout"))
+
+
+def _cluster_target(target: str, module: str, name: str) -> type[Target]:
+    # Cluster targets import the Kubernetes client; the default run does not need it.
+    try:
+        return getattr(importlib.import_module(f".targets.{module}", __package__), name)
+    except ImportError as exc:
+        raise pytest.UsageError(
+            f"--target={target} needs the cluster extra ({exc.name or exc} is not installed): pip install 'agw-apikey-conformance[kubernetes]'"
+        ) from None
 
 
 def _is_worker(config: pytest.Config) -> bool:

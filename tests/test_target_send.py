@@ -8,22 +8,7 @@ import pytest
 
 from conformance.convergence import NotConverged, Rule, converge
 from conformance.http import Request
-from conformance.targets.base import Target
-
-
-class Address(Target):
-    """A target that is only an address: enough to exercise `send`."""
-
-    def __init__(self, url: str, request_timeout: float):
-        self.url, self.request_timeout = url, request_timeout
-
-    start = stop = install_base = lambda self: None
-    apply = delete = get = lambda self, *a: None
-    policy_status = lambda self, namespace, name: None  # noqa: E731
-
-    @property
-    def gateway_url(self) -> str:
-        return self.url
+from conformance.targets.base import AddressTarget as Address
 
 
 class Server:

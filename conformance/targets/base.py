@@ -142,5 +142,35 @@ class Target(abc.ABC):
             self._transport = None
 
 
+class AddressTarget(Target):
+    """A gateway known only by its address: it can be sent traffic, not configured.
+
+    For measuring or testing `send` itself against any HTTP server."""
+
+    def __init__(self, url: str, request_timeout: float = Target.request_timeout):
+        self.url, self.request_timeout = url, request_timeout
+
+    def start(self) -> None:
+        pass
+
+    stop = install_base = start
+
+    def apply(self, manifest: str) -> list[ObjectRef]:
+        raise NotImplementedError("an address alone cannot be configured")
+
+    def delete(self, ref: ObjectRef) -> None:
+        raise NotImplementedError("an address alone cannot be configured")
+
+    def get(self, ref: ObjectRef) -> dict | None:
+        return None
+
+    def policy_status(self, namespace: str, name: str) -> dict | None:
+        return None
+
+    @property
+    def gateway_url(self) -> str:
+        return self.url
+
+
 def _b(value: str | bytes) -> bytes:
     return value if isinstance(value, bytes) else value.encode("utf-8")

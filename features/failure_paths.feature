@@ -175,8 +175,8 @@ Feature: When keys are missing, broken or changing
     Then the request is refused with "invalid credentials"
 
   @APIKEY-CORE-034 @APIKeyCore
-  Scenario: Rotation: two keys valid at once, then the old one revoked
-    Given I create a Secret holding the old and the new key
+  Scenario: Rotation: a new key added to the Secret in use, both valid at once, then the old one revoked
+    Given I create a Secret holding the old key
       """
       apiVersion: v1
       kind: Secret
@@ -185,7 +185,6 @@ Feature: When keys are missing, broken or changing
         namespace: agentgateway-system
       data:
         old: b2xkLWtleS0xMTEx
-        new: bmV3LWtleS0yMjIy
       """
     And I apply a Strict policy that reads it
       """
@@ -210,6 +209,21 @@ Feature: When keys are missing, broken or changing
     When I send a request to the httpbin app with the key "old-key-1111" in the Authorization header
     Then the request is forwarded without the credential
     When I send a request to the httpbin app with the key "new-key-2222" in the Authorization header
+    Then the request is refused with "invalid credentials"
+    When I update the Secret to add the new key
+      """
+      apiVersion: v1
+      kind: Secret
+      metadata:
+        name: rotating
+        namespace: agentgateway-system
+      data:
+        old: b2xkLWtleS0xMTEx
+        new: bmV3LWtleS0yMjIy
+      """
+    And I send a request to the httpbin app with the key "new-key-2222" in the Authorization header
+    Then the request is forwarded without the credential
+    When I send a request to the httpbin app with the key "old-key-1111" in the Authorization header
     Then the request is forwarded without the credential
     When I update the Secret to revoke the old key
       """

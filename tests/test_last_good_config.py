@@ -11,23 +11,10 @@ import pytest
 
 from conformance import converge
 from conformance.targets.reference import ReferenceTarget
-from support import NO_KEY, RULE, status, with_key
+from support import NO_KEY, RULE, secret, status, strict_policy, with_key
 
 KEY = "last-good-key-5e6f"
-POLICY = f"""
-apiVersion: v1
-kind: Secret
-metadata: {{name: apikey, namespace: agentgateway-system}}
-stringData: {{api-key: {KEY}}}
----
-apiVersion: agentgateway.dev/v1alpha1
-kind: AgentgatewayPolicy
-metadata: {{name: apikey-auth, namespace: agentgateway-system}}
-spec:
-  targetRefs: [{{group: gateway.networking.k8s.io, kind: Gateway, name: agentgateway-proxy}}]
-  traffic:
-    apiKeyAuthentication: {{mode: Strict, secretRef: {{name: apikey}}}}
-"""
+POLICY = secret({"api-key": KEY}) + "---" + strict_policy()
 ROUTE = """
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute

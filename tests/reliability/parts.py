@@ -134,29 +134,6 @@ endpoints: [{{addresses: [127.0.0.1]}}]
 """
 
 
-def secret(keys: dict[str, str], name: str = "apikey") -> str:
-    data = "\n".join(f"  {entry}: {json.dumps(value)}" for entry, value in keys.items())
-    return f"""
-apiVersion: v1
-kind: Secret
-metadata: {{name: {name}, namespace: agentgateway-system}}
-stringData:{" {}" if not keys else ""}
-{data}
-"""
-
-
-def strict_policy(secret_name: str = "apikey") -> str:
-    return f"""
-apiVersion: agentgateway.dev/v1alpha1
-kind: AgentgatewayPolicy
-metadata: {{name: apikey-auth, namespace: agentgateway-system}}
-spec:
-  targetRefs: [{{group: gateway.networking.k8s.io, kind: Gateway, name: agentgateway-proxy}}]
-  traffic:
-    apiKeyAuthentication: {{mode: Strict, secretRef: {{name: {secret_name}}}}}
-"""
-
-
 @contextlib.contextmanager
 def verbose_gateway(workdir: Path, *serve_flags: str) -> Iterator[ReferenceTarget]:
     """The reference gateway at debug level, its logs kept in `workdir` for the secret scan."""

@@ -12,9 +12,9 @@ import pytest
 
 from conformance import Request, converge
 from conformance.targets.processes import free_port
-from support import RULE, status
+from support import RULE, secret, status, strict_policy
 
-from .parts import HOST, Backend, leaks, log_texts, route_to, secret, strict_policy, verbose_gateway
+from .parts import HOST, Backend, leaks, log_texts, route_to, verbose_gateway
 
 KEY = "backend-faults-key-4b8e21"
 UPSTREAM_TIMEOUT = 1.0

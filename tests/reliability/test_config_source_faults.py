@@ -20,9 +20,9 @@ import pytest
 
 from conformance import Request, converge
 from conformance.targets.processes import Program, free_port
-from support import RULE, status
+from support import RULE, secret, status, strict_policy
 
-from .parts import HOST, Backend, admin_texts, leaks, log_texts, route_to, secret, strict_policy, verbose_gateway
+from .parts import HOST, Backend, admin_texts, leaks, log_texts, route_to, verbose_gateway
 
 FIRST, SECOND = "source-faults-first-3e9a1f", "source-faults-second-77c0d2"
 NO_KEY = Request(host=HOST, path="/anything")

@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from conformance import Request, converge
-from support import RULE, status
+from support import RULE, secret, status, strict_policy
 
-from .parts import HOST, Backend, route_to, secret, strict_policy, verbose_gateway
+from .parts import HOST, Backend, route_to, verbose_gateway
 
 KEY = "shutdown-key-9d2f55"
 SLOW = 3.0

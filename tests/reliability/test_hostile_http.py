@@ -11,9 +11,9 @@ from __future__ import annotations
 import pytest
 
 from conformance import Request, converge, hostile
-from support import RULE, status
+from support import RULE, secret, status, strict_policy
 
-from .parts import HOST, Backend, leaks, log_texts, route_to, secret, strict_policy, verbose_gateway
+from .parts import HOST, Backend, leaks, log_texts, route_to, verbose_gateway
 
 KEY = "hostile-valid-key-7c1d9e"
 HEADER_TIMEOUT = 2.0

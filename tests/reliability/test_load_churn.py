@@ -19,7 +19,9 @@ from conformance import load
 from conformance.targets.base import ObjectRef, documents
 from conformance.targets.reference import _filename
 
-from .parts import HOST, Backend, admin_texts, leaks, log_texts, route_to, strict_policy, verbose_gateway
+from support import strict_policy
+
+from .parts import HOST, Backend, admin_texts, leaks, log_texts, route_to, verbose_gateway
 
 SECONDS = float(os.environ.get("AGW_LOAD_SECONDS", "20"))
 SECRET_REF = ObjectRef("Secret", "agentgateway-system", "apikey")

@@ -61,10 +61,14 @@ class ByHand:
             workdir, env,
         )
         self.admin = f"http://127.0.0.1:{self.admin_port}"
+        # One pooled client for every request the tests send, as a person's curl loop would
+        # not pay for a new client (and its TLS context) per request either.
+        self.client = httpx.Client(timeout=120)
         self.gateway.wait_until(lambda: answers(self.admin + "/healthz/ready"), 30, "ready")
         self.echo.wait_until(lambda: answers(f"http://127.0.0.1:{echo_port}/headers"), 30, "ready")
 
     def stop(self) -> None:
+        self.client.close()
         self.gateway.stop()
         self.echo.stop()
 
@@ -72,13 +76,13 @@ class ByHand:
         return self.gateway.log.read_text(errors="replace")
 
     def send(self, headers: dict | None = None) -> httpx.Response:
-        return httpx.get(f"http://127.0.0.1:{self.port}/headers", headers={**HOST, **(headers or {})}, timeout=10)
+        return self.client.get(f"http://127.0.0.1:{self.port}/headers", headers={**HOST, **(headers or {})}, timeout=10)
 
     def sources(self) -> dict[str, dict]:
-        return {s["file"]: s for s in httpx.get(self.admin + "/config_dump", timeout=10).json()["sources"]}
+        return {s["file"]: s for s in self.client.get(self.admin + "/config_dump", timeout=10).json()["sources"]}
 
     def policy_status(self) -> dict:
-        [item] = [p for p in httpx.get(self.admin + "/status/policies", timeout=10).json()["policies"] if p["name"] == "apikey-auth"]
+        [item] = [p for p in self.client.get(self.admin + "/status/policies", timeout=10).json()["policies"] if p["name"] == "apikey-auth"]
         return item
 
     def write(self, name: str, content: bytes) -> None:
@@ -240,22 +244,21 @@ def test_requests_are_answered_while_a_large_file_is_parsed(by_hand):
     path = by_hand.manifests / "70-large.yaml"
     tmp = path.with_name(".70-large.yaml.tmp")
     tmp.write_bytes(big)
+    # Each round asks the admin address whether the file is in, then sends a request; both
+    # are served by the gateway's one event loop, so a parse on that loop stalls a round.
     latencies = []
-    with httpx.Client(timeout=120) as client:
-        url = f"http://127.0.0.1:{by_hand.port}/headers"
-        start = time.monotonic()
-        os.replace(tmp, path)
-        while time.monotonic() - start < 120:
-            loaded = {x["file"]: x for x in client.get(by_hand.admin + "/config_dump").json()["sources"]}
-            if loaded.get("70-large.yaml", {}).get("revision"):
-                break
-            sent = time.monotonic()
-            assert client.get(url, headers=HOST).status_code == 401
-            latencies.append(time.monotonic() - sent)
-        window = time.monotonic() - start
+    start = time.monotonic()
+    os.replace(tmp, path)
+    loaded = False
+    while not loaded and time.monotonic() - start < 120:
+        began = time.monotonic()
+        loaded = bool(by_hand.sources().get("70-large.yaml", {}).get("revision"))
+        assert by_hand.send().status_code == 401
+        latencies.append(time.monotonic() - began)  # the last round too: it may be the stalled one
+    window = time.monotonic() - start
     assert by_hand.sources().get("70-large.yaml", {}).get("revision"), "the large file never loaded"
     print(f"{len(latencies)} answers in {window:.2f} s, the slowest {max(latencies):.3f} s")
-    assert len(latencies) >= 5, f"only {len(latencies)} requests answered in the {window:.2f} s the file took to load"
-    assert max(latencies) < window / 2, f"a request waited {max(latencies):.2f} s of the {window:.2f} s the file took to load"
+    assert len(latencies) >= 5, f"only {len(latencies)} rounds answered in the {window:.2f} s the file took to load"
+    assert max(latencies) < window / 2, f"a round waited {max(latencies):.2f} s of the {window:.2f} s the file took to load"
     path.unlink()
     wait_for("the large file to go", lambda: "70-large.yaml" not in by_hand.sources())

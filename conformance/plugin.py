@@ -9,12 +9,13 @@ from here; `features/conftest.py` imports them for this suite's feature files on
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import pytest
 
 from . import features as ft
-from . import report_dir, trace
+from . import inventory, report_dir, trace
 from .convergence import Rule
 from .report import Report
 from .targets.base import Target
@@ -158,11 +159,40 @@ def pytest_configure(config: pytest.Config) -> None:
     # that never answers still leaves room for the expectation to report it.
     target.request_timeout = min(10.0, max(0.5, config.getoption("convergence_timeout") / 3))
     config.stash[_TARGET] = target
-    config.stash[_REPORT] = Report(target)
-    report_dir.describe(config, config.stash[_REPORT])
+    report = config.stash[_REPORT] = Report(target)
+    report.profiles = set(config.getoption("profiles"))
+    report.supported = set(config.getoption("supported_features") or target.supported_features)
+    report.exempt = set(config.getoption("exempt_features"))
+    report.skip_ids = set(config.getoption("skip_tests"))
+    report.run = describe_run(config)
+    report_dir.describe(config, report)
     config.pluginmanager.register(trace.StepHooks(), "agw-conformance-steps")
     if config.pluginmanager.hasplugin("xdist") and not _is_worker(config):
-        config.pluginmanager.register(_XdistController(config.stash[_REPORT]), "agw-conformance-xdist")
+        config.pluginmanager.register(_XdistController(report), "agw-conformance-xdist")
+
+
+def describe_run(config: pytest.Config) -> dict:
+    """How this run was made, for the report: what it selected and how it waited."""
+    option = config.option
+    selection = {"paths": [os.path.relpath(a, config.rootpath) if os.path.isabs(a) else a for a in config.args]}
+    for key, value in (("keyword", option.keyword), ("markers", option.markexpr), ("deselect", option.deselect),
+                       ("ignore", option.ignore), ("ignoreGlob", option.ignore_glob), ("maxfail", option.maxfail),
+                       ("skipTests", config.getoption("skip_tests")), ("profiles", config.getoption("profiles"))):
+        if value:
+            selection[key] = list(value) if isinstance(value, (list, tuple)) else value
+    return {
+        "selection": selection,
+        "convergence": {"threshold": config.getoption("convergence_threshold"), "intervalSeconds": config.getoption("convergence_interval"),
+                        "timeoutSeconds": config.getoption("convergence_timeout")},
+        "workers": getattr(option, "numprocesses", None) or 0,
+    }
+
+
+def _load_inventory(config: pytest.Config, report: Report) -> None:
+    """The suite's whole inventory, once the conftest that binds its feature files has said where it is."""
+    directory = inventory.declared(config)
+    if directory is not None and not report.inventory:
+        report.inventory = inventory.load(directory)
 
 
 _TARGET = pytest.StashKey[Target]()
@@ -223,43 +253,38 @@ def scenario_tags(item: pytest.Item) -> tuple[str | None, set[str]]:
 
 @pytest.hookimpl(tryfirst=True)  # before -k/-m deselect, so the report knows what they took out
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    target = config.stash[_TARGET]
-    supported = set(config.getoption("supported_features") or target.supported_features)
-    supported -= set(config.getoption("exempt_features"))
-    profiles = set(config.getoption("profiles"))
-    report = config.stash[_REPORT]
-    report.supported = supported
-    seen_ids: set[str] = set()
-    keep, deselected, runnable = [], [], 0
+    target, report = config.stash[_TARGET], config.stash[_REPORT]
+    _load_inventory(config, report)
+    keep, deselected, runnable, seen = [], [], 0, set()
     for item in items:
-        scenario_id, needs = scenario_tags(item)
-        if scenario_id is None:
+        name = inventory.name_of(item.nodeid)
+        if name is None or scenario_tags(item)[0] is None:
             keep.append(item)  # not a scenario of this suite
             continue
-        seen_ids.add(scenario_id)
-        profile = ft.profile_of(needs)
-        if profile not in profiles:
+        entry = report.inventory.get(name)
+        if entry is None:
+            raise pytest.UsageError(f"{item.nodeid}: not in the suite's inventory of scenarios "
+                                    f"({inventory.declared(config) or 'no features/conftest.py declared one'})")
+        seen.add(entry.scenario_id)
+        report.collect([name])
+        if entry.profile not in report.profiles:
             deselected.append(item)
             continue
-        missing = sorted(needs - supported)
-        if missing:
-            # The item's location is the scenario's line in its feature file (features/conftest.py).
-            item.add_marker(pytest.mark.skip(reason=f"{scenario_id} needs {', '.join(missing)}, which the target does not support"))
-            report.unsupported(scenario_id, profile, missing)
-        elif scenario_id in config.getoption("skip_tests"):
-            item.add_marker(pytest.mark.skip(reason=f"{scenario_id} skipped by --skip-tests"))
-            report.skipped(item.nodeid, scenario_id, profile)
-        else:
-            report.expect(item.nodeid, scenario_id, profile, needs)
+        verdict = report.verdict(entry)
+        if verdict.kind == "run":
             runnable += 1
+        else:
+            # The item's location is the scenario's line in its feature file (features/conftest.py).
+            item.add_marker(pytest.mark.skip(reason=verdict.reason))
         keep.append(item)
-    unknown = sorted(set(config.getoption("skip_tests")) - seen_ids)
-    if unknown and seen_ids:
-        raise pytest.UsageError(f"--skip-tests: no collected scenario has the ID {', '.join(unknown)}")
-    if seen_ids and not runnable:
+    known = {e.scenario_id for e in report.inventory.values()} or seen
+    unknown = sorted(report.skip_ids - known)
+    if unknown and seen:
+        raise pytest.UsageError(f"--skip-tests: the suite has no scenario with the ID {', '.join(unknown)}")
+    if seen and not runnable:
         raise pytest.UsageError(
-            f"no scenario is left to run: profiles {', '.join(sorted(profiles))}, supported features "
-            f"{', '.join(sorted(supported)) or 'none'}; check --profiles, --supported-features and --exempt-features"
+            f"no scenario is left to run: profiles {', '.join(sorted(report.profiles))}, supported features "
+            f"{', '.join(sorted(report.supported - report.exempt)) or 'none'}; check --profiles, --supported-features and --exempt-features"
         )
     if deselected:
         config.hook.pytest_deselected(items=deselected)
@@ -275,26 +300,29 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_deselected(items: list[pytest.Item]) -> None:
     # -k, -m and --deselect take scenarios out after our own choice; the report lists them.
     if _CONFIG:
-        _CONFIG[0].stash[_REPORT].deselected([i.nodeid for i in items])
+        _CONFIG[0].stash[_REPORT].deselected(n for n in (inventory.name_of(i.nodeid) for i in items) if n)
 
 
 _STEP_ERROR = pytest.StashKey[tuple[str, Exception]]()
+_WORLD = pytest.StashKey[World]()  # steps ask for the world by name, so it is not among the item's funcargs
 
 
 def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func_args, exception) -> None:
     request.node.stash[_STEP_ERROR] = (f"{feature.rel_filename}:{step.line_number}: {step.keyword} {step.name}", exception)
 
 
-@pytest.hookimpl(wrapper=True)
+@pytest.hookimpl(wrapper=True, tryfirst=True)  # outermost: after pytest-bdd has attached its record
 def pytest_runtest_makereport(item: pytest.Item, call):
-    """A failed expectation reads as the Gherkin step it broke, not as a traceback.
+    """A failed expectation reads as the Gherkin step it broke, and no report holds a key.
 
     The harness's own messages already say what was expected, what came back and the
     request (credentials redacted); the traceback would add 50 lines of pytest-bdd and,
     in its locals, the keys in clear. Anything that is not a failed expectation (a bug
-    in the harness, say) keeps its traceback.
+    in the harness, say) keeps its traceback, masked like the rest of the report.
     """
     report = yield
+    if inventory.name_of(item.nodeid) is None:
+        return report  # not a scenario of this suite
     failure = item.stash.get(_STEP_ERROR, None)
     if report.when == "call" and report.failed and failure is not None and isinstance(failure[1], AssertionError):
         scenario_id, _ = scenario_tags(item)
@@ -306,8 +334,8 @@ def pytest_runtest_makereport(item: pytest.Item, call):
 
 def redact(text: str, item: pytest.Item) -> str:
     """`text` without any key the scenario configured or presented (the world knows them)."""
-    world = getattr(item, "funcargs", {}).get("world")
-    return world.redact(text) if hasattr(world, "redact") else text
+    world = item.stash.get(_WORLD, None)
+    return world.redact(text) if world is not None else text
 
 
 @pytest.fixture(scope="session")
@@ -338,7 +366,7 @@ def convergence(pytestconfig: pytest.Config) -> Rule:
 
 @pytest.fixture
 def world(request: pytest.FixtureRequest, target: Target, convergence: Rule):
-    world = World(target, convergence)
+    world = request.node.stash[_WORLD] = World(target, convergence)
     try:
         yield world
     finally:
@@ -362,11 +390,14 @@ class _ReportHooks:
         for line in self.report.summary_lines():
             terminalreporter.write_line(line)
         if not _is_worker(config):
+            if not self.report.is_ours() and config.getoption("conformance_report"):
+                terminalreporter.write_line("no ConformanceReport written: this run collected no scenario of the suite")
             for line in report_dir.where_lines(config, self.written):
                 terminalreporter.write_line(line)
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        _load_inventory(self.config, self.report)
         if _is_worker(self.config):
             # The controller writes the report; it gets this worker's part here.
             self.config.workeroutput["agw-conformance-report"] = self.report.state()

@@ -1,33 +1,52 @@
 """Results per profile, shaped like the Gateway API's ConformanceReport.
 
-A profile is `success` only when every scenario it expected ran and passed. Scenarios that
-were expected but never ran (deselected with `-k`/`--deselect`, or not reached because the
-run stopped early with `-x`, a crash or Ctrl-C) are listed with the reason and make the
-profile `partial`; so do skipped core scenarios. Scenarios whose feature was checked only
-against a stand-in (see `Report.provisional`) are run and listed, but not counted as passed.
+Every profile is judged against the suite's whole inventory (conformance/inventory.py):
+every scenario of every feature file, whatever pytest collected. A profile is `success`
+only when every scenario it holds that the target claims ran and passed, and at least one
+did. Anything else makes it `partial`, and the report says why, scenario by scenario:
 
-Under pytest-xdist every worker keeps its own `Report`; each hands its state to the
-controller when it finishes (`state()`), and the controller merges them (`merge()`), so the
-controller's report is as complete as a single process's.
+- not selected: its feature file was not among the paths the run was given;
+- deselected: `-k`, `-m` or `--deselect` took it out;
+- not reached: the run stopped before it (`-x`, `--maxfail`, Ctrl-C, a crash);
+- skipped: `--skip-tests`, or a core feature the target does not support;
+- exempt: `--exempt-features` took a claimed feature out of this run;
+- provisional: it passed, but against a stand-in (a stand-in CRD, say) or with a step the
+  target could not check; it is listed, not counted as passed.
+
+A scenario that failed anywhere (setup, call, teardown, or a pytest-xdist worker that
+crashed while running it) is a failure. Extended scenarios whose features the target does
+not claim are listed as not supported and not counted, as in the Gateway API report.
+
+Under pytest-xdist the controller does not collect; every worker hands what it collected
+to the controller when it finishes (`state()`, `merge()`), and the controller records
+every test report itself, a crashed worker's included.
+
+A run that collected none of this suite's scenarios (pytest inside another project, with
+this plugin installed) has no verdict: nothing is written.
 """
 
 from __future__ import annotations
 
 import datetime
-import hashlib
 import os
 import statistics
+import subprocess
 from dataclasses import dataclass, field
 from importlib import metadata
+from pathlib import Path
 
 import pytest
 import yaml
 
 from . import features as ft
+from .inventory import Entry, name_of
 from .trace import CHANGE_KINDS, from_report
 
+NOT_SELECTED = "not selected: the run's paths did not include its feature file"
 DESELECTED = "deselected (-k, -m or --deselect)"
 NOT_REACHED = "not reached: the run stopped before it (-x, --maxfail, a crash or an interrupt)"
+SKIPPED_BY_ID = "skipped by --skip-tests"
+NOTHING_RAN = "no scenario of this profile ran"
 
 
 @dataclass
@@ -36,6 +55,7 @@ class _Profile:
     failed: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     unsupported: list[str] = field(default_factory=list)
+    exempt: list[str] = field(default_factory=list)
     not_run: list[str] = field(default_factory=list)
     provisional: list[str] = field(default_factory=list)
 
@@ -43,85 +63,98 @@ class _Profile:
     def result(self) -> str:
         if self.failed:
             return "failure"
-        if self.skipped or self.not_run or self.provisional:
+        if self.skipped or self.exempt or self.not_run or self.provisional or not self.passed:
             return "partial"
         return "success"
 
-
-def _name(nodeid: str, scenario_id: str) -> str:
-    # Outline examples share an ID; keep the example part so each is listed.
-    param = nodeid.rpartition("[")[2].rstrip("]") if nodeid.endswith("]") else ""
-    return f"{scenario_id}[{param}]" if param else scenario_id
+    def counted(self) -> bool:
+        return any((self.passed, self.failed, self.skipped, self.exempt, self.not_run, self.provisional))
 
 
-def _shown(name: str, trace: dict | None) -> str:
-    """A scenario's name as the reports show it.
+@dataclass(frozen=True)
+class Verdict:
+    """What the run does with one inventory entry before anything runs."""
 
-    An outline example's name holds its values, keys among them. A scenario that ran has
-    its name masked by its own trace (it knows its keys); for one that did not, the values
-    are replaced by a short digest, which tells examples apart without showing them.
-    """
-    scenario_id, bracket, _ = name.partition("[")
-    if not bracket:
-        return name
-    if trace is not None:
-        return _name(trace["title"], scenario_id)
-    return f"{scenario_id}[example {hashlib.sha256(name.encode()).hexdigest()[:8]}]"
+    kind: str  # "run", "unsupported", "exempt" or "skipped"
+    reason: str = ""  # for a skip marker
+    listed: str = ""  # how the report lists an unsupported or exempt scenario
 
 
 class Report:
-    def __init__(self, target):
+    def __init__(self, target, inventory: dict[str, Entry] | None = None):
         self.target = target
-        self.supported: set[str] = set()
+        self.inventory: dict[str, Entry] = dict(inventory or {})
+        self.profiles: set[str] = set(ft.DEFAULT_PROFILES)
+        self.supported: set[str] = set()  # what the target claims, before exemptions
+        self.exempt: set[str] = set()
+        self.skip_ids: set[str] = set()
         # Features whose scenarios ran against something other than the real thing
         # (for example a stand-in CRD): feature -> why.
         self.provisional: dict[str, str] = {}
         self.crds: dict[str, str] = {}
-        self._expected: dict[str, tuple[str, str, tuple[str, ...]]] = {}  # nodeid -> (name, profile, features)
-        self._outcome: dict[str, str] = {}
-        self._unsupported: dict[str, tuple[str, str]] = {}  # entry -> (profile, kind)
+        self.collected: set[str] = set()
         self._deselected: set[str] = set()
+        self._outcome: dict[str, str] = {}
         # What a vendor says about the implementation (--implementation-* flags) and the mode.
         self.implementation: dict = {}
         self.mode = "default"
-        self.traces: dict[str, dict] = {}  # nodeid -> the scenario's record (conformance/trace.py)
+        # How the run was made: the suite, the convergence rule, the selection, the target.
+        self.run: dict = {}
+        self.traces: dict[str, dict] = {}  # entry name -> the scenario's record (conformance/trace.py)
 
     def note_target(self) -> None:
-        """Read what the started target says about its own parts (CRD origins, stand-ins)."""
+        """Read what the started target says about its own parts (CRD origins, stand-ins, versions)."""
         self.provisional.update(getattr(self.target, "provisional_features", None) or {})
         self.crds.update(getattr(self.target, "crd_sources", None) or {})
+        versions = getattr(self.target, "versions", None)
+        if callable(versions):
+            self.run.setdefault("target", {})["versions"] = versions()
 
-    # --- what collection decided ---------------------------------------------------
+    # --- what the run does with each scenario ------------------------------------------
 
-    def expect(self, nodeid: str, scenario_id: str, profile: str, features: set[str] | frozenset[str] = frozenset()) -> None:
-        self._expected[nodeid] = (_name(nodeid, scenario_id), profile, tuple(sorted(features)))
+    def verdict(self, entry: Entry) -> Verdict:
+        missing = sorted(entry.needs - self.supported)
+        if missing:
+            return Verdict("unsupported", f"{entry.scenario_id} needs {', '.join(missing)}, which the target does not support",
+                           f"{entry.scenario_id} (needs {', '.join(missing)})")
+        exempt = sorted(entry.needs & self.exempt)
+        if exempt:
+            return Verdict("exempt", f"{entry.scenario_id} needs {', '.join(exempt)}, exempted from this run by --exempt-features",
+                           f"{entry.scenario_id} (exempt: {', '.join(exempt)})")
+        if entry.scenario_id in self.skip_ids:
+            return Verdict("skipped", f"{entry.scenario_id} {SKIPPED_BY_ID}")
+        return Verdict("run")
 
-    def unsupported(self, scenario_id: str, profile: str, missing: list[str]) -> None:
-        # Core is what every implementation promises: not running it is a gap (skipped);
-        # an extended scenario the target does not claim is simply not counted.
-        entry = f"{scenario_id} (needs {', '.join(missing)})"
-        self._unsupported[entry] = (profile, "skipped" if profile == ft.CORE else "unsupported")
+    def judged(self) -> list[Entry]:
+        """The inventory's entries in the profiles this run asked for."""
+        return [e for e in self.inventory.values() if e.profile in self.profiles]
 
-    def skipped(self, nodeid: str, scenario_id: str, profile: str) -> None:
-        self._expected[nodeid] = (_name(nodeid, scenario_id), profile, ())
-        self._outcome[nodeid] = "skipped"
+    def is_ours(self) -> bool:
+        """Whether this run collected (or ran) any scenario of the suite at all."""
+        return bool(self.inventory) and bool(self.collected or self._outcome.keys() & self.inventory.keys())
 
-    def deselected(self, nodeids: list[str]) -> None:
-        """Expected scenarios that something other than the profile choice took out."""
-        self._deselected.update(n for n in nodeids if n in self._expected)
+    # --- what collection and the run did -----------------------------------------------
+
+    def collect(self, names) -> None:
+        self.collected.update(names)
+
+    def deselected(self, names) -> None:
+        """Scenarios that -k, -m or --deselect took out after collection."""
+        self._deselected.update(names)
 
     def record(self, report: pytest.TestReport) -> None:
+        name = name_of(report.nodeid)
+        if name is None:
+            return  # not a scenario of this suite
         trace = from_report(report)
         if trace is not None:
-            self.traces[report.nodeid] = trace
-        if report.nodeid not in self._expected:
-            return
+            self.traces[name] = trace
         if report.failed:
-            self._outcome[report.nodeid] = "failed"
-        elif report.skipped and self._outcome.get(report.nodeid) != "failed":
-            self._outcome[report.nodeid] = "skipped"
+            self._outcome[name] = "failed"
+        elif report.skipped and self._outcome.get(name) != "failed":
+            self._outcome[name] = "skipped"
         elif report.when == "call" and report.passed:
-            self._outcome.setdefault(report.nodeid, "passed")
+            self._outcome.setdefault(name, "passed")
 
     # --- xdist ---------------------------------------------------------------------
 
@@ -129,67 +162,93 @@ class Report:
         """What this process saw, in plain data a worker can hand to the controller."""
         return {
             "supported": sorted(self.supported),
-            "expected": {k: list(v[:2]) + [list(v[2])] for k, v in self._expected.items()},
+            "collected": sorted(self.collected),
             "outcome": dict(self._outcome),
-            "unsupported": {k: list(v) for k, v in self._unsupported.items()},
             "deselected": sorted(self._deselected),
             "provisional": dict(self.provisional),
             "crds": dict(self.crds),
+            "run": dict(self.run),
             "traces": dict(self.traces),
         }
 
     def merge(self, state: dict) -> None:
         self.supported |= set(state["supported"])
-        for nodeid, (name, profile, features) in state["expected"].items():
-            self._expected.setdefault(nodeid, (name, profile, tuple(features)))
-        for nodeid, outcome in state["outcome"].items():
-            if self._outcome.get(nodeid) != "failed":
-                self._outcome[nodeid] = outcome
-        for entry, (profile, kind) in state["unsupported"].items():
-            self._unsupported[entry] = (profile, kind)
+        self.collected |= set(state["collected"])
+        for name, outcome in state["outcome"].items():
+            if self._outcome.get(name) != "failed":
+                self._outcome[name] = outcome
         self._deselected |= set(state["deselected"])
         self.provisional.update(state["provisional"])
         self.crds.update(state["crds"])
+        for key, value in state.get("run", {}).items():
+            self.run.setdefault(key, value)
         self.traces.update(state.get("traces", {}))
 
     # --- results -------------------------------------------------------------------
 
     def _tally(self) -> dict[str, _Profile]:
         out = {name: _Profile() for name in ft.PROFILES}
-        for entry, (profile, kind) in self._unsupported.items():
-            getattr(out[profile], kind).append(entry)
-        for nodeid, (name, profile, features) in self._expected.items():
-            name = _shown(name, self.traces.get(nodeid))
-            outcome = self._outcome.get(nodeid)
-            if outcome is None:
-                reason = DESELECTED if nodeid in self._deselected else NOT_REACHED
-                out[profile].not_run.append(f"{name}: {reason}")
-            elif outcome == "passed" and self.provisional.keys() & set(features):
-                why = "; ".join(self.provisional[f] for f in sorted(self.provisional.keys() & set(features)))
-                out[profile].provisional.append(f"{name}: {why}")
+        listed: set[str] = set()  # an outline's examples share one line
+        for entry in self.judged():
+            profile, name = out[entry.profile], entry.name
+            verdict = self.verdict(entry)
+            if verdict.kind in ("unsupported", "exempt"):
+                if verdict.listed in listed:
+                    continue
+                listed.add(verdict.listed)
+                kind = "skipped" if verdict.kind == "unsupported" and entry.profile == ft.CORE else verdict.kind
+                getattr(profile, kind).append(verdict.listed)
+                continue
+            outcome = self._outcome.get(name)
+            if verdict.kind == "skipped":
+                profile.skipped.append(name)
+            elif outcome is None:
+                profile.not_run.append(f"{name}: {self._why_not_run(name)}")
+            elif outcome == "passed" and self._provisional_because(entry):
+                profile.provisional.append(f"{name}: {self._provisional_because(entry)}")
             else:
-                getattr(out[profile], outcome).append(name)
+                getattr(profile, outcome).append(name)
         return out
 
+    def _why_not_run(self, name: str) -> str:
+        if name in self._deselected:
+            return DESELECTED
+        return NOT_REACHED if name in self.collected else NOT_SELECTED
+
+    def _provisional_because(self, entry: Entry) -> str:
+        """Why a passed scenario does not count as passed, or "" when it does."""
+        stand_ins = sorted(self.provisional.keys() & entry.needs)
+        why = [self.provisional[f] for f in stand_ins]
+        unchecked = (self.traces.get(entry.name) or {}).get("unchecked") or []
+        why += [f"not checked on this target: {u.get('step', '?')}: {u.get('reason', '')}" for u in unchecked]
+        return "; ".join(why)
+
     def summary_lines(self) -> list[str]:
+        if not self.is_ours():
+            return []
         lines = []
         for name, p in self._tally().items():
-            if not (p.passed or p.failed or p.skipped or p.unsupported or p.not_run or p.provisional):
+            if name not in self.profiles:
                 continue
             line = f"{name}: {p.result} (passed {len(p.passed)}, failed {len(p.failed)}, skipped {len(p.skipped)}"
             if p.not_run:
                 line += f", not run {len(p.not_run)}"
+            if p.exempt:
+                line += f", exempt {len(p.exempt)}"
             if p.provisional:
-                line += f", passed on a stand-in and not counted {len(p.provisional)}"
+                line += f", passed but not counted {len(p.provisional)}"
             line += ")"
             if p.unsupported:
                 line += f"; not supported, not counted: {', '.join(p.unsupported)}"
             lines.append(line)
+            if not p.passed and not p.failed:
+                lines.append(f"  {NOTHING_RAN}")
             why_not = getattr(self.target, "unsupported_reasons", None) or {}  # feature -> why the target lacks it
             lines += [f"  not supported: {f}: {why}" for f, why in why_not.items() if f in ft.in_profile(name) and f not in self.supported]
+            lines += [f"  exempt: {entry}" for entry in p.exempt]
             reasons: dict[str, int] = {}
             for entry in p.not_run:
-                reason = entry.rpartition(": ")[2]
+                reason = entry.partition(": ")[2]
                 reasons[reason] = reasons.get(reason, 0) + 1
             lines += [f"  not run: {count} {reason}" for reason, count in reasons.items()]
             lines += [f"  not counted: {entry}" for entry in p.provisional]
@@ -198,10 +257,11 @@ class Report:
     def convergence(self) -> dict[str, dict[str, dict]]:
         """Per feature and change kind: how many changes were timed, their median and worst."""
         samples: dict[str, dict[str, list[float]]] = {}
-        for nodeid, trace in self.traces.items():
-            if nodeid not in self._expected:
+        for name, trace in self.traces.items():
+            entry = self.inventory.get(name)
+            if entry is None:
                 continue
-            for feature in self._expected[nodeid][2]:
+            for feature in entry.needs:
                 for timing in trace.get("convergence", []):
                     samples.setdefault(feature, {}).setdefault(timing["change"], []).append(timing["seconds"])
         return {
@@ -213,34 +273,33 @@ class Report:
         }
 
     def scenarios(self) -> list[dict]:
-        """Every scenario the run knew of, with its outcome, for the HTML report."""
+        """Every scenario the run judged, with its outcome, for the HTML report."""
         out = []
-        for nodeid, (name, profile, features) in self._expected.items():
-            outcome = self._outcome.get(nodeid) or ("deselected" if nodeid in self._deselected else "not run")
-            if outcome == "passed" and self.provisional.keys() & set(features):
+        for entry in self.judged():
+            verdict = self.verdict(entry)
+            outcome = self._outcome.get(entry.name)
+            if verdict.kind == "unsupported":
+                outcome = "not supported"
+            elif verdict.kind == "exempt":
+                outcome = "exempt"
+            elif outcome is None:
+                outcome = self._why_not_run(entry.name).partition(" (")[0].partition(":")[0]
+            elif outcome == "passed" and self._provisional_because(entry):
                 outcome = "provisional"
-            trace = self.traces.get(nodeid)
-            name = _shown(name, trace)
-            out.append({"nodeid": nodeid, "name": name, "profile": profile, "features": list(features), "outcome": outcome,
-                        "trace": trace})
-        for entry, (profile, _kind) in self._unsupported.items():
-            name, _, needs = entry.partition(" (needs ")
-            out.append({"nodeid": "", "name": name, "profile": profile, "features": needs.rstrip(")").split(", "),
-                        "outcome": "not supported", "trace": None})
+            out.append({"name": entry.name, "profile": entry.profile, "features": sorted(entry.needs), "outcome": outcome,
+                        "trace": self.traces.get(entry.name)})
         return sorted(out, key=lambda s: s["name"])
 
     def document(self) -> dict:
         """The ConformanceReport as plain data (schema: conformance/schema/conformance-report.schema.json)."""
-        try:
-            version = metadata.version("agw-apikey-conformance")
-        except metadata.PackageNotFoundError:
-            version = "unknown"
+        version = suite_version()
         profiles = []
         for name, p in self._tally().items():
-            if name not in ft.DEFAULT_PROFILES and not (p.passed or p.failed or p.skipped or p.not_run or p.provisional):
-                continue  # an opt-in profile appears only in runs that asked for it
-            supported = self.supported & ft.in_profile(name)
-            statistics_ = {"Passed": len(p.passed), "Skipped": len(p.skipped), "Failed": len(p.failed), "NotRun": len(p.not_run)}
+            if name not in self.profiles:
+                continue  # only the profiles this run asked for
+            claimed = self.supported & ft.in_profile(name)
+            statistics_ = {"Passed": len(p.passed), "Skipped": len(p.skipped), "Failed": len(p.failed), "NotRun": len(p.not_run),
+                           "Exempt": len(p.exempt), "Provisional": len(p.provisional)}
             profile = {
                 "name": name,
                 "summary": p.result,
@@ -249,9 +308,12 @@ class Report:
                 "failedTests": p.failed,
                 "skippedTests": p.skipped,
                 "notRunTests": p.not_run,
-                "supportedFeatures": sorted(supported - self.provisional.keys()),
+                "supportedFeatures": sorted(claimed - self.provisional.keys() - self.exempt),
                 "unsupportedFeatures": sorted(ft.in_profile(name) - self.supported),
             }
+            if claimed & self.exempt:
+                profile["exemptFeatures"] = sorted(claimed & self.exempt)
+                profile["exemptTests"] = p.exempt
             # The Gateway API report's shape: a profile's core and extended parts. Every
             # feature of APIKEY-CORE is core and every feature of APIKEY-EXTENDED extended,
             # so each profile has the one part its features make.
@@ -264,8 +326,8 @@ class Report:
             why_not = getattr(self.target, "unsupported_reasons", None) or {}
             if why_not.keys() & set(profile["unsupportedFeatures"]):
                 profile["unsupportedFeatureReasons"] = {f: why_not[f] for f in profile["unsupportedFeatures"] if f in why_not}
-            if p.provisional or supported & self.provisional.keys():
-                profile["provisionalFeatures"] = {f: self.provisional[f] for f in sorted(supported & self.provisional.keys())}
+            if p.provisional or claimed & self.provisional.keys():
+                profile["provisionalFeatures"] = {f: self.provisional[f] for f in sorted(claimed & self.provisional.keys())}
                 profile["provisionalTests"] = p.provisional
             profiles.append(profile)
         implementation = {"organization": "agw-apikey-conformance", "project": f"{self.target.name} target", "url": "",
@@ -277,8 +339,10 @@ class Report:
             "implementation": implementation,
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "suiteVersion": version,
+            "suiteCommit": suite_commit(),
             "target": self.target.name,
             "mode": self.mode,
+            "run": self._run_description(),
             "profiles": profiles,
             "convergence": self.convergence(),
         }
@@ -286,7 +350,44 @@ class Report:
             report["crds"] = dict(self.crds)
         return report
 
-    def write(self, path: str) -> None:
+    def _run_description(self) -> dict:
+        run = {k: v for k, v in self.run.items() if k != "target"}
+        run["target"] = {"name": self.target.name, **(self.run.get("target") or {})}
+        run["supportedFeatures"] = sorted(self.supported)
+        run["exemptFeatures"] = sorted(self.exempt)
+        run["inventory"] = len(self.inventory)
+        return run
+
+    def write(self, path: str) -> bool:
+        """Write the report; False (and nothing written) when the run has no verdict."""
+        if not self.is_ours():
+            return False
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         with open(path, "w") as fh:
             yaml.safe_dump(self.document(), fh, sort_keys=False)
+        return True
+
+
+def suite_version() -> str:
+    try:
+        return metadata.version("agw-apikey-conformance")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def suite_commit() -> str:
+    """The suite's git commit (with `-dirty` when tracked files changed), or `unknown` outside a checkout."""
+    checkout = Path(__file__).resolve().parents[1]
+    git = ["git", "-C", str(checkout)]
+    try:
+        top = subprocess.run([*git, "rev-parse", "--show-toplevel"], capture_output=True, text=True, timeout=10)
+        # An installed copy inside some other repository is not a checkout of the suite.
+        if top.returncode != 0 or Path(top.stdout.strip()).resolve() != checkout:
+            return "unknown"
+        head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    if head.returncode != 0:
+        return "unknown"
+    return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")

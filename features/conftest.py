@@ -2,10 +2,10 @@
 
 Each `.feature` file is a test file of its own, and each scenario a test called by its ID
 tag and title, so a run reads `features/api_key_auth.feature::APIKEY-DOC-001 Set up API
-key auth PASSED`, and `pytest features/status.feature` runs one file. An outline's examples
-are told apart by the values its title names (`[Strict, a valid]`), or by their row number:
-never by the whole row, which may hold a key. Test locations (and so skip reasons) point
-at the scenario's line in the feature file rather than at pytest-bdd's code.
+key auth PASSED`, and `pytest features/status.feature` runs one file (the report still
+judges every scenario of this directory, and lists the others as not selected). An
+outline's examples are named as `conformance/inventory.py` says. Test locations (and so
+skip reasons) point at the scenario's line in the feature file, not at pytest-bdd's code.
 
 The step definitions live in `conformance.steps`; importing them here (rather than from the
 installed plugin) keeps them from matching the steps of other projects that use pytest-bdd.
@@ -13,7 +13,6 @@ installed plugin) keeps them from matching the steps of other projects that use 
 
 from __future__ import annotations
 
-import re
 import types
 from pathlib import Path
 
@@ -21,10 +20,16 @@ import pytest
 from pytest_bdd import scenario
 from pytest_bdd.feature import get_feature
 
-from conformance import features as ft
+from conformance import inventory
+from conformance.inventory import example_ids, scenario_test_name
 from conformance.steps import *  # noqa: F403 -- pytest-bdd steps are fixtures, found by name
 
-_PLACEHOLDER = re.compile(r"<([^<>]+)>")
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The verdict is judged against every scenario of this directory (conformance/inventory.py).
+    inventory.declare(config, HERE)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector):
@@ -41,24 +46,6 @@ def _placed_at(path: Path, line: int) -> types.FunctionType:
     # pytest reports a test's location (and a skip's) from its function's code, or from the
     # object the function's `place_as` names: here a function whose code claims the line.
     return types.FunctionType(_place.__code__.replace(co_filename=str(path), co_firstlineno=line), {})
-
-
-def scenario_test_name(template) -> str:
-    """`APIKEY-DOC-001 Set up API key auth`: the scenario's ID tag, then its title."""
-    rule = template.rule
-    tags = set(template.tags) | set(template.feature.tags) | (set(rule.tags) if rule is not None else set())
-    ids = sorted(t for t in tags if ft.ID_PATTERN.match(t))
-    return " ".join([*ids, template.name])
-
-
-def example_ids(template) -> list[str]:
-    """One ID per example row: the values the title names, else the row's number."""
-    named = _PLACEHOLDER.findall(template.name)
-    out = []
-    for number, context in enumerate((c for examples in template.examples for c in examples.as_contexts()), start=1):
-        values = [context[n] for n in named if n in context]
-        out.append(", ".join(values) if values else f"example {number}")
-    return out
 
 
 def _rename_examples(function, ids: list[str]) -> None:

@@ -71,7 +71,7 @@ def ours(pytester: pytest.Pytester, *args: str):
     (["--exempt-features", "NoSuchFeature"], "--exempt-features: unknown feature(s) NoSuchFeature"),
     (["--supported-features", "Bogus"], "--supported-features: unknown feature(s) Bogus"),
     (["--profiles", "CORE"], "--profiles: unknown profile(s) CORE"),
-    (["--skip-tests", "APIKEY-CORE-999"], "--skip-tests: no collected scenario has the ID APIKEY-CORE-999"),
+    (["--skip-tests", "APIKEY-CORE-999"], "--skip-tests: the suite has no scenario with the ID APIKEY-CORE-999"),
     (["--skip-tests", "core-1"], "--skip-tests: core-1 is not a scenario ID"),
     (["--gateway-address", "http://127.0.0.1:1"], "--gateway-address has no effect with --target=reference"),
     (["--supported-features", "APIKeyCore", "--exempt-features", "APIKeyCore"], "no scenario is left to run"),

@@ -1,118 +1,173 @@
-"""The ConformanceReport: what counts as success, and what a partial run says."""
+"""The ConformanceReport: what counts as success, judged against the whole inventory."""
 
 from types import SimpleNamespace
 
 import yaml
 
 from conformance import features as ft
-from conformance.report import DESELECTED, NOT_REACHED, Report
+from conformance.inventory import Entry
+from conformance.report import DESELECTED, NOT_REACHED, NOT_SELECTED, Report
+
+CORE_NEEDS = frozenset({"APIKeyCore"})
 
 
-def outcome(nodeid: str, what: str, when: str = "call") -> SimpleNamespace:
-    return SimpleNamespace(nodeid=nodeid, when=when, failed=what == "failed", skipped=what == "skipped", passed=what == "passed")
+def entry(name: str, needs=CORE_NEEDS, file: str = "a.feature") -> Entry:
+    return Entry(name, name.partition("[")[0], frozenset(needs), file, 1)
 
 
-def report_with(*scenarios: tuple[str, str, str]) -> Report:
-    """A report that expected each (nodeid, id, profile)."""
-    report = Report(SimpleNamespace(name="test"))
-    for nodeid, scenario_id, profile in scenarios:
-        report.expect(nodeid, scenario_id, profile, {"APIKeyCore"})
+def node(name: str, file: str = "a.feature") -> str:
+    """The node id the suite gives a scenario's test (features/conftest.py)."""
+    scenario_id, bracket, example = name.partition("[")
+    return f"features/{file}::{scenario_id} Some title{bracket}{example}"
+
+
+def outcome(name: str, what: str, when: str = "call", **more) -> SimpleNamespace:
+    return SimpleNamespace(nodeid=node(name), when=when, failed=what == "failed", skipped=what == "skipped", passed=what == "passed",
+                           **more)
+
+
+def report_of(*entries: Entry, supported=("APIKeyCore",), collected=None) -> Report:
+    """A report over an inventory of `entries`, all collected unless told otherwise."""
+    report = Report(SimpleNamespace(name="test"), {e.name: e for e in entries})
+    report.supported = set(supported)
+    report.collect(e.name for e in entries if collected is None or e.name in collected)
     return report
 
 
 def results(report: Report, tmp_path) -> dict:
     path = tmp_path / "report.yaml"
-    report.write(str(path))
+    assert report.write(str(path))
     return {p["name"]: p for p in yaml.safe_load(path.read_text())["profiles"]}
 
 
 def test_all_passed_is_success(tmp_path):
-    report = report_with(("a", "APIKEY-CORE-001", ft.CORE), ("b", "APIKEY-CORE-002", ft.CORE))
-    report.record(outcome("a", "passed"))
-    report.record(outcome("b", "passed"))
+    report = report_of(entry("APIKEY-CORE-001"), entry("APIKEY-CORE-002"))
+    report.profiles = {ft.CORE}
+    report.record(outcome("APIKEY-CORE-001", "passed"))
+    report.record(outcome("APIKEY-CORE-002", "passed"))
     core = results(report, tmp_path)[ft.CORE]
     assert core["result"] == "success"
-    assert core["statistics"] == {"Passed": 2, "Skipped": 0, "Failed": 0, "NotRun": 0}
+    assert core["statistics"] == {"Passed": 2, "Skipped": 0, "Failed": 0, "NotRun": 0, "Exempt": 0, "Provisional": 0}
 
 
 def test_a_scenario_that_never_ran_makes_the_profile_partial(tmp_path):
-    report = report_with(("a", "APIKEY-CORE-001", ft.CORE), ("b", "APIKEY-CORE-002", ft.CORE))
-    report.record(outcome("a", "passed"))
+    report = report_of(entry("APIKEY-CORE-001"), entry("APIKEY-CORE-002"))
+    report.record(outcome("APIKEY-CORE-001", "passed"))
     core = results(report, tmp_path)[ft.CORE]
     assert core["result"] == "partial"
     assert core["notRunTests"] == [f"APIKEY-CORE-002: {NOT_REACHED}"]
 
 
+def test_a_scenario_whose_file_was_not_collected_is_not_run_not_absent(tmp_path):
+    # `pytest features/a.feature` collects one file; the other file's scenario still counts.
+    report = report_of(entry("APIKEY-CORE-001"), entry("APIKEY-DOC-001", file="b.feature"), collected={"APIKEY-CORE-001"})
+    report.profiles = {ft.CORE}
+    report.record(outcome("APIKEY-CORE-001", "passed"))
+    core = results(report, tmp_path)[ft.CORE]
+    assert core["result"] == "partial"
+    assert core["notRunTests"] == [f"APIKEY-DOC-001: {NOT_SELECTED}"]
+
+
+def test_a_profile_with_nothing_run_is_never_success(tmp_path):
+    # Every extended scenario needs a feature the target does not claim: nothing ran.
+    report = report_of(entry("APIKEY-CORE-001"), entry("APIKEY-EXT-001", {"KeyLocation"}))
+    report.record(outcome("APIKEY-CORE-001", "passed"))
+    profiles = results(report, tmp_path)
+    assert profiles[ft.CORE]["result"] == "success"
+    assert profiles[ft.EXTENDED]["result"] == "partial"
+    assert profiles[ft.EXTENDED]["statistics"]["Passed"] == 0
+
+
+def test_a_run_that_collected_none_of_the_suite_writes_no_verdict(tmp_path):
+    report = report_of(entry("APIKEY-CORE-001"), collected=set())
+    path = tmp_path / "report.yaml"
+    assert not report.write(str(path)) and not path.exists()
+    assert report.summary_lines() == []
+
+
 def test_deselected_scenarios_are_listed_with_the_reason(tmp_path):
-    report = report_with(("a", "APIKEY-CORE-001", ft.CORE), ("b", "APIKEY-CORE-002", ft.CORE))
-    report.deselected(["b"])
-    report.record(outcome("a", "passed"))
+    report = report_of(entry("APIKEY-CORE-001"), entry("APIKEY-CORE-002"))
+    report.deselected(["APIKEY-CORE-002"])
+    report.record(outcome("APIKEY-CORE-001", "passed"))
     assert results(report, tmp_path)[ft.CORE]["notRunTests"] == [f"APIKEY-CORE-002: {DESELECTED}"]
 
 
 def test_a_skip_is_not_a_pass(tmp_path):
-    report = report_with(("a", "APIKEY-CORE-001", ft.CORE))
-    report.record(outcome("a", "skipped", when="setup"))
+    report = report_of(entry("APIKEY-CORE-001"))
+    report.record(outcome("APIKEY-CORE-001", "skipped", when="setup"))
     core = results(report, tmp_path)[ft.CORE]
     assert core["result"] == "partial" and core["statistics"]["Passed"] == 0 and core["skippedTests"] == ["APIKEY-CORE-001"]
 
 
 def test_a_failure_in_teardown_is_a_failure(tmp_path):
-    report = report_with(("a", "APIKEY-CORE-001", ft.CORE))
-    report.record(outcome("a", "passed"))
-    report.record(outcome("a", "failed", when="teardown"))
+    report = report_of(entry("APIKEY-CORE-001"))
+    report.record(outcome("APIKEY-CORE-001", "passed"))
+    report.record(outcome("APIKEY-CORE-001", "failed", when="teardown"))
     assert results(report, tmp_path)[ft.CORE]["result"] == "failure"
 
 
+def test_a_crashed_workers_scenario_is_a_failure(tmp_path):
+    # pytest-xdist reports the scenario a crashed worker was running as failed, in a phase
+    # of its own ("???"); the worker's own state never arrives.
+    report = report_of(entry("APIKEY-CORE-001"), entry("APIKEY-CORE-002"), collected=set())
+    report.record(outcome("APIKEY-CORE-001", "passed"))
+    report.record(outcome("APIKEY-CORE-002", "failed", when="???"))
+    core = results(report, tmp_path)[ft.CORE]
+    assert core["result"] == "failure" and core["failedTests"] == ["APIKEY-CORE-002"]
+
+
 def test_unsupported_core_scenario_is_a_gap_but_extended_is_not_counted(tmp_path):
-    report = report_with(("a", "APIKEY-CORE-001", ft.CORE), ("b", "APIKEY-EXT-001", ft.EXTENDED))
-    report.record(outcome("a", "passed"))
-    report.record(outcome("b", "passed"))
-    report.unsupported("APIKEY-CORE-009", ft.CORE, ["APIKeyCore"])
-    report.unsupported("APIKEY-EXT-012", ft.EXTENDED, ["ExpressionLocation"])
+    report = report_of(entry("APIKEY-CORE-009"), entry("APIKEY-EXT-001", {"KeyLocation"}), entry("APIKEY-EXT-012", {"ExpressionLocation"}),
+                       supported=("KeyLocation",))
+    report.record(outcome("APIKEY-EXT-001", "passed"))
     profiles = results(report, tmp_path)
-    assert profiles[ft.CORE]["result"] == "partial"
+    assert profiles[ft.CORE]["result"] == "partial" and profiles[ft.CORE]["skippedTests"] == ["APIKEY-CORE-009 (needs APIKeyCore)"]
     assert profiles[ft.EXTENDED]["result"] == "success"
 
 
+def test_an_exempted_feature_is_listed_apart_and_never_success(tmp_path):
+    report = report_of(entry("APIKEY-CORE-001"), entry("APIKEY-EXT-001", {"HashedKeys"}), entry("APIKEY-EXT-002", {"KeyLocation"}),
+                       supported=("APIKeyCore", "HashedKeys", "KeyLocation"))
+    report.exempt = {"HashedKeys"}
+    report.record(outcome("APIKEY-CORE-001", "passed"))
+    report.record(outcome("APIKEY-EXT-002", "passed"))
+    ext = results(report, tmp_path)[ft.EXTENDED]
+    assert ext["result"] == "partial"
+    assert ext["exemptFeatures"] == ["HashedKeys"] and ext["exemptTests"] == ["APIKEY-EXT-001 (exempt: HashedKeys)"]
+    assert ext["skippedTests"] == [] and "HashedKeys" not in ext["unsupportedFeatures"]
+    assert ext["statistics"]["Exempt"] == 1
+
+
 def test_outline_examples_are_listed_one_by_one(tmp_path):
-    report = report_with(("t[Strict-no]", "APIKEY-CORE-003", ft.CORE), ("t[Optional-no]", "APIKEY-CORE-003", ft.CORE))
-    report.record(outcome("t[Strict-no]", "failed"))
-    report.record(outcome("t[Optional-no]", "passed"))
-    failed = results(report, tmp_path)[ft.CORE]["failedTests"]
-    # Without a trace to mask them, an example's values (keys among them) are shown as a digest.
-    assert len(failed) == 1 and failed[0].startswith("APIKEY-CORE-003[example ") and "Strict" not in failed[0]
-
-
-def test_an_example_that_ran_is_named_as_its_trace_masked_it(tmp_path):
-    report = report_with(("t[Strict-sekret-key-1]", "APIKEY-CORE-003", ft.CORE), ("t[Optional-no]", "APIKEY-CORE-003", ft.CORE))
-    failed = SimpleNamespace(**vars(outcome("t[Strict-sekret-key-1]", "failed")),
-                             user_properties=[("agw-trace", '{"title": "test_case[Strict-<redacted>]"}')])
-    report.record(failed)
-    report.record(outcome("t[Optional-no]", "passed"))
-    assert results(report, tmp_path)[ft.CORE]["failedTests"] == ["APIKEY-CORE-003[Strict-<redacted>]"]
+    report = report_of(entry("APIKEY-CORE-003[Strict, no]"), entry("APIKEY-CORE-003[Optional, no]"))
+    report.record(outcome("APIKEY-CORE-003[Strict, no]", "failed"))
+    report.record(outcome("APIKEY-CORE-003[Optional, no]", "passed"))
+    core = results(report, tmp_path)[ft.CORE]
+    assert core["failedTests"] == ["APIKEY-CORE-003[Strict, no]"]
 
 
 def test_workers_states_merge_into_one_complete_report(tmp_path):
-    scenarios = [("a", "APIKEY-CORE-001", ft.CORE), ("b", "APIKEY-CORE-002", ft.CORE), ("c", "APIKEY-CORE-003", ft.CORE)]
-    one, two = report_with(*scenarios), report_with(*scenarios)
-    one.record(outcome("a", "passed"))
-    two.record(outcome("b", "passed"))
-    two.record(outcome("c", "failed"))
-    controller = Report(SimpleNamespace(name="test"))
+    entries = [entry("APIKEY-CORE-001"), entry("APIKEY-CORE-002"), entry("APIKEY-CORE-003")]
+    one, two = report_of(*entries), report_of(*entries)
+    one.record(outcome("APIKEY-CORE-001", "passed"))
+    two.record(outcome("APIKEY-CORE-002", "passed"))
+    two.record(outcome("APIKEY-CORE-003", "failed"))
+    controller = Report(SimpleNamespace(name="test"), {e.name: e for e in entries})
     controller.merge(one.state())
     controller.merge(two.state())
     core = results(controller, tmp_path)[ft.CORE]
-    assert core["statistics"] == {"Passed": 2, "Skipped": 0, "Failed": 1, "NotRun": 0}
+    assert core["statistics"] == {"Passed": 2, "Skipped": 0, "Failed": 1, "NotRun": 0, "Exempt": 0, "Provisional": 0}
 
 
 def test_features_checked_against_a_stand_in_are_not_reported_as_conformant(tmp_path):
     report = Report(SimpleNamespace(name="test", provisional_features={"ManifestValidation": "stand-in CRD"},
-                                    crd_sources={"agentgateway": "STAND-IN"}))
+                                    crd_sources={"agentgateway": "STAND-IN"}),
+                    {"APIKEY-EXT-030": entry("APIKEY-EXT-030", {"ManifestValidation"})})
     report.supported = {"APIKeyCore", "ManifestValidation"}
-    report.expect("v", "APIKEY-EXT-030", ft.EXTENDED, {"ManifestValidation"})
+    report.profiles = {ft.EXTENDED}
+    report.collect(["APIKEY-EXT-030"])
     report.note_target()
-    report.record(outcome("v", "passed"))
+    report.record(outcome("APIKEY-EXT-030", "passed"))
     path = tmp_path / "r.yaml"
     report.write(str(path))
     written = yaml.safe_load(path.read_text())
@@ -123,9 +178,25 @@ def test_features_checked_against_a_stand_in_are_not_reported_as_conformant(tmp_
     assert written["crds"] == {"agentgateway": "STAND-IN"}
 
 
+def test_a_step_the_target_could_not_check_keeps_the_scenario_from_counting(tmp_path):
+    report = report_of(entry("APIKEY-DOC-001"))
+    trace = '{"title": "APIKEY-DOC-001 x", "unchecked": [{"step": "the secret holds the key", "reason": "keys are redacted"}]}'
+    report.record(outcome("APIKEY-DOC-001", "passed", user_properties=[("agw-trace", trace)]))
+    core = results(report, tmp_path)[ft.CORE]
+    assert core["result"] == "partial" and core["statistics"]["Passed"] == 0 and core["statistics"]["Provisional"] == 1
+    assert "not checked on this target: the secret holds the key: keys are redacted" in core["provisionalTests"][0]
+
+
+def test_only_the_profiles_asked_for_are_reported(tmp_path):
+    report = report_of(entry("APIKEY-CORE-001"), entry("APIKEY-EXT-001", {"KeyLocation"}), supported=("APIKeyCore", "KeyLocation"))
+    report.profiles = {ft.CORE}
+    report.record(outcome("APIKEY-CORE-001", "passed"))
+    assert list(results(report, tmp_path)) == [ft.CORE]
+
+
 def test_the_report_directory_is_created(tmp_path):
-    report = report_with(("a", "APIKEY-CORE-001", ft.CORE))
-    report.record(outcome("a", "passed"))
+    report = report_of(entry("APIKEY-CORE-001"))
+    report.record(outcome("APIKEY-CORE-001", "passed"))
     path = tmp_path / "new" / "dir" / "report.yaml"
     report.write(str(path))
     assert yaml.safe_load(path.read_text())["kind"] == "ConformanceReport"

@@ -114,6 +114,9 @@ class AgentgatewayLocalTarget(LocalTarget):
 
     # --- lifecycle --------------------------------------------------------------------
 
+    def versions(self) -> dict[str, str]:
+        return {"agentgateway": binary_version(self.binary)}
+
     def start(self) -> None:
         self.config_file = self._open_workdir("agw-local-") / "config.yaml"
         echo = self._start_echo()
@@ -275,3 +278,13 @@ def _check_binary(binary: str) -> None:
         subprocess.run([binary, "--version"], capture_output=True, timeout=60, check=True, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.SubprocessError) as exc:
         raise pytest.UsageError(f"--agentgateway-binary {binary}: does not run as agentgateway ({type(exc).__name__}: {exc})") from None
+
+
+def binary_version(binary: str) -> str:
+    """The first line `agentgateway --version` prints, or why there is none."""
+    try:
+        done = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"unknown ({type(exc).__name__})"
+    lines = (done.stdout or done.stderr).strip().splitlines()
+    return lines[0][:200] if lines else "unknown"

@@ -62,6 +62,10 @@ class Target(abc.ABC):
             self.close_transport()
             self.stop()
 
+    def versions(self) -> dict[str, str]:
+        """What the target is made of, and at which versions, for the report (component -> version)."""
+        return {}
+
     def preflight(self) -> None:
         """Raise, quickly, if the deployment cannot be reached at all.
 

@@ -129,6 +129,21 @@ class EnvtestTarget(KubernetesTarget):
     def preflight(self) -> None:
         """Nothing to reach yet: this target starts its own API server and gateway."""
 
+    def versions(self) -> dict[str, str]:
+        return {**self.gateway_versions(), "kube-apiserver": self.apiserver_version()}
+
+    def gateway_versions(self) -> dict[str, str]:
+        from ..report import suite_version
+
+        return {"reference gateway": suite_version()}
+
+    def apiserver_version(self) -> str:
+        try:
+            with self.control_plane.http_client(timeout=5) as client:
+                return str(client.get("/version").json().get("gitVersion", "unknown"))
+        except Exception as exc:  # noqa: BLE001 -- a report line, never a reason to fail the run
+            return f"unknown ({type(exc).__name__})"
+
     def _note_crds(self, crds: Path | None) -> None:
         """Record where each set of CRDs came from (build.sh writes crds/SOURCES).
 

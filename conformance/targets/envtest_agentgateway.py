@@ -42,6 +42,7 @@ import yaml
 
 from .. import features as ft
 from ..controlplane import REPO_ROOT, ControlPlane
+from .agentgateway_local import binary_version
 from .envtest import EnvtestTarget
 from .processes import Program, answers, free_port, host_address
 
@@ -267,6 +268,11 @@ class AgentgatewayEnvtestTarget(EnvtestTarget):
             raise pytest.UsageError(f"AGW_AGENTGATEWAY_SRC={source} is not an agentgateway source tree (no go.mod)")
         return cls(source, AGENTGATEWAY_FEATURES, config.getoption("convergence_timeout"),
                    os.environ.get("AGW_AGENTGATEWAY_PROXY") or None, os.environ.get("AGW_AGENTGATEWAY_LOG_DIR") or None)
+
+    def gateway_versions(self) -> dict[str, str]:
+        # The build directory is named after the tree's tag or commit (clusters/agentgateway/tree.sh).
+        return {"agentgateway controller": self.version or "unknown",
+                "agentgateway proxy": binary_version(str(self.proxy_bin)) if self.proxy_bin else "unknown"}
 
     # --- start ---------------------------------------------------------------------------
 

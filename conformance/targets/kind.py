@@ -95,6 +95,9 @@ class KindTarget(KubernetesTarget):
             tail = "\n".join(done.stderr.strip().splitlines()[-15:])
             raise RuntimeError(f"clusters/kind/{name} failed (exit {done.returncode}):\n{tail}")
 
+    def versions(self) -> dict[str, str]:
+        return {"agentgateway chart": self.version}
+
     def start(self) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="agw-kind-")
         self.kubeconfig = str(Path(self._tmp.name) / "kubeconfig")

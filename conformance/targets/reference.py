@@ -52,6 +52,11 @@ class ReferenceTarget(LocalTarget):
         self._admin = ""
         self._gateway = ""
 
+    def versions(self) -> dict[str, str]:
+        from ..report import suite_version
+
+        return {"reference gateway": suite_version()}
+
     # --- lifecycle --------------------------------------------------------------------
 
     def start(self) -> None:

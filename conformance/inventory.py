@@ -1,0 +1,112 @@
+"""Every scenario of the suite, read from its feature files, and the names tests carry.
+
+A verdict is judged against this inventory, never against what pytest happened to
+collect: `pytest features/status.feature` collects one file, but the profiles still
+expect every scenario of every file, and the ones not collected are listed as not run.
+
+Names. A scenario's test is called by its ID tag and title (`APIKEY-DOC-001 Set up API
+key auth`); an outline's examples are told apart by the values the title names
+(`[Strict, a valid]`), or by their row number, never by the whole row, which may hold a
+key. The report names a scenario by its ID and, for an example, that example's id:
+`APIKEY-CORE-003[Strict, no]`. The same functions name the collected tests
+(`features/conftest.py`) and the inventory's entries, so the two always match.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from pytest_bdd.feature import get_feature
+
+from . import features as ft
+
+_PLACEHOLDER = re.compile(r"<([^<>]+)>")
+_DIRECTORY = pytest.StashKey[Path]()
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One scenario, or one example of an outline, as the report counts it."""
+
+    name: str  # APIKEY-CORE-003[Strict, no]
+    scenario_id: str
+    needs: frozenset[str]  # the features it needs
+    file: str  # the feature file's name, relative to the suite's directory
+    line: int
+
+    @property
+    def profile(self) -> str:
+        return ft.profile_of(set(self.needs))
+
+
+def tags_of(template) -> set[str]:
+    rule = template.rule
+    return set(template.tags) | set(template.feature.tags) | (set(rule.tags) if rule is not None else set())
+
+
+def scenario_test_name(template) -> str:
+    """`APIKEY-DOC-001 Set up API key auth`: the scenario's ID tag, then its title."""
+    ids = sorted(t for t in tags_of(template) if ft.ID_PATTERN.match(t))
+    return " ".join([*ids, template.name])
+
+
+def example_ids(template) -> list[str]:
+    """One id per example row: the values the title names, else the row's number.
+
+    Two rows that the title names alike get their row number added, so ids are unique
+    without pytest's own de-duplication (which the inventory could not foresee).
+    """
+    named = _PLACEHOLDER.findall(template.name)
+    rows = [c for examples in template.examples for c in examples.as_contexts()]
+    ids = [", ".join(context[n] for n in named if n in context) or f"example {number}" for number, context in enumerate(rows, 1)]
+    return [f"{i} (row {number})" if ids.count(i) > 1 else i for number, i in enumerate(ids, 1)]
+
+
+def entry_name(scenario_id: str, example: str | None = None) -> str:
+    return f"{scenario_id}[{example}]" if example else scenario_id
+
+
+def name_of(nodeid: str) -> str | None:
+    """The report's name for a test's node id, or None when the test is not a scenario of ours.
+
+    `features/x.feature::APIKEY-EXT-060 Title[Strict, no]` names `APIKEY-EXT-060[Strict, no]`.
+    """
+    test = nodeid.rpartition("::")[2]
+    scenario_id = test.partition(" ")[0]
+    if not ft.ID_PATTERN.match(scenario_id):
+        return None
+    example = test.rpartition("[")[2][:-1] if test.endswith("]") else None
+    return entry_name(scenario_id, example)
+
+
+def load(directory: Path) -> dict[str, Entry]:
+    """Every scenario (and outline example) of every feature file in `directory`."""
+    entries: dict[str, Entry] = {}
+    for path in sorted(directory.glob("*.feature")):
+        feature = get_feature(str(directory), path.name)
+        for template in feature.scenarios.values():
+            tags = tags_of(template)
+            ids = [t for t in tags if ft.ID_PATTERN.match(t)]
+            if len(ids) != 1:
+                continue  # the tag checks at collection say what is wrong with it
+            needs = frozenset(t for t in tags if t in ft.FEATURES)
+            examples = example_ids(template) if template.examples else [None]
+            for example in examples:
+                name = entry_name(ids[0], example)
+                if name in entries:
+                    raise pytest.UsageError(f"{path.name}:{template.line_number}: the scenario ID {ids[0]} is used twice "
+                                            f"(also in {entries[name].file}:{entries[name].line})")
+                entries[name] = Entry(name, ids[0], needs, path.name, template.line_number)
+    return entries
+
+
+def declare(config: pytest.Config, directory: Path) -> None:
+    """Called by the conftest that binds the suite's feature files: here they all are."""
+    config.stash[_DIRECTORY] = directory
+
+
+def declared(config: pytest.Config) -> Path | None:
+    return config.stash.get(_DIRECTORY, None)

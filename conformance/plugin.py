@@ -17,6 +17,7 @@ import pytest
 from . import features as ft
 from . import inventory, report_dir, trace
 from .convergence import Rule
+from .masking import mask_report
 from .report import Report
 from .targets.base import Target
 from .world import World
@@ -311,6 +312,15 @@ def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func
     request.node.stash[_STEP_ERROR] = (f"{feature.rel_filename}:{step.line_number}: {step.keyword} {step.name}", exception)
 
 
+def pytest_bdd_before_scenario(request, feature, scenario) -> None:
+    # Learn the scenario's keys from its text before it runs, so that the reports can mask
+    # the steps it never reaches as well as those it does (conformance/masking.py).
+    if inventory.name_of(request.node.nodeid) is not None and "world" in request.fixturenames:
+        from .steps.manifests import foresee_keys
+
+        foresee_keys(request.getfixturevalue("world"), scenario.steps)
+
+
 @pytest.hookimpl(wrapper=True, tryfirst=True)  # outermost: after pytest-bdd has attached its record
 def pytest_runtest_makereport(item: pytest.Item, call):
     """A failed expectation reads as the Gherkin step it broke, and no report holds a key.
@@ -328,7 +338,8 @@ def pytest_runtest_makereport(item: pytest.Item, call):
         scenario_id, _ = scenario_tags(item)
         if scenario_id is not None:
             where, exc = failure
-            report.longrepr = redact(f"{scenario_id} › {where}\n{exc}", item)
+            report.longrepr = f"{scenario_id} › {where}\n{exc}"
+    mask_report(report, lambda text: redact(text, item))
     return report
 
 

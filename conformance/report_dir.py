@@ -86,9 +86,6 @@ def write(config: pytest.Config, report) -> list[str]:
         cucumber = config.option.cucumber_json_path
         if cucumber and os.path.exists(cucumber):
             attach_to_cucumber(cucumber, report.traces)
-        junit = config.option.xmlpath
-        if junit and os.path.exists(junit):
-            mask_junit_names(junit, report.traces)
     return written
 
 
@@ -109,12 +106,6 @@ def attach_to_cucumber(path: str, traces: dict[str, dict]) -> None:
             steps = element.get("steps") or []
             if not trace or not steps:
                 continue
-            # pytest-bdd writes the test name and the example's step texts as they are, keys
-            # included; the trace has them masked.
-            element["id"] = trace["title"]
-            masked = {s["line"]: s["name"] for s in trace.get("steps", [])}
-            for step in steps:
-                step["name"] = masked.get(step.get("line"), step.get("name"))
             lines = {s["line"] for s in trace.get("steps", []) if s.get("docstring")}
             if not trace.get("manifests"):
                 continue
@@ -125,22 +116,6 @@ def attach_to_cucumber(path: str, traces: dict[str, dict]) -> None:
             )
     with open(path, "w", encoding="utf-8") as fh:
         json.dump(features, fh)
-
-
-def mask_junit_names(path: str, traces: dict[str, dict]) -> None:
-    """Test names in pytest's JUnit XML with the keys of outline examples masked."""
-    import xml.etree.ElementTree as ET
-
-    titles = {t["nameDigest"]: t["title"] for t in traces.values() if "nameDigest" in t}
-    tree = ET.parse(path)
-    changed = False
-    for case in tree.iter("testcase"):
-        title = titles.get(hashlib.sha256(case.get("name", "").encode()).hexdigest())
-        if title is not None and title != case.get("name"):
-            case.set("name", title)
-            changed = True
-    if changed:
-        tree.write(path, encoding="utf-8", xml_declaration=True)
 
 
 def where_lines(config: pytest.Config, written: list[str]) -> list[str]:

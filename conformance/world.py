@@ -37,6 +37,9 @@ class World:
     # What the reports show of the scenario: its manifests, requests and responses, and how
     # long the gateway took to converge on each change (conformance/trace.py).
     trace: Trace = field(default_factory=Trace)
+    # Keys read from the scenario's text before it runs (`foresee`), so that a step that
+    # never ran is masked in the reports as well as one that did.
+    foreseen: set[str] = field(default_factory=set)
 
     # --- configuration ----------------------------------------------------------------
 
@@ -139,9 +142,19 @@ class World:
 
     # --- failure messages -------------------------------------------------------------
 
+    def foresee(self, stores: list[dict], keys: list[str], words: list[str]) -> None:
+        """Learn the keys of a scenario from its text, before it runs.
+
+        `stores` are the Secrets and ConfigMaps its manifests hold, `keys` the keys it says
+        it generated, `words` every other token of its steps: a word is a key when its
+        SHA-256 is one of the stores' `keyHash` entries.
+        """
+        ahead = World(self.target, self.rule, stores=list(stores), sent=[*keys, *words])
+        self.foreseen |= ahead.configured_keys() | set(keys)
+
     def redact(self, text: str) -> str:
         """`text` with every key this scenario knows replaced by a placeholder."""
-        secrets = self.configured_keys() | self.known_plain_keys()
+        secrets = self.configured_keys() | self.known_plain_keys() | self.foreseen
         # Longest first, so a key that contains another is replaced whole.
         for secret in sorted(secrets, key=len, reverse=True):
             if len(secret.strip()) >= 4:

@@ -20,10 +20,11 @@ import base64
 import re
 from pathlib import Path
 
+import yaml
 from pytest_bdd import given, parsers, then, when
 
 from ..targets.base import ObjectRef, Refused, documents
-from ..world import World
+from ..world import KEY_STORES, World
 from .requests import HTTPBIN, from_httpbin
 
 MANIFESTS = Path(__file__).resolve().parents[1] / "manifests"
@@ -244,3 +245,30 @@ def secret_holds_key(world: World, name: str, namespace: str, entry: str) -> Non
     # A bare boolean, so that a failure shows neither value (each is the key, encoded).
     holds_key = value == base64.b64encode(world.api_key.encode()).decode()
     assert holds_key, f"data.{entry} is not the base64 encoding of the generated API key"
+
+
+# --- the keys a scenario will use, read from its text before it runs ---------------------
+
+_NAMED = re.compile(r'^the "(?P<name>[^"]+)" manifest is applied$')
+_GENERATED = re.compile(r'^I generated the API key "(?P<key>[^"]*)"$')
+_WORD = re.compile(r'[^\s"&=;,?:/]+')
+
+
+def foresee_keys(world: World, steps) -> None:
+    """Tell the world every key `steps` configure or generate (World.foresee)."""
+    stores, keys, words = [], [], []
+    for step in steps:
+        texts = [step.docstring] if step.docstring else []
+        named = _NAMED.match(step.name)
+        if named and (MANIFESTS / f"{named['name']}.yaml").is_file():
+            texts.append(named_manifest(named["name"]))
+        for text in texts:
+            try:
+                stores += [d for d in documents(text) if isinstance(d, dict) and d.get("kind") in KEY_STORES]
+            except yaml.YAMLError:
+                pass  # a manifest the scenario means to be broken
+        generated = _GENERATED.match(step.name)
+        if generated:
+            keys.append(generated["key"])
+        words += _WORD.findall(step.name)
+    world.foresee(stores, keys, words)

@@ -5,6 +5,7 @@ gateway), and its ConformanceReport is read back.
 """
 
 import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -116,3 +117,18 @@ def test_the_report_says_how_it_was_judged(pytester):
     assert "APIKEY-EXT-060 (exempt: KeyLocation)" in ext["exemptTests"] and ext["result"] == "partial"
     assert "exempted from this run by --exempt-features" in result.stdout.str() + str(result.outlines)
     assert "which the target does not support" not in "\n".join(line for line in result.outlines if "EXT-060" in line)
+
+
+@pytest.mark.parametrize("selection", [
+    ["credential_removal.feature"],
+    ["", "-k", "APIKEY-EXT-093 or APIKEY-EXT-094"],  # scenarios about manifests alone
+    ["", "-m", "doc-page"],
+])
+def test_a_gateway_that_authenticates_nothing_never_gets_success(pytester, selection):
+    launch = ROOT / "tests" / "mutation" / "launch.py"
+    path, *more = selection
+    # A short timeout: every expectation of a refusal fails, and need not wait 30 s to.
+    result, document = run(pytester, str(FEATURES / path), *more, "--convergence-timeout", "2",
+                           "--reference-command", f"{sys.executable} {launch} auth-disabled")
+    results = {p["name"]: p["result"] for p in document["profiles"]}
+    assert "success" not in results.values(), (results, result.stdout.str()[-2000:])

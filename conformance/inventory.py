@@ -36,6 +36,7 @@ class Entry:
     needs: frozenset[str]  # the features it needs
     file: str  # the feature file's name, relative to the suite's directory
     line: int
+    title: str = ""  # the scenario's title as written (an outline's keeps its <placeholders>)
 
     @property
     def profile(self) -> str:
@@ -99,7 +100,7 @@ def load(directory: Path) -> dict[str, Entry]:
                 if name in entries:
                     raise pytest.UsageError(f"{path.name}:{template.line_number}: the scenario ID {ids[0]} is used twice "
                                             f"(also in {entries[name].file}:{entries[name].line})")
-                entries[name] = Entry(name, ids[0], needs, path.name, template.line_number)
+                entries[name] = Entry(name, ids[0], needs, path.name, template.line_number, template.name)
     return entries
 
 

@@ -286,8 +286,8 @@ class Report:
                 outcome = self._why_not_run(entry.name).partition(" (")[0].partition(":")[0]
             elif outcome == "passed" and self._provisional_because(entry):
                 outcome = "provisional"
-            out.append({"name": entry.name, "profile": entry.profile, "features": sorted(entry.needs), "outcome": outcome,
-                        "trace": self.traces.get(entry.name)})
+            out.append({"name": entry.name, "title": entry.title, "file": entry.file, "profile": entry.profile,
+                        "features": sorted(entry.needs), "outcome": outcome, "trace": self.traces.get(entry.name)})
         return sorted(out, key=lambda s: s["name"])
 
     def document(self) -> dict:
@@ -345,6 +345,9 @@ class Report:
             "run": self._run_description(),
             "profiles": profiles,
             "convergence": self.convergence(),
+            # Every scenario judged, one line each, so that result tables can be made from the
+            # report alone (conformance/tables.py), at the suite commit it names.
+            "scenarios": [{k: s[k] for k in ("name", "title", "file", "features", "outcome")} for s in self.scenarios()],
         }
         if self.crds:
             report["crds"] = dict(self.crds)

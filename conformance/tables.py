@@ -1,0 +1,138 @@
+"""Result tables in docs/, made from committed ConformanceReports and never typed by hand.
+
+A report of a real run is committed under `docs/results/` (reports hold no keys). A page
+asks for a table with a marker line, and everything up to the end marker is generated:
+
+    <!-- generated: summary agentgateway-local-v1.4.1 -->
+    ...
+    <!-- end generated -->
+
+`summary` gives one block per report (suite commit, target, versions, profile results);
+`scenarios` one row per scenario with one result column per report, so two upstream
+versions sit side by side. Each table names the suite commit and the versions it came
+from, from the report itself.
+
+    python -m conformance.tables          # rewrite every generated table in docs/
+    python -m conformance.tables --check  # exit 1 if a table differs from its reports
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+RESULTS = DOCS / "results"
+_BEGIN = re.compile(r"^<!-- generated: (?P<kind>summary|scenarios) (?P<reports>[\w.\- ]+) -->$")
+_END = "<!-- end generated -->"
+
+
+def load(name: str, results: Path = RESULTS) -> dict:
+    path = results / f"{name}.yaml"
+    if not path.is_file():
+        raise SystemExit(f"no report {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    return yaml.safe_load(path.read_text())
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _versions(report: dict) -> str:
+    versions = report["run"]["target"].get("versions") or {}
+    return ", ".join(f"{k} {v}" for k, v in versions.items()) or "not recorded"
+
+
+def column(name: str, report: dict) -> str:
+    """A report's column heading: what it ran against."""
+    versions = report["run"]["target"].get("versions") or {}
+    upstream = next((v for k, v in versions.items() if "agentgateway" in k), None)
+    return f"{name}" + (f" ({upstream})" if upstream else "")
+
+
+def summary(names: list[str], results: Path = RESULTS) -> list[str]:
+    lines = []
+    for name in names:
+        report = load(name, results)
+        commit = report["suiteCommit"]
+        lines += [
+            f"Report `docs/results/{name}.yaml`: the suite at commit `{commit}`, target `{report['target']}` "
+            f"({_versions(report)}), {report['date']}.",
+            "",
+            "| profile | result | passed | failed | skipped | not run | passed, not counted | exempt | features not supported |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for p in report["profiles"]:
+            s = p["statistics"]
+            lines.append(f"| {p['name']} | {p['result']} | {s['Passed']} | {s['Failed']} | {s['Skipped']} | {s['NotRun']} | "
+                         f"{s['Provisional']} | {s['Exempt']} | {', '.join(p['unsupportedFeatures']) or '-'} |")
+        lines.append("")
+    return lines[:-1]
+
+
+def scenarios(names: list[str], results: Path = RESULTS) -> list[str]:
+    reports = {name: load(name, results) for name in names}
+    rows: dict[str, dict] = {}
+    for name, report in reports.items():
+        for s in report["scenarios"]:
+            rows.setdefault(s["name"], {"scenario": s, "outcomes": {}})["outcomes"][name] = s["outcome"]
+    head = "| ID | example | scenario | features | " + " | ".join(column(n, r) for n, r in reports.items()) + " |"
+    lines = [head, "|" + "---|" * (4 + len(reports))]
+    for key in sorted(rows):
+        s = rows[key]["scenario"]
+        example = key.partition("[")[2].rstrip("]")
+        outcomes = " | ".join(rows[key]["outcomes"].get(n, "-") for n in reports)
+        lines.append(f"| {s['name'].partition('[')[0]} | {_cell(example)} | {_cell(s['title'])} | {', '.join(s['features'])} | {outcomes} |")
+    return lines
+
+
+def render(text: str, results: Path = RESULTS) -> str:
+    """`text` with every generated section made anew from its reports."""
+    out, lines, i = [], text.splitlines(), 0
+    while i < len(lines):
+        out.append(lines[i])
+        match = _BEGIN.match(lines[i].strip())
+        i += 1
+        if not match:
+            continue
+        end = next((j for j in range(i, len(lines)) if lines[j].strip() == _END), None)
+        if end is None:
+            raise SystemExit(f"a generated section has no end marker ({_END!r}) after: {lines[i - 1]}")
+        make = summary if match["kind"] == "summary" else scenarios
+        out += make(match["reports"].split(), results)
+        out.append(_END)
+        i = end + 1
+    return "\n".join(out) + ("\n" if text.endswith("\n") else "")
+
+
+def pages(docs: Path = DOCS) -> list[Path]:
+    return sorted(p for p in docs.glob("*.md") if "<!-- generated: " in p.read_text())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m conformance.tables", description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="only check that every generated table matches its reports")
+    args = parser.parse_args(argv)
+    stale = []
+    for page in pages():
+        text = page.read_text()
+        new = render(text)
+        if new != text:
+            stale.append(page.relative_to(ROOT))
+            if not args.check:
+                page.write_text(new)
+    if args.check and stale:
+        print(f"generated tables out of date in {', '.join(map(str, stale))}: run python -m conformance.tables", file=sys.stderr)
+        return 1
+    for page in stale:
+        print(f"rewrote {page}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -35,6 +35,7 @@ The admin, stats and readiness servers are put on free loopback ports through th
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -281,10 +282,15 @@ def _check_binary(binary: str) -> None:
 
 
 def binary_version(binary: str) -> str:
-    """The first line `agentgateway --version` prints, or why there is none."""
+    """What `agentgateway --version` says: `v1.4.1 (163ea2146acb)`, or why it says nothing."""
     try:
         done = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.SubprocessError) as exc:
         return f"unknown ({type(exc).__name__})"
-    lines = (done.stdout or done.stderr).strip().splitlines()
-    return lines[0][:200] if lines else "unknown"
+    text = (done.stdout or done.stderr).strip()
+    try:
+        info = json.loads(text)  # the proxy prints its build information as JSON
+    except ValueError:
+        return text.splitlines()[0][:200] if text else "unknown"
+    version, revision = str(info.get("version") or "unknown"), str(info.get("git_revision") or "")
+    return f"{version} ({revision[:12]})" if revision else version

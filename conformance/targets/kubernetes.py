@@ -6,6 +6,7 @@ cluster, another vendor's proxy) is only reached by HTTP at `--gateway-address`.
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 
@@ -113,7 +114,7 @@ class KubernetesTarget(Target):
             try:
                 obj = codecs.from_dict(doc)
             except Exception as exc:  # noqa: BLE001 -- lightkube raises several types for unknown kinds
-                raise Refused(f"{ref}: {exc}") from None
+                raise Refused(f"{ref}: {exc}", reason="UnknownKind") from None
             existing = self.get(ref) if ref.kind in RESOURCES else None
             if existing is not None and not _ours(existing):
                 if ref.kind == "Namespace":
@@ -121,13 +122,14 @@ class KubernetesTarget(Target):
                     continue
                 raise Refused(
                     f"{ref} already exists and was not created by this suite (no field manager {FIELD_MANAGER!r}); the suite "
-                    f"never takes over or deletes objects it did not create. Remove it, or run against a cluster without it."
+                    f"never takes over or deletes objects it did not create. Remove it, or run against a cluster without it.",
+                    reason="Ownership",
                 )
             try:
                 self.client.apply(obj, force=True)
             except ApiError as exc:
                 if exc.status.code in (400, 403, 404, 409, 422):
-                    raise Refused(exc.status.message) from None
+                    raise refusal(exc) from None
                 raise
             refs.append(ref)
         return refs
@@ -188,6 +190,34 @@ def _missing_kinds(client: Client) -> list[str]:
                 raise
             missing.append(f"{kind} ({res._api_info.resource.group}/{res._api_info.resource.version})")
     return missing
+
+
+# How the API server says a strict field validation failed: `.spec.traffic.x: field not
+# declared in schema` (server-side apply), or `unknown field "spec.traffic.x"` (other writes).
+_UNDECLARED = re.compile(r'(?:^|[\s(:])\.?([A-Za-z0-9_.\[\]-]+): field not declared in schema|unknown field "([^"]+)"')
+
+
+def refusal(exc: ApiError) -> Refused:
+    """An API server's refusal, keeping its reason and the fields it names.
+
+    The Status `reason` says what kind of refusal it was (`Invalid` is the only one that
+    says the object broke the schema); the fields come from `details.causes[].field`. A 400
+    from strict field validation is a schema refusal too: its reason is `BadRequest`, and
+    the unknown field is only in the message, so it is read from there.
+    """
+    status = exc.status
+    reason = status.reason or _REASONS.get(status.code or 0, "Unknown")
+    causes = (status.details.causes if status.details is not None else None) or []
+    fields = [c.field.lstrip(".") for c in causes if c.field]
+    message = status.message or ""
+    undeclared = [a or b for a, b in _UNDECLARED.findall(message)]
+    if status.code == 400 and undeclared:
+        reason, fields = Refused.INVALID, fields + [f.lstrip(".") for f in undeclared]
+    return Refused(message, reason=reason, fields=tuple(dict.fromkeys(fields)))
+
+
+# The API's reasons for the codes a write can be refused with, for a Status that gives none.
+_REASONS = {400: "BadRequest", 403: "Forbidden", 404: "NotFound", 409: "Conflict", 422: "Invalid"}
 
 
 def _ours(doc: dict) -> bool:

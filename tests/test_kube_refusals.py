@@ -14,9 +14,12 @@ import httpx
 import pytest
 from lightkube import ApiError
 
+from conformance import Rule
 from conformance.controlplane import ControlPlane
+from conformance.steps import manifests
 from conformance.targets.base import ObjectRef, Refused
 from conformance.targets.kubernetes import KubernetesTarget, refusal
+from conformance.world import World
 
 POLICY = """
 apiVersion: v1
@@ -110,3 +113,11 @@ def test_a_stale_resource_version_is_a_conflict(cluster):
 def test_a_missing_namespace_is_not_found(cluster):
     got = refused(cluster, POLICY.split("---")[1].replace("namespace: agentgateway-system", "namespace: nowhere"))
     assert (got.reason, got.invalid) == ("NotFound", False), repr(got)
+
+
+def test_the_refusal_steps_fail_on_a_conflict_from_the_api_server(cluster):
+    world = World(cluster, Rule(threshold=1, timeout=1, interval=0.01))
+    stale = POLICY.split("---")[1].replace("metadata: {name: apikey-auth,", 'metadata: {resourceVersion: "1", name: apikey-auth,')
+    got = manifests.try_apply(world, "an update of the policy with a stale resource version", stale)
+    with pytest.raises(AssertionError, match=r"not as invalid \(Conflict\)"):
+        manifests.manifest_refused_as_invalid(got)

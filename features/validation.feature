@@ -2,10 +2,11 @@
 Feature: Manifests that break the schema
   Spec section 1: exactly one of secretRef, secretSelector and configMapSelector must be
   set. The CRD enforces it with a validation rule, so an API server refuses such a policy
-  with the rule's message, and whatever was in force before stays in force. Only a
-  refusal as invalid counts: one for want of rights, or for an object someone else owns,
-  says nothing about validation. Each scenario shows a good policy enforcing first, and
-  the same enforcement after the refusal.
+  with the rule's message, and whatever was in force before stays in force. A field the
+  CRD does not define is refused too, as kubectl's strict field validation refuses it.
+  Only a refusal as invalid counts: one for want of rights, or for an object someone else
+  owns, says nothing about validation. Each scenario shows a good policy enforcing first,
+  and the same enforcement after the refusal.
 
   Background:
     Given an agentgateway proxy is set up
@@ -210,3 +211,31 @@ Feature: Manifests that break the schema
     When I send a request to the httpbin app with a valid key in the Authorization header
     Then the request is forwarded without the credential
 
+  @APIKEY-EXT-096 @ManifestValidation
+  Scenario: A policy with a misspelt field is refused, and the route it would have opened stays protected
+    Given the "apikey-auth-strict" manifest is applied
+    When I send a request to the httpbin app without an API key
+    Then the request fails with a 401 HTTP response code
+    When I try to apply an update of the policy whose apiKeyAuthentication is misspelt apiKeyAuthentification
+      """
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: apikey-auth
+        namespace: agentgateway-system
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: Gateway
+            name: agentgateway-proxy
+        traffic:
+          apiKeyAuthentification:
+            mode: Strict
+            secretRef:
+              name: apikey
+      """
+    Then the manifest is refused as invalid at the field "spec.traffic.apiKeyAuthentification"
+    When I send a request to the httpbin app without an API key
+    Then the request fails with a 401 HTTP response code
+    When I send a request to the httpbin app with a valid key in the Authorization header
+    Then the request is forwarded without the credential

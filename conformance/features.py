@@ -31,7 +31,8 @@ FEATURES: dict[str, tuple[str, str]] = {
     "PreRouting": (EXTENDED, "traffic.phase: PreRouting"),
     "GRPC": (EXTENDED, "gRPC requests refused with grpc-status 16"),
     "CORS": (EXTENDED, "CORS preflight before authentication, CORS headers on the 401"),
-    "ManifestValidation": (EXTENDED, "manifests breaking the CRD's validation rules are refused with its message"),
+    "ManifestValidation": (EXTENDED, ("manifests breaking the CRD's schema (its validation rules, or a field it does not define) "
+                                      "are refused as invalid, with its message, and the last good policy stays in force")),
     "CrossNamespaceBackends": (EXTENDED, "backendRefs to Services in other namespaces, allowed by ReferenceGrants (Gateway API)"),
     "Reliability": (RELIABILITY, "opt-in: hostile HTTP clients on raw sockets and load with key churn, with their figures"),
 }

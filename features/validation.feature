@@ -2,7 +2,11 @@
 Feature: Manifests that break the schema
   Spec section 1: exactly one of secretRef, secretSelector and configMapSelector must be
   set. The CRD enforces it with a validation rule, so an API server refuses such a policy
-  with the rule's message, and whatever was in force before stays in force.
+  with the rule's message, and whatever was in force before stays in force. A field the
+  CRD does not define is refused too, as kubectl's strict field validation refuses it.
+  Only a refusal as invalid counts: one for want of rights, or for an object someone else
+  owns, says nothing about validation. Each scenario shows a good policy enforcing first,
+  and the same enforcement after the refusal.
 
   Background:
     Given an agentgateway proxy is set up
@@ -74,8 +78,11 @@ Feature: Manifests that break the schema
     Then the request is forwarded without the credential
 
   @APIKEY-EXT-092 @ManifestValidation @PreRouting
-  Scenario: A pre-routing policy on an HTTPRoute is refused
-    When I try to apply a pre-routing policy on the HTTPRoute
+  Scenario: A pre-routing policy on an HTTPRoute is refused, and the Gateway's policy stays the one in force
+    Given the "apikey-auth-strict" manifest is applied
+    When I send a request to the httpbin app without an API key
+    Then the request fails with a 401 HTTP response code
+    When I try to apply a pre-routing policy on the HTTPRoute, with keys from a Secret the route's namespace does not have
       """
       apiVersion: agentgateway.dev/v1alpha1
       kind: AgentgatewayPolicy
@@ -96,11 +103,16 @@ Feature: Manifests that break the schema
       """
     Then the manifest is refused
     When I send a request to the httpbin app without an API key
-    Then the request succeeds
+    Then the request fails with a 401 HTTP response code
+    When I send a request to the httpbin app with a valid key in the Authorization header
+    Then the request is forwarded without the credential
 
   @APIKEY-EXT-093 @ManifestValidation
-  Scenario: A policy whose targets are of two kinds is refused
-    When I try to apply a policy on a Gateway and an HTTPRoute at once
+  Scenario: A policy whose targets are of two kinds is refused, and the last good one stays
+    Given the "apikey-auth-strict" manifest is applied
+    When I send a request to the httpbin app without an API key
+    Then the request fails with a 401 HTTP response code
+    When I try to apply an update of the policy that targets a Gateway and an HTTPRoute at once, in Optional mode
       """
       apiVersion: agentgateway.dev/v1alpha1
       kind: AgentgatewayPolicy
@@ -117,17 +129,22 @@ Feature: Manifests that break the schema
             name: httpbin
         traffic:
           apiKeyAuthentication:
-            mode: Strict
+            mode: Optional
             secretRef:
               name: apikey
       """
     Then the manifest is refused
     When I send a request to the httpbin app without an API key
-    Then the request succeeds
+    Then the request fails with a 401 HTTP response code
+    When I send a request to the httpbin app with a valid key in the Authorization header
+    Then the request is forwarded without the credential
 
   @APIKEY-EXT-094 @ManifestValidation
-  Scenario: A policy with more than 16 targets is refused
-    When I try to apply a policy with 17 targets, the first of them the page's Gateway
+  Scenario: A policy with more than 16 targets is refused, and the last good one stays
+    Given the "apikey-auth-strict" manifest is applied
+    When I send a request to the httpbin app without an API key
+    Then the request fails with a 401 HTTP response code
+    When I try to apply an update of the policy with 17 targets, the first of them the page's Gateway, in Optional mode
       """
       apiVersion: agentgateway.dev/v1alpha1
       kind: AgentgatewayPolicy
@@ -155,17 +172,22 @@ Feature: Manifests that break the schema
           - {group: gateway.networking.k8s.io, kind: Gateway, name: gateway-17}
         traffic:
           apiKeyAuthentication:
-            mode: Strict
+            mode: Optional
             secretRef:
               name: apikey
       """
     Then the manifest is refused
     When I send a request to the httpbin app without an API key
-    Then the request succeeds
+    Then the request fails with a 401 HTTP response code
+    When I send a request to the httpbin app with a valid key in the Authorization header
+    Then the request is forwarded without the credential
 
   @APIKEY-EXT-095 @ManifestValidation
-  Scenario: A mode other than Strict, Optional and Permissive is refused
-    When I try to apply a policy with the mode Lenient
+  Scenario: A mode other than Strict, Optional and Permissive is refused, and the last good policy stays
+    Given the "apikey-auth-strict" manifest is applied
+    When I send a request to the httpbin app without an API key
+    Then the request fails with a 401 HTTP response code
+    When I try to apply an update of the policy with the mode Lenient
       """
       apiVersion: agentgateway.dev/v1alpha1
       kind: AgentgatewayPolicy
@@ -185,4 +207,35 @@ Feature: Manifests that break the schema
       """
     Then the manifest is refused
     When I send a request to the httpbin app without an API key
-    Then the request succeeds
+    Then the request fails with a 401 HTTP response code
+    When I send a request to the httpbin app with a valid key in the Authorization header
+    Then the request is forwarded without the credential
+
+  @APIKEY-EXT-096 @ManifestValidation
+  Scenario: A policy with a misspelt field is refused, and the route it would have opened stays protected
+    Given the "apikey-auth-strict" manifest is applied
+    When I send a request to the httpbin app without an API key
+    Then the request fails with a 401 HTTP response code
+    When I try to apply an update of the policy whose apiKeyAuthentication is misspelt apiKeyAuthentification
+      """
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: apikey-auth
+        namespace: agentgateway-system
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: Gateway
+            name: agentgateway-proxy
+        traffic:
+          apiKeyAuthentification:
+            mode: Strict
+            secretRef:
+              name: apikey
+      """
+    Then the manifest is refused as invalid at the field "spec.traffic.apiKeyAuthentification"
+    When I send a request to the httpbin app without an API key
+    Then the request fails with a 401 HTTP response code
+    When I send a request to the httpbin app with a valid key in the Authorization header
+    Then the request is forwarded without the credential

@@ -429,8 +429,66 @@ def _reference_grant(meta: m.Meta, doc: dict) -> m.ReferenceGrant:
 
 _TARGET_KINDS = ("Gateway", "HTTPRoute", "ListenerSet", "GRPCRoute")
 
+# The fields of an AgentgatewayPolicy, as the v1.4.1 CRD defines them. A name that is not
+# here is refused, as an API server with strict field validation (kubectl's default)
+# refuses it: a misspelt `apiKeyAuthentification:` must not quietly leave a route without
+# authentication. A mapping lists its fields; a list of mappings is `[fields]`; `None` is a
+# value whose inside is not checked here: a leaf, a free map (`matchLabels`), or a part of
+# the policy this gateway does not interpret (CORS, rate limits, ...), whose names the CRD
+# checks and this gateway never reads. Fields Kubernetes itself adds (`metadata.*`,
+# `status`) are never refused.
+_SELECTOR = {"matchLabels": None}
+_API_KEY_FIELDS = {
+    "mode": None,
+    "secretRef": dict.fromkeys(("group", "kind", "name")),
+    "secretSelector": _SELECTOR,
+    "configMapSelector": _SELECTOR,
+    "location": {
+        "header": dict.fromkeys(("name", "prefix")),
+        "queryParameter": {"name": None},
+        "cookie": {"name": None},
+        "expression": None,
+    },
+}
+_UNREAD_TRAFFIC = (
+    "authorization", "basicAuthentication", "buffer", "cors", "csrf", "delay", "directResponse", "extAuth", "extProc",
+    "headerModifiers", "hostRewrite", "jwtAuthentication", "rateLimit", "retry", "timeouts", "transformation",
+)
+_POLICY_FIELDS = {
+    "apiVersion": None,
+    "kind": None,
+    "metadata": None,
+    "status": None,
+    "spec": {
+        "targetRefs": [dict.fromkeys(("group", "kind", "name", "sectionName", "port"))],
+        "targetSelectors": [dict.fromkeys(("group", "kind", "matchLabels", "sectionName", "port"))],
+        "traffic": {"apiKeyAuthentication": _API_KEY_FIELDS, "phase": None, **dict.fromkeys(_UNREAD_TRAFFIC)},
+        "frontend": dict.fromkeys(("accessLog", "connect", "http", "metrics", "networkAuthorization", "proxyProtocol", "tcp", "tls", "tracing")),
+        "backend": dict.fromkeys(("ai", "auth", "extAuth", "health", "http", "mcp", "tcp", "tls", "transformation", "tunnel")),
+        "strategy": {"inheritance": None},
+    },
+}
+
+
+def _unknown_fields(value: Any, fields: dict | list | None, path: str) -> None:
+    """Refuse the first field `fields` does not define, anywhere below `value`.
+
+    Only the shape of names is checked: a value of the wrong type is left for the typed
+    checks that read it, so that their message (which says what the type should be) wins.
+    """
+    if isinstance(fields, list) and isinstance(value, list):
+        for i, item in enumerate(value):
+            _unknown_fields(item, fields[0], f"{path}[{i}]")
+    elif isinstance(fields, dict) and isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{path}.{shown(key)}" if path else shown(key)
+            if key not in fields:
+                raise ManifestError("unknown field: not in the AgentgatewayPolicy schema", field=here)
+            _unknown_fields(item, fields[key], here)
+
 
 def _policy(meta: m.Meta, doc: dict) -> m.Policy:
+    _unknown_fields(doc, _POLICY_FIELDS, "")
     spec = _mapping(doc, "spec", required=True)
     refs = _mappings(spec, "targetRefs", "spec.")
     if not refs:

@@ -51,6 +51,10 @@ class FileState:
     digest: bytes  # of the content, to skip reloading an unchanged file; never shown
     objects: list[m.Resource] = field(default_factory=list)
     error: str | None = None
+    # What kind of refusal `error` is, in an API server's words where one fits (`Invalid`:
+    # the content breaks the schema), and the offending field where the error names one.
+    reason: str | None = None
+    field: str | None = None
 
 
 def _names(objects: list[m.Resource]) -> str:
@@ -116,7 +120,7 @@ class ManifestDir:
                     kept = previous.objects if previous else []
                     _refused(name, error, kept)
                     state = self.files[name]
-                    self.files[name] = FileState(state.signature, state.revision, state.digest, kept, error)
+                    self.files[name] = FileState(state.signature, state.revision, state.digest, kept, error, "Conflict")
                 self._publish()
         return changed
 
@@ -151,25 +155,27 @@ class ManifestDir:
             kept = previous.objects if previous else []
             if previous is None or previous.error != error:
                 _refused(name, error, kept)
-            self.files[name] = FileState(listed, previous.revision if previous else "", previous.digest if previous else b"", kept, error)
+            self.files[name] = FileState(listed, previous.revision if previous else "", previous.digest if previous else b"", kept, error,
+                                         "Unreadable")
             return False
         signature, rev, digest = _signature(st), revision(st), hashlib.sha256(raw).digest()
         if previous is not None and previous.digest == digest:
             previous.signature, previous.revision = signature, rev
             return False
         kept = previous.objects if previous else []
+        reason, bad_field = "Invalid", None
         try:
             parsed = parse_manifest(raw.decode("utf-8"), where=name)
         except UnicodeDecodeError:
             error = f"{name}: not UTF-8 text"
         except ManifestError as exc:
-            error = str(exc)
+            error, bad_field = str(exc), exc.field or None
         except Exception as exc:  # noqa: BLE001 -- one file must never stop the gateway
             log.debug("%s: unexpected error while reading it", name, exc_info=True)
-            error = f"{name}: cannot be read ({type(exc).__name__})"
+            error, reason = f"{name}: cannot be read ({type(exc).__name__})", "InternalError"
         else:
             if not parsed and kept:
-                error = f"{name}: empty (no documents); delete the file to remove its objects"
+                error, reason = f"{name}: empty (no documents); delete the file to remove its objects", "Empty"
             else:
                 for item in parsed:
                     if isinstance(item, Ignored):
@@ -184,7 +190,7 @@ class ManifestDir:
                     log.info("%s: loaded", name)
                 return True
         _refused(name, error, kept)
-        self.files[name] = FileState(signature, rev, digest, kept, error)
+        self.files[name] = FileState(signature, rev, digest, kept, error, reason, bad_field)
         return False
 
     async def watch(self) -> None:
@@ -200,8 +206,10 @@ class ManifestDir:
             await asyncio.sleep(self.interval)
 
     def report(self) -> list[dict]:
+        """Per file, the version read and its error; a refused version also says why (`reason`)
+        and, where the error names one, which `field` is wrong."""
         files = sorted(self.files.items())  # sorted() copies at once: scans run in another thread
-        return [{"file": n, "revision": s.revision, "error": s.error} for n, s in files]
+        return [{"file": n, "revision": s.revision, "error": s.error, **_refusal(s)} for n, s in files]
 
     def provenance(self) -> dict[ObjectKey, dict]:
         """Where each object in force comes from, for /status/policies.
@@ -225,6 +233,12 @@ class ManifestDir:
                 entry["latestVersion"] = "Accepted"
             out[key] = entry
         return out
+
+
+def _refusal(state: FileState) -> dict:
+    if state.error is None:
+        return {}
+    return {"reason": state.reason or "Unknown", "field": state.field}
 
 
 def _signature(st: os.stat_result) -> tuple:

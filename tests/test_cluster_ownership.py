@@ -44,8 +44,10 @@ def test_an_existing_object_of_the_users_is_neither_taken_over_nor_deleted(clust
     kubectl_create(cluster, {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "apikey", "namespace": "agentgateway-system"},
                              "stringData": {"api-key": "the-users-key"}})
     # Using the user's namespace is fine; the Secret of the same name is theirs.
-    with pytest.raises(Refused, match="not created by this suite"):
+    with pytest.raises(Refused, match="not created by this suite") as caught:
         cluster.apply("apiVersion: v1\nkind: Namespace\nmetadata: {name: agentgateway-system}\n---\n" + SECRET)
+    # Not a validation refusal: no step that checks the schema may count it.
+    assert (caught.value.reason, caught.value.invalid) == ("Ownership", False)
     cluster.delete(THEIRS)
     cluster.delete(ObjectRef("Namespace", "", "agentgateway-system"))
     secret = cluster.get(THEIRS)

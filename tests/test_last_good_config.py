@@ -64,6 +64,18 @@ def wait_for_errors(target: ReferenceTarget, names) -> dict[str, str]:
     raise AssertionError(f"the admin address did not report errors for {sorted(names)}: {found}")
 
 
+def wait_until_loaded(target: ReferenceTarget, name: str) -> None:
+    """Until the gateway has loaded the file as it is on disk, without an error."""
+    st = (target.manifests / name).stat()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = sources(target).get(name, {})
+        if found.get("revision") == f"{st.st_ino}-{st.st_mtime_ns}" and found.get("error") is None:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the gateway did not load {name} without an error: {sources(target).get(name)}")
+
+
 def write(target: ReferenceTarget, name: str, content: str | bytes) -> None:
     tmp = target.manifests / f".{name}.tmp"
     tmp.write_bytes(content.encode() if isinstance(content, str) else content)
@@ -98,3 +110,26 @@ def test_a_bad_version_of_a_policy_file_keeps_the_good_version_in_force(gateway)
     converge(gateway.send, WITH_KEY, status(200), RULE, "the last good policy still accepting its key")
     assert gateway.programs[-1].running
     write(gateway, policy_file.name, good)
+
+
+@pytest.mark.parametrize("misspelt", [b"apiKeyAuthentification:", b"trafic:"])
+def test_a_policy_with_a_misspelt_field_is_refused_naming_it_and_the_good_version_stays(gateway, misspelt):
+    # Read without the misspelt field, the policy would protect nothing: every request would pass.
+    [policy_file] = [p for p in gateway.manifests.iterdir() if p.name.startswith("agentgatewaypolicy.")]
+    wait_until_loaded(gateway, policy_file.name)  # an earlier test's bad version is gone
+    good = policy_file.read_bytes()
+    right = b"apiKeyAuthentication:" if misspelt.startswith(b"api") else b"traffic:"
+    bent = good.replace(right, misspelt)
+    assert bent != good
+    write(gateway, policy_file.name, bent)
+    error = wait_for_errors(gateway, [policy_file.name])[policy_file.name]
+    path = "spec.traffic.apiKeyAuthentification" if misspelt.startswith(b"api") else "spec.trafic"
+    assert error.startswith(f"{policy_file.name}: document 1: AgentgatewayPolicy agentgateway-system/apikey-auth: {path}: unknown field"), error
+    assert sources(gateway)[policy_file.name]["field"] == path
+    converge(gateway.send, NO_KEY, status(401), RULE, "the last good policy still refusing a request without a key")
+    converge(gateway.send, WITH_KEY, status(200), RULE, "the last good policy still accepting its key")
+    policies = httpx.get(gateway._admin + "/status/policies", timeout=10).json()["policies"]
+    [entry] = [p for p in policies if (p["namespace"], p["name"]) == ("agentgateway-system", "apikey-auth")]
+    assert entry["latestVersion"] == "Refused", entry
+    write(gateway, policy_file.name, good)
+    wait_until_loaded(gateway, policy_file.name)

@@ -14,7 +14,7 @@ from conformance import Request, Response, Rule
 from conformance.convergence import NotConverged
 from conformance.places import PLACES
 from conformance.steps import expectations, manifests, status
-from conformance.targets.base import ObjectRef, Target
+from conformance.targets.base import ObjectRef, Refused, Target
 from conformance.world import World
 
 KEY = "N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy"
@@ -227,3 +227,63 @@ def test_named_manifests_are_whole_objects_and_never_the_base():
             assert doc["metadata"]["name"] and doc["metadata"]["namespace"]
     with pytest.raises(AssertionError, match="installed by the target"):
         manifests.named_manifest("base")
+
+
+# --- a validation refusal must be one ------------------------------------------------------
+
+class RefusingTarget(FakeTarget):
+    """Refuses every manifest, for the reason it is given."""
+
+    def __init__(self, refusal: Refused):
+        super().__init__()
+        self.refusal = refusal
+
+    def apply(self, manifest):
+        raise self.refusal
+
+
+BAD_POLICY = manifests.named_manifest("apikey-auth-strict").replace("mode: Strict", "mode: Lenient")
+NOT_VALIDATION = [
+    Refused("agentgatewaypolicies.agentgateway.dev is forbidden: User cannot patch resource", reason="Forbidden"),
+    Refused("Operation cannot be fulfilled: the object has been modified", reason="Conflict"),
+    Refused("AgentgatewayPolicy agentgateway-system/apikey-auth already exists and was not created by this suite", reason="Ownership"),
+    Refused("namespaces \"agentgateway-system\" not found", reason="NotFound"),
+    Refused("refused, for a reason the target did not say"),
+]
+
+
+def try_to_apply(refusal: Refused):
+    world = World(RefusingTarget(refusal), FAST)
+    world.api_key = KEY
+    return manifests.try_apply(world, "a policy with the mode Lenient", BAD_POLICY)
+
+
+@pytest.mark.parametrize("refused", NOT_VALIDATION, ids=lambda r: r.reason)
+def test_the_refusal_steps_fail_on_a_refusal_that_is_not_for_an_invalid_manifest(refused):
+    refusal = try_to_apply(refused)
+    said = refused.message.split()[0]  # the message says it: only the reason is wrong
+    with pytest.raises(AssertionError, match=rf"not as invalid \({refused.reason}\)"):
+        manifests.manifest_refused(refusal, said)
+    with pytest.raises(AssertionError, match=rf"not as invalid \({refused.reason}\)"):
+        manifests.manifest_refused_as_invalid(refusal)
+    with pytest.raises(AssertionError, match=rf"not as invalid \({refused.reason}\)"):
+        manifests.manifest_refused_at_field(refusal, "spec.traffic.apiKeyAuthentication.mode")
+
+
+def test_the_refusal_steps_pass_on_an_invalid_manifest_and_check_its_message_and_field():
+    field = "spec.traffic.apiKeyAuthentication.mode"
+    refusal = try_to_apply(Refused(f'{field}: Unsupported value: "Lenient"', reason="Invalid", fields=[field]))
+    manifests.manifest_refused_as_invalid(refusal)
+    manifests.manifest_refused(refusal, "Unsupported value")
+    manifests.manifest_refused_at_field(refusal, field)
+    with pytest.raises(AssertionError, match="does not say"):
+        manifests.manifest_refused(refusal, "exactly one of the fields")
+    with pytest.raises(AssertionError, match="does not name the field spec.traffic.phase"):
+        manifests.manifest_refused_at_field(refusal, "spec.traffic.phase")
+
+
+def test_a_refusal_is_shown_redacted_whatever_its_reason():
+    refusal = try_to_apply(Refused(f"forbidden to store {KEY}", reason="Forbidden"))
+    with pytest.raises(AssertionError) as caught:
+        manifests.manifest_refused_as_invalid(refusal)
+    assert KEY not in str(caught.value) and "<redacted>" in str(caught.value)

@@ -186,27 +186,46 @@ _REFUSED = r"I try to apply (?P<what>(?:a|an) .*\b(?:policy|Secrets?|ConfigMaps?
 
 
 @when(parsers.re(_REFUSED), target_fixture="refusal")
-def try_apply(world: World, what: str, docstring: str | None) -> str | None:
+def try_apply(world: World, what: str, docstring: str | None) -> Refused | None:
     step = f"I try to apply {what}"
     manifest = _need(docstring, step)
     check_words(world, step, manifest, verb="update" if what.startswith("an update") else "apply")
     try:
         world.apply(manifest)
     except Refused as exc:
-        return world.redact(str(exc))
+        # Kept redacted from here on: every later message may show it.
+        return Refused(world.redact(exc.message), reason=exc.reason, fields=[world.redact(f) for f in exc.fields])
     return None
 
 
-@then("the manifest is refused")
-def manifest_refused_for_any_reason(refusal: str | None) -> None:
-    """For rules whose message the spec does not give: only the refusal itself is checked."""
+def _invalid(refusal: Refused | None) -> Refused:
+    """The refusal, if it is one for breaking the schema; a failure that says what it was otherwise.
+
+    A target refuses manifests for many reasons (no rights to the kind, an object someone
+    else owns, a conflict); none of them shows that the manifest was judged invalid, and a
+    gateway that authenticates nothing would pass if they counted.
+    """
     assert refusal is not None, "the target accepted a manifest it should have refused"
+    assert refusal.invalid, f"the target refused the manifest, but not as invalid ({refusal.reason}): {refusal}"
+    return refusal
+
+
+@then("the manifest is refused")
+def manifest_refused_as_invalid(refusal: Refused | None) -> None:
+    """For rules whose message the spec does not give: only that it was refused as invalid is checked."""
+    _invalid(refusal)
 
 
 @then(parsers.parse('the manifest is refused with a message containing "{text}"'))
-def manifest_refused(refusal: str | None, text: str) -> None:
-    assert refusal is not None, "the target accepted a manifest it should have refused"
-    assert text in refusal, f"the refusal does not say {text!r}: {refusal}"
+def manifest_refused(refusal: Refused | None, text: str) -> None:
+    message = str(_invalid(refusal))
+    assert text in message, f"the refusal does not say {text!r}: {message}"
+
+
+@then(parsers.parse('the manifest is refused as invalid at the field "{field}"'))
+def manifest_refused_at_field(refusal: Refused | None, field: str) -> None:
+    refused = _invalid(refusal)
+    assert field in refused.fields, f"the refusal does not name the field {field} (it names {list(refused.fields) or 'none'}): {refused}"
 
 
 # --- the rest ---------------------------------------------------------------------------

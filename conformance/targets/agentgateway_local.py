@@ -147,7 +147,7 @@ class AgentgatewayLocalTarget(LocalTarget):
         docs = documents(manifest)
         for doc in docs:
             if not isinstance(doc, dict):
-                raise Refused("a manifest document must be a mapping")
+                raise Refused("a manifest document must be a mapping", reason=Refused.INVALID)
         previous = dict(self.objects)
         refs = []
         for doc in docs:

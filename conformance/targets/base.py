@@ -35,7 +35,35 @@ class ObjectRef:
 
 
 class Refused(Exception):
-    """The target rejected a manifest; the message says why, as the target put it."""
+    """The target rejected a manifest; the message says why, as the target put it.
+
+    `reason` says what kind of refusal it is, in the API server's words (its Status
+    `reason`): only `Invalid` means the manifest broke the schema. A refusal for any other
+    reason (`Forbidden`: no rights; `Conflict`, `AlreadyExists`; `NotFound`; `BadRequest`;
+    `Ownership`: an object this suite did not create) says nothing about validation, and a
+    check of validation must not count it. `fields` are the offending field paths, where
+    the target names them (`spec.traffic.mode`, without a leading dot).
+    """
+
+    INVALID = "Invalid"
+
+    def __init__(self, message: str, *, reason: str = "Unknown", fields: tuple[str, ...] | list[str] = ()):
+        super().__init__(message)
+        self.message, self.reason, self.fields = message, reason, tuple(fields)
+
+    @property
+    def invalid(self) -> bool:
+        return self.reason == self.INVALID
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self):
+        # Keep the reason and fields when pickled (a worker's failure travels to the controller).
+        return (self.__class__, (self.message,), {"reason": self.reason, "fields": self.fields})
+
+    def __repr__(self) -> str:
+        return f"Refused({self.message!r}, reason={self.reason!r}, fields={self.fields!r})"
 
 
 def documents(manifest: str) -> list[dict]:

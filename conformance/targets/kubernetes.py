@@ -6,6 +6,7 @@ cluster, another vendor's proxy) is only reached by HTTP at `--gateway-address`.
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 
@@ -15,6 +16,7 @@ from lightkube import ApiError, Client, KubeConfig, codecs
 from lightkube.generic_resource import create_namespaced_resource
 from lightkube.resources.core_v1 import ConfigMap, Namespace, Secret, Service
 from lightkube.resources.discovery_v1 import EndpointSlice
+from lightkube.types import PatchType
 
 from .. import features as ft
 from .base import ObjectRef, Refused, Target, base_manifest, documents
@@ -111,9 +113,9 @@ class KubernetesTarget(Target):
         for doc in documents(manifest):
             ref = ObjectRef.of(doc)
             try:
-                obj = codecs.from_dict(doc)
+                res = type(codecs.from_dict(doc))
             except Exception as exc:  # noqa: BLE001 -- lightkube raises several types for unknown kinds
-                raise Refused(f"{ref}: {exc}") from None
+                raise Refused(f"{ref}: {exc}", reason="UnknownKind") from None
             existing = self.get(ref) if ref.kind in RESOURCES else None
             if existing is not None and not _ours(existing):
                 if ref.kind == "Namespace":
@@ -121,16 +123,33 @@ class KubernetesTarget(Target):
                     continue
                 raise Refused(
                     f"{ref} already exists and was not created by this suite (no field manager {FIELD_MANAGER!r}); the suite "
-                    f"never takes over or deletes objects it did not create. Remove it, or run against a cluster without it."
+                    f"never takes over or deletes objects it did not create. Remove it, or run against a cluster without it.",
+                    reason="Ownership",
                 )
             try:
-                self.client.apply(obj, force=True)
+                self._apply_strictly(res, ref, doc)
             except ApiError as exc:
-                if exc.status.code in (400, 403, 404, 409, 422):
-                    raise Refused(exc.status.message) from None
+                if exc.status.code in (400, 403, 404, 409, 422) or _undeclared(exc.status):
+                    raise refusal(exc) from None
                 raise
             refs.append(ref)
         return refs
+
+    def _apply_strictly(self, res, ref: ObjectRef, doc: dict) -> None:
+        """Server-side apply of the document as written, with strict field validation, as
+        kubectl applies by default: an unknown field is refused rather than dropped, so a
+        misspelt field cannot quietly turn a feature off. (Server-side apply itself refuses a
+        field the schema does not declare today, but as a 500: see `_undeclared`.)
+
+        lightkube's `Client.apply` has no field validation parameter (1.0), and it sends the
+        object as its model holds it (a typed model drops fields it does not know); its
+        request layer takes both the parameter and the raw document.
+        """
+        self.client._client.request(
+            "patch", res=res, name=ref.name, namespace=ref.namespace or None, obj=doc,
+            headers={"Content-Type": PatchType.APPLY.value},
+            params={"fieldManager": FIELD_MANAGER, "force": "true", "fieldValidation": "Strict"},
+        )
 
     def _resource(self, kind: str):
         try:
@@ -188,6 +207,47 @@ def _missing_kinds(client: Client) -> list[str]:
                 raise
             missing.append(f"{kind} ({res._api_info.resource.group}/{res._api_info.resource.version})")
     return missing
+
+
+# How the API server names a field the schema does not define: `.spec.traffic.x: field not
+# declared in schema` (server-side apply), or `unknown field "spec.traffic.x"` (strict field
+# validation of other writes).
+_UNDECLARED = re.compile(r'(?:^|[\s(:])\.?([A-Za-z0-9_.\[\]-]+): field not declared in schema|unknown field "([^"]+)"')
+
+
+def _undeclared(status) -> list[str]:
+    """The unknown fields a refusal names, when it is a refusal of unknown fields.
+
+    Such a refusal is a 400 (BadRequest) from strict field validation, or, for server-side
+    apply, a 500 without a reason: the API server does not classify its "failed to create
+    typed patch object" error (kubernetes/kubernetes#122480, #139253), though the client's
+    document is at fault.
+    """
+    if status.code not in (400, 500):
+        return []
+    return [(a or b).lstrip(".") for a, b in _UNDECLARED.findall(status.message or "")]
+
+
+def refusal(exc: ApiError) -> Refused:
+    """An API server's refusal, keeping its reason and the fields it names.
+
+    The Status `reason` says what kind of refusal it was (`Invalid` is the only one that
+    says the object broke the schema); the fields come from `details.causes[].field`. A
+    refusal of unknown fields is a schema refusal too, whatever its code says; the fields
+    are then only in the message, so they are read from there.
+    """
+    status = exc.status
+    reason = status.reason or _REASONS.get(status.code or 0, "Unknown")
+    causes = (status.details.causes if status.details is not None else None) or []
+    fields = [c.field.lstrip(".") for c in causes if c.field]
+    undeclared = _undeclared(status)
+    if undeclared:
+        reason, fields = Refused.INVALID, fields + undeclared
+    return Refused(status.message or "", reason=reason, fields=tuple(dict.fromkeys(fields)))
+
+
+# The API's reasons for the codes a write can be refused with, for a Status that gives none.
+_REASONS = {400: "BadRequest", 403: "Forbidden", 404: "NotFound", 409: "Conflict", 422: "Invalid"}
 
 
 def _ours(doc: dict) -> bool:

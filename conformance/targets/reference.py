@@ -41,6 +41,15 @@ def as_api_server_returns(doc: dict) -> dict:
     return out
 
 
+def _refusal(source: dict) -> Refused | None:
+    """The gateway's report on a file, as a refusal: its error, why (`Invalid` when the
+    content breaks the schema) and the field it names."""
+    if source["error"] is None:
+        return None
+    field = source.get("field")
+    return Refused(source["error"], reason=source.get("reason") or "Unknown", fields=(field,) if field else ())
+
+
 class ReferenceTarget(LocalTarget):
     name = "reference"
 
@@ -89,14 +98,14 @@ class ReferenceTarget(LocalTarget):
         refs = []
         for doc in documents(manifest):
             if not isinstance(doc, dict):
-                raise Refused("a manifest document must be a mapping")
+                raise Refused("a manifest document must be a mapping", reason=Refused.INVALID)
             ref = ObjectRef.of(doc)
             path = self.manifests / _filename(ref)
             previous = path.read_bytes() if path.exists() else None
             text = yaml.safe_dump(doc, sort_keys=False).encode()
             self._write(path, text)
-            error = self._loaded(path)
-            if error is not None:
+            refusal = self._loaded(path)
+            if refusal is not None:
                 # Leave things as an API server would after refusing: unchanged.
                 if previous is None:
                     path.unlink()
@@ -104,7 +113,7 @@ class ReferenceTarget(LocalTarget):
                 else:
                     self._write(path, previous)
                     self._loaded(path)
-                raise Refused(error)
+                raise refusal
             self.objects[ref] = doc
             refs.append(ref)
         return refs
@@ -150,15 +159,15 @@ class ReferenceTarget(LocalTarget):
     def _sources(self) -> dict[str, dict]:
         return {s["file"]: s for s in self._admin_json("/config_dump")["sources"]}
 
-    def _loaded(self, path: Path) -> str | None:
-        """Wait until the gateway has read the file as just written; its error, if it refused it."""
+    def _loaded(self, path: Path) -> Refused | None:
+        """Wait until the gateway has read the file as just written; its refusal, if it refused it."""
         st = path.stat()
         revision = f"{st.st_ino}-{st.st_mtime_ns}"
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
             source = self._sources().get(path.name)
             if source and source["revision"] == revision:
-                return source["error"]
+                return _refusal(source)
             time.sleep(0.02)
         raise TimeoutError(f"the reference gateway did not load {path.name} within {self.timeout:g} s")
 

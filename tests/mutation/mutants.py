@@ -64,6 +64,9 @@ RULES = _rules(
     ("targets-one-kind", "1", "all target refs are of one kind"),
     ("pre-routing-targets", "1", "`phase: PreRouting` only on Gateway or ListenerSet targets"),
     ("pre-routing-before-routes", "1", "a pre-routing policy runs before route matching: a key-less request is refused even for a host no route serves"),
+    ("unknown-fields-refused", "1", ("a policy with a field the CRD does not define (a misspelt `apiKeyAuthentification:`) is refused, "
+                                     "as kubectl's strict field validation refuses it, and the last good version stays in force "
+                                     "(Kubernetes' rule for the schema the spec lists)")),
     # 2. Where keys come from
     ("secret-type-ignored", "2", "the Secret's `type` is not checked"),
     ("every-entry-a-key", "2", "every entry of a Secret is one key"),
@@ -174,6 +177,8 @@ MUTANTS = [
     Mutant("pre-routing-after-route-match", "reference.proxy", "        if view.pre_policy is not None:",
            '        if view.pre_policy is not None and routing.select(view.candidates, host, scope["method"], scope["path"], {}) is not None:',
            "pre-routing-before-routes", ("APIKEY-EXT-054",)),
+    Mutant("unknown-fields-ignored", "reference.manifests", '    _unknown_fields(doc, _POLICY_FIELDS, "")', "    pass",
+           "unknown-fields-refused", ("APIKEY-EXT-096",)),
     # 2. Where keys come from
     Mutant("only-page-type-secrets", "reference.manifests", "    return m.Secret(meta, data)",
            '    return m.Secret(meta, data if doc.get("type") == "extauth.solo.io/apikey" else {})', "secret-type-ignored", ("APIKEY-CORE-083",)),

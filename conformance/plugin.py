@@ -92,13 +92,6 @@ def check_options(config: pytest.Config) -> None:
     unknown = sorted(set(config.getoption("profiles")) - set(ft.PROFILES))
     if unknown:
         raise pytest.UsageError(f"--profiles: unknown profile(s) {', '.join(unknown)}; known: {', '.join(ft.PROFILES)}")
-    shared_cluster = target == "kind" or (target == "kubernetes" and not envtest)
-    if shared_cluster and config.getoption("numprocesses", None) not in (None, 0) and not _is_worker(config):
-        # Scenarios create objects of fixed names in the page's namespaces; on one shared
-        # cluster, workers would overwrite each other's. Local targets and --envtest give
-        # every worker a gateway (and cluster) of its own.
-        raise pytest.UsageError("-n (pytest-xdist) needs a gateway per worker: it works with --target=reference, "
-                                "--target=agentgateway-local and --envtest, not with one shared cluster")
     bad = sorted(i for i in config.getoption("skip_tests") if not ft.ID_PATTERN.match(i))
     if bad:
         raise pytest.UsageError(f"--skip-tests: {', '.join(bad)} is not a scenario ID (like APIKEY-EXT-012)")
@@ -156,6 +149,8 @@ def pytest_configure(config: pytest.Config) -> None:
     _CONFIG[:] = [config]
     check_options(config)
     target = _make_target(config)
+    if target.not_parallel and config.getoption("numprocesses", None) not in (None, 0) and not _is_worker(config):
+        raise pytest.UsageError(f"-n (pytest-xdist) cannot be used with {target.name}: {target.not_parallel}")
     # A request may take at most a third of the time an expectation has, so a gateway
     # that never answers still leaves room for the expectation to report it.
     target.request_timeout = min(10.0, max(0.5, config.getoption("convergence_timeout") / 3))

@@ -76,14 +76,39 @@ def ours(pytester: pytest.Pytester, *args: str):
     (["--gateway-address", "http://127.0.0.1:1"], "--gateway-address has no effect with --target=reference"),
     (["--supported-features", "APIKeyCore", "--exempt-features", "APIKeyCore"], "no scenario is left to run"),
     (["--convergence-timeout", "0"], "--convergence-timeout must be greater than 0"),
-    (["--target=kubernetes", "--kubeconfig", "k", "--gateway-address", "http://127.0.0.1:1", "-n", "2"],
-     "-n (pytest-xdist) needs a gateway per worker"),
 ])
 def test_bad_options_are_one_usage_error_before_anything_runs(pytester, args, says):
     result = ours(pytester, *args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str()[-2000:]
     assert says in result.stderr.str()
     assert "passed" not in result.stdout.str() and "Traceback" not in result.stderr.str()
+
+
+def write_kubeconfig(path: Path) -> Path:
+    path.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+    }))
+    return path
+
+
+def test_workers_are_refused_on_one_shared_cluster(pytester):
+    kubeconfig = write_kubeconfig(pytester.path / "kubeconfig")
+    result = ours(pytester, "--target=kubernetes", "--kubeconfig", str(kubeconfig), "--gateway-address", "http://127.0.0.1:1", "-n", "2")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str()[-2000:]
+    assert "-n (pytest-xdist) cannot be used with kubernetes: every worker would apply objects of the same names" in result.stderr.str()
+
+
+def test_workers_are_refused_where_the_target_binds_fixed_ports(pytester, monkeypatch):
+    # Whether -n is safe is the target's to say: the real controller binds fixed ports.
+    (pytester.path / "tree").mkdir()
+    (pytester.path / "tree" / "go.mod").write_text("module github.com/agentgateway/agentgateway\n")
+    monkeypatch.setenv("AGW_AGENTGATEWAY_SRC", str(pytester.path / "tree"))
+    result = ours(pytester, "--target=kubernetes", "--envtest", "--envtest-gateway=agentgateway", "-n", "2")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str()[-2000:]
+    assert "the agentgateway controller binds fixed ports (9093, 9092, 9095)" in result.stderr.str()
 
 
 def test_unreadable_kubeconfig_is_a_usage_error(pytester):

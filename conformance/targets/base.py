@@ -78,6 +78,9 @@ def base_manifest(name: str, **values: str) -> str:
 class Target(abc.ABC):
     name: str = "?"
     supported_features: frozenset[str] = frozenset()
+    # Why pytest-xdist workers cannot each run this target, or "" when they can (every
+    # worker starting a gateway of its own on free ports).
+    not_parallel: str = ""
 
     @contextlib.contextmanager
     def running(self) -> Iterator[Target]:

@@ -83,6 +83,7 @@ def read_crd_sources(crds: Path | None) -> dict[str, str]:
 
 class EnvtestTarget(KubernetesTarget):
     name = "kubernetes (envtest)"
+    not_parallel = ""  # every worker starts its own API server, etcd and gateway
 
     def __init__(self, gateway_command: list[str], supported: frozenset[str], timeout: float = 30.0, progress: Progress | None = None):
         super().__init__("", "", supported, install=True, timeout=timeout)

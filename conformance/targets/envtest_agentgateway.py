@@ -245,6 +245,8 @@ def port_taken(port: int, host: str = "0.0.0.0") -> bool:
 
 class AgentgatewayEnvtestTarget(EnvtestTarget):
     name = "kubernetes (envtest, agentgateway controller and proxy)"
+    not_parallel = (f"the agentgateway controller binds fixed ports ({', '.join(map(str, CONTROLLER_FIXED_PORTS.values()))}), "
+                    "so a second worker's controller could not start")
 
     def __init__(self, source: str, supported: frozenset[str] = AGENTGATEWAY_FEATURES, timeout: float = 30.0,
                  proxy: str | None = None, log_dir: str | None = None):

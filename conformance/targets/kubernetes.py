@@ -39,6 +39,9 @@ RESOURCES = {
 
 class KubernetesTarget(Target):
     name = "kubernetes"
+    # Scenarios create objects of fixed names in the page's namespaces: on one shared
+    # cluster, workers would overwrite each other's.
+    not_parallel = "every worker would apply objects of the same names to one shared cluster; --envtest gives each worker a cluster of its own"
 
     def __init__(self, kubeconfig: str, gateway_address: str, supported: frozenset[str], install: bool = False,
                  backend: str | None = None, timeout: float = 30.0):

@@ -53,13 +53,11 @@ from __future__ import annotations
 import argparse
 import atexit
 import base64
-import contextlib
 import json
 import os
 import secrets
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -68,10 +66,12 @@ import threading
 import time
 import weakref
 from pathlib import Path
-from typing import IO, Any, Self
+from typing import Any, Self
 
 import httpx
 import yaml
+
+from .targets.processes import Program, free_port, stop_all
 
 __all__ = [
     "ControlPlane",
@@ -143,13 +143,6 @@ def find_crds(assets: Path, crds: Path | None = None) -> Path:
     return path
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def _tail(path: Path, lines: int = 40) -> str:
     try:
         text = path.read_text(errors="replace")
@@ -166,55 +159,6 @@ _RUNNING: weakref.WeakSet[ControlPlane] = weakref.WeakSet()
 def _stop_all() -> None:
     for cp in list(_RUNNING):
         cp.stop()
-
-
-class _Proc:
-    """A child process in its own process group, with its output in a log file."""
-
-    def __init__(self, name: str, argv: list[str], log: Path) -> None:
-        self.name, self.log = name, log
-        self._logfile: IO[bytes] | None = open(log, "ab")  # noqa: SIM115 - closed in stop()
-        prefix: list[str] = []
-        # Die with us even if we are SIGKILLed (only from the main thread: the
-        # parent-death signal fires when the starting *thread* exits).
-        setpriv = shutil.which("setpriv")
-        if setpriv and sys.platform == "linux" and threading.current_thread() is threading.main_thread():
-            prefix = [setpriv, "--pdeathsig", "KILL", "--"]
-        try:
-            self.popen = subprocess.Popen(
-                prefix + argv,
-                stdin=subprocess.DEVNULL,
-                stdout=self._logfile,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        except BaseException:
-            self._logfile.close()
-            raise
-
-    def running(self) -> bool:
-        return self.popen.poll() is None
-
-    def stop(self, timeout: float = 10.0) -> None:
-        try:
-            if self.popen.poll() is None:
-                self._signal(signal.SIGTERM)
-                try:
-                    self.popen.wait(timeout)
-                except subprocess.TimeoutExpired:
-                    self._signal(signal.SIGKILL)
-                    self.popen.wait(timeout)
-            else:
-                # The leader is gone; make sure nothing else of its group lingers.
-                self._signal(signal.SIGKILL)
-        finally:
-            if self._logfile is not None:
-                self._logfile.close()
-                self._logfile = None
-
-    def _signal(self, sig: int) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.popen.pid, sig)
 
 
 class ControlPlane:
@@ -249,7 +193,7 @@ class ControlPlane:
         self.crds_dir: Path | None = None
         self.workdir: Path | None = None
         self._own_workdir = False
-        self._procs: list[_Proc] = []
+        self._procs: list[Program] = []
         self.server = ""
         self.token = ""
         self.kubeconfig = Path()
@@ -304,8 +248,8 @@ class ControlPlane:
     def kill_apiserver(self) -> None:
         """SIGKILL kube-apiserver (etcd keeps running): for clients that must survive losing it."""
         proc = next(p for p in self._procs if p.name == "kube-apiserver")
-        proc._signal(signal.SIGKILL)
-        proc.popen.wait()
+        proc.signal(signal.SIGKILL)
+        proc.proc.wait()
         proc.stop()
         self._procs.remove(proc)
 
@@ -313,7 +257,7 @@ class ControlPlane:
         """Start kube-apiserver again on the same port with the same certificates and token,
         so an existing kubeconfig keeps working."""
         assert self.workdir is not None and self.assets is not None
-        proc = _Proc("kube-apiserver", [str(self.assets / "kube-apiserver"), *self.apiserver_args], self.workdir / "kube-apiserver.log")
+        proc = Program("kube-apiserver", [str(self.assets / "kube-apiserver"), *self.apiserver_args], self.workdir)
         self._procs.append(proc)
         self._wait_ready(proc, time.monotonic() + self.start_timeout)
 
@@ -382,12 +326,12 @@ class ControlPlane:
 
     def _start_etcd(self) -> None:
         assert self.workdir is not None and self.assets is not None
-        client_port, peer_port = _free_port(), _free_port()
+        client_port, peer_port = free_port(), free_port()
         data = self.workdir / "etcd-data"
         shutil.rmtree(data, ignore_errors=True)
         self.etcd_url = f"http://127.0.0.1:{client_port}"
         peer = f"http://127.0.0.1:{peer_port}"
-        proc = _Proc(
+        proc = Program(
             "etcd",
             [
                 str(self.assets / "etcd"),
@@ -400,13 +344,13 @@ class ControlPlane:
                 "--unsafe-no-fsync=true",
                 "--log-level=warn",
             ],
-            self.workdir / "etcd.log",
+            self.workdir,
         )
         self._procs.append(proc)
         deadline = time.monotonic() + self.start_timeout
         with httpx.Client(timeout=2.0) as client:
             while True:
-                if not proc.running():
+                if not proc.running:
                     raise self._died(proc)
                 try:
                     if client.get(f"{self.etcd_url}/health").json().get("health") == "true":
@@ -419,7 +363,7 @@ class ControlPlane:
 
     def _start_apiserver(self) -> None:
         assert self.workdir is not None and self.assets is not None
-        port = _free_port()
+        port = free_port()
         certs = self.workdir / "certs"
         certs.mkdir(exist_ok=True)
         sa_key = self.workdir / "sa.key"
@@ -450,11 +394,11 @@ class ControlPlane:
             "--endpoint-reconciler-type=none",
         ]
         self.apiserver_args = argv[1:]
-        proc = _Proc("kube-apiserver", argv, self.workdir / "kube-apiserver.log")
+        proc = Program("kube-apiserver", argv, self.workdir)
         self._procs.append(proc)
         deadline = time.monotonic() + self.start_timeout
         while not self.ca_file.exists():  # written early at startup
-            if not proc.running():
+            if not proc.running:
                 raise self._died(proc)
             if time.monotonic() > deadline:
                 raise self._timeout(proc, f"writing {self.ca_file.name}")
@@ -463,12 +407,12 @@ class ControlPlane:
         self._wait_ready(proc, deadline)
         self._write_kubeconfig()
 
-    def _wait_ready(self, proc: _Proc, deadline: float) -> None:
+    def _wait_ready(self, proc: Program, deadline: float) -> None:
         """Poll kube-apiserver's /readyz until it answers 200, it dies, or the deadline passes."""
         last = ""
         with self.http_client(timeout=5.0) as client:
             while True:
-                if not proc.running():
+                if not proc.running:
                     raise self._died(proc)
                 try:
                     r = client.get("/readyz")
@@ -497,18 +441,17 @@ class ControlPlane:
         self.kubeconfig.write_text(yaml.safe_dump(config, sort_keys=False))
         self.kubeconfig.chmod(0o600)
 
-    def _died(self, proc: _Proc) -> ControlPlaneError:
+    def _died(self, proc: Program) -> ControlPlaneError:
         return ControlPlaneError(
-            f"{proc.name} exited with code {proc.popen.returncode} while starting; last lines of {proc.log}:\n{_tail(proc.log)}"
+            f"{proc.name} exited with code {proc.proc.returncode} while starting; last lines of {proc.log}:\n{_tail(proc.log)}"
         )
 
-    def _timeout(self, proc: _Proc, what: str) -> ControlPlaneError:
+    def _timeout(self, proc: Program, what: str) -> ControlPlaneError:
         return ControlPlaneError(f"{proc.name} not {what} within {self.start_timeout:.0f}s; last lines of {proc.log}:\n{_tail(proc.log)}")
 
     def _stop_processes(self) -> None:
         procs, self._procs = self._procs, []
-        for proc in reversed(procs):  # apiserver first, then etcd
-            proc.stop()
+        stop_all(procs)  # apiserver first, then etcd
 
 
 def _openssl(*args: str) -> None:

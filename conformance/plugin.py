@@ -20,6 +20,7 @@ from .convergence import Rule
 from .masking import mask_report
 from .report import Report
 from .targets.base import Target
+from .targets.processes import interrupt_on_termination
 from .world import World
 
 TARGETS = ("reference", "kubernetes", "agentgateway-local", "kind")
@@ -148,6 +149,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{tag}: scenario group")
     _CONFIG[:] = [config]
     check_options(config)
+    interrupt_on_termination()  # `kill -TERM` of a run stops what it started, as Ctrl-C does
     target = _make_target(config)
     if target.not_parallel and config.getoption("numprocesses", None) not in (None, 0) and not _is_worker(config):
         raise pytest.UsageError(f"-n (pytest-xdist) cannot be used with {target.name}: {target.not_parallel}")

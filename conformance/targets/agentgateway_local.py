@@ -121,7 +121,7 @@ class AgentgatewayLocalTarget(LocalTarget):
     def start(self) -> None:
         self.config_file = self._open_workdir("agw-local-") / "config.yaml"
         echo = self._start_echo()
-        self._listener_ports[BASE_GATEWAY] = free_port()
+        self._listener_ports[BASE_GATEWAY] = free_port("0.0.0.0")
         # Ports holds this dict itself: ports chosen later for new Gateway listeners show in it.
         self.ports = agw_config.Ports(self._listener_ports, admin=free_port(), stats=free_port(), readiness=free_port())
         self._config = agw_config.translate(self.objects, self.ports).config
@@ -181,7 +181,7 @@ class AgentgatewayLocalTarget(LocalTarget):
         try:
             for key in agw_config.listener_ports(self.objects):
                 if key not in self._listener_ports:
-                    self._listener_ports[key] = free_port()
+                    self._listener_ports[key] = free_port("0.0.0.0")
             translation = agw_config.translate(self.objects, self.ports)
             self.notes = translation.notes
             if translation.config != self._config:

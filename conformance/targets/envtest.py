@@ -21,7 +21,7 @@ import pytest
 from .. import features as ft
 from ..controlplane import ControlPlane, ControlPlaneError, build_script, find_assets
 from .kubernetes import KubernetesTarget
-from .processes import Program, answers, free_port, host_address
+from .processes import Program, answers, free_port, host_address, stop_all
 
 Progress = Callable[[str], None]
 
@@ -163,9 +163,9 @@ class EnvtestTarget(KubernetesTarget):
             if self.client is not None:
                 super().stop()
         finally:
-            for program in reversed(self.programs):
-                program.stop()
-            self.programs.clear()
-            self.control_plane.stop()
-            if self._tmp is not None:
-                self._tmp.cleanup()
+            try:
+                stop_all(self.programs)
+            finally:
+                self.control_plane.stop()
+                if self._tmp is not None:
+                    self._tmp.cleanup()

@@ -44,7 +44,7 @@ from .. import features as ft
 from ..controlplane import REPO_ROOT, ControlPlane
 from .agentgateway_local import binary_version
 from .envtest import EnvtestTarget
-from .processes import Program, answers, free_port, host_address
+from .processes import Program, answers, free_port, host_address, stop_all
 
 SYSTEM_NAMESPACE = "agentgateway-system"  # where the docs install the control plane
 RELEASE = "agentgateway"  # the docs' Helm release name; the chart's fullname is the same
@@ -464,14 +464,14 @@ class AgentgatewayEnvtestTarget(EnvtestTarget):
                 super(EnvtestTarget, self).stop()
         finally:
             self.client, self._base = None, []
-            for program in reversed(self.programs):
-                program.stop()
-            self.programs.clear()
-            self.control_plane.stop()
-            self.save_logs()
-            if self._tmp is not None:
-                self._tmp.cleanup()
-                self._tmp = None
+            try:
+                stop_all(self.programs)
+            finally:
+                self.control_plane.stop()
+                self.save_logs()
+                if self._tmp is not None:
+                    self._tmp.cleanup()
+                    self._tmp = None
 
     def save_logs(self) -> None:
         """Copy the controller's and proxy's logs to AGW_AGENTGATEWAY_LOG_DIR, if set."""

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from .base import ObjectRef, Target, base_manifest
-from .processes import Program, answers, free_port
+from .processes import Program, answers, free_port, stop_all
 
 
 class LocalTarget(Target):
@@ -43,11 +43,11 @@ class LocalTarget(Target):
         echo.wait_until(lambda: answers(f"http://{self.backend[0]}:{self.backend[1]}/status/200"), self.timeout, "ready")
 
     def stop(self) -> None:
-        for program in reversed(self.programs):
-            program.stop()
-        self.programs.clear()
-        if self._tmp:
-            self._tmp.cleanup()
+        try:
+            stop_all(self.programs)
+        finally:
+            if self._tmp:
+                self._tmp.cleanup()
 
     def install_base(self) -> None:
         self.apply(base_manifest("base.yaml"))

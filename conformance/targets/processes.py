@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,21 +28,42 @@ def answers(url: str) -> bool:
 
 
 def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on at `host` now (use "0.0.0.0" for a program that binds every address)."""
     with socket.socket() as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
 
 
+def _die_with_us() -> list[str]:
+    """A prefix that makes a child get SIGKILL when we die, even by SIGKILL.
+
+    The parent-death signal fires when the *thread* that started the child exits, so it
+    is only asked for from the main thread (setpriv(1), util-linux).
+    """
+    setpriv = shutil.which("setpriv")
+    if setpriv and sys.platform == "linux" and threading.current_thread() is threading.main_thread():
+        return [setpriv, "--pdeathsig", "KILL", "--"]
+    return []
+
+
 class Program:
-    """A child process in its own process group, with its output in a log file."""
+    """A child process in its own process group, with its output appended to `<logdir>/<name>.log`.
+
+    It dies with this process (parent-death signal), and `stop` ends its whole group:
+    TERM, then KILL after a grace period, and KILL for anything of the group still there
+    when the leader is already gone.
+    """
 
     def __init__(self, name: str, argv: list[str], logdir: Path, env: dict[str, str] | None = None):
         self.name, self.argv = name, argv
         self.log = logdir / f"{name}.log"
-        self._out = open(self.log, "wb")
-        self.proc = subprocess.Popen(
-            argv, stdout=self._out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, env=env
-        )
+        self._out = open(self.log, "ab")  # noqa: SIM115 -- closed by stop()
+        try:
+            self.proc = subprocess.Popen(_die_with_us() + argv, stdout=self._out, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, start_new_session=True, env=env)
+        except BaseException:
+            self._out.close()
+            raise
 
     def tail(self, lines: int = 30) -> str:
         try:
@@ -61,21 +86,50 @@ class Program:
         return self.proc.poll() is None
 
     def signal(self, sig: int) -> None:
-        if self.running:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, sig)
 
     def stop(self, grace: float = 5.0) -> None:
-        if self.running:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(grace)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-            except ProcessLookupError:
-                pass
-        self.proc.wait()
-        self._out.close()
+        try:
+            if self.running:
+                self.signal(signal.SIGTERM)
+                try:
+                    self.proc.wait(grace)
+                except subprocess.TimeoutExpired:
+                    self.signal(signal.SIGKILL)
+            self.signal(signal.SIGKILL)  # whatever of its group outlived the leader
+            self.proc.wait()
+        finally:
+            self._out.close()
+
+
+def stop_all(programs: list[Program]) -> None:
+    """Stop every program, last started first, even when one of them fails to stop; then
+    raise the first failure."""
+    failure: BaseException | None = None
+    while programs:
+        program = programs.pop()
+        try:
+            program.stop()
+        except BaseException as exc:  # noqa: BLE001 -- the others must still be stopped
+            failure = failure or exc
+    if failure is not None:
+        raise failure
+
+
+def interrupt_on_termination() -> None:
+    """SIGTERM and SIGHUP end the run as Ctrl-C does, so every fixture's finalizer stops
+    what it started and removes its work directory. Left alone where someone else (an
+    embedding program) already handles them, and outside the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def interrupt(signum: int, frame) -> None:
+        raise KeyboardInterrupt(f"stopped by signal {signal.Signals(signum).name}")
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(sig) in (signal.SIG_DFL, None):
+            signal.signal(sig, interrupt)
 
 
 def host_address() -> str:

@@ -126,8 +126,8 @@ def create_app(runtime: Runtime, sources: Callable[[], list[dict]], provenance: 
         return JSONResponse({"generation": config.generation if config else 0, "policies": items})
 
     def keys(request: Request):
-        # A plain function, so Starlette runs it in a worker thread: hashing 100,000 keys
-        # must not hold up the traffic served on the same event loop.
+        # A plain function, so Starlette runs it in a worker thread: while many keys are
+        # parsed and hashed, the event loop that also serves traffic keeps getting turns.
         return JSONResponse({"stores": key_digests(runtime.objects.values())})
 
     routes = [

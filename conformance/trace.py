@@ -55,6 +55,9 @@ class Trace:
     manifests: list[str] = field(default_factory=list)
     exchanges: list[dict] = field(default_factory=list)
     timings: list[dict] = field(default_factory=list)
+    # Checks a step could not make on this target, each {"step": ..., "reason": ...}: the
+    # scenario passed without them, so it is not fully checked.
+    unchecked: list[dict] = field(default_factory=list)
     pending: Change | None = None
 
     def manifest(self, text: str) -> None:
@@ -182,6 +185,7 @@ def record(item: pytest.Item, world) -> dict:
         "manifests": [mask_manifest(m, redact) for m in world.trace.manifests],
         "exchanges": [_exchange(e, redact) for e in world.trace.exchanges],
         "convergence": list(world.trace.timings),
+        "unchecked": list(world.trace.unchecked),
     }
 
 

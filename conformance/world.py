@@ -164,6 +164,11 @@ class World:
     def fail(self, message: str) -> AssertionError:
         return AssertionError(self.redact(message))
 
+    def not_checked(self, step: str, reason: str) -> None:
+        """Record that a step passed without making its check, because the target cannot
+        show what it needs: the scenario then counts as not fully checked."""
+        self.trace.unchecked.append({"step": self.redact(step), "reason": self.redact(reason)})
+
     # --- expectations -----------------------------------------------------------------
 
     def expect(self, check: Check, expectation: str) -> list[Response]:

@@ -1,16 +1,31 @@
-"""The admin address: readiness, a redacted config dump, and policy status."""
+"""The admin address: readiness, a redacted config dump, policy status and, when asked for,
+the digests of the keys loaded.
+
+`/config_dump` and `/status/policies` show no form of a key: keys are a count, and files
+are named by inode and modification time. `/status/keys` is the exception, served only
+with `agw-reference serve --admin-key-digests`: per Secret and ConfigMap entry, the SHA-256
+digest of the key the gateway loaded from it. That is the form the product itself keeps
+(the proxy holds only digests) and accepts in the open (`keyHash` entries in ConfigMaps),
+and it lets a conformance run check what the gateway loaded rather than what was written
+to its store; but whoever reads a digest can test guesses of a key offline, so it is off
+unless the operator turns it on.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
-from .config import AuthPolicy, Config
+from . import model as m
+from .config import AuthPolicy, Config, stored_key
+from .keys import InvalidEntry
 from .runtime import Runtime
+
+KEY_STORES = ("Secret", "ConfigMap")
 
 
 def _policy_dump(ap: AuthPolicy) -> dict:
@@ -30,7 +45,8 @@ def _policy_dump(ap: AuthPolicy) -> dict:
         "mode": auth.mode,
         "source": source,
         "location": {"kind": auth.location.kind, "name": auth.location.name, "prefix": auth.location.prefix},
-        # Keys are never shown, not even hashed: the count is all an operator needs.
+        # Keys are never shown here, not even hashed: the count is all an operator needs
+        # (digests only at /status/keys, when the operator turns it on).
         "keys": "<redacted>",
         "keyCount": len(ap.keys),
         "problems": list(ap.problems),
@@ -59,13 +75,35 @@ def config_dump(config: Config) -> dict:
     }
 
 
+def key_digests(objects: Iterable[m.Resource]) -> list[dict]:
+    """Every Secret and ConfigMap the gateway holds, each entry that gave a key with that
+    key's SHA-256 digest (lowercase hex; for a `keyHash` entry, the hash itself).
+
+    Stores are listed whether or not a policy uses them yet, as the gateway holds them
+    either way. An invalid entry gave no key and is left out: its problem is reported in
+    the status of the policies that use it.
+    """
+    out = []
+    for store in sorted((o for o in objects if o.meta.kind in KEY_STORES), key=lambda o: (o.meta.kind, o.meta.namespace, o.meta.name)):
+        digests = {}
+        for entry_name, value in sorted(store.data.items()):
+            try:
+                digests[entry_name] = stored_key(store, value).digest.hex()
+            except InvalidEntry:
+                continue
+        out.append({"kind": store.meta.kind, "namespace": store.meta.namespace, "name": store.meta.name, "sha256": digests})
+    return out
+
+
 def _name(ap: AuthPolicy | None) -> str | None:
     return f"{ap.policy.meta.namespace}/{ap.policy.meta.name}" if ap else None
 
 
-def create_app(runtime: Runtime, sources: Callable[[], list[dict]], provenance: Callable[[], dict] | None = None) -> Starlette:
+def create_app(runtime: Runtime, sources: Callable[[], list[dict]], provenance: Callable[[], dict] | None = None,
+               *, key_digests_shown: bool = False) -> Starlette:
     """`provenance`, when the source has files, says per object which file it comes from,
-    whether that file's latest version was refused, and which other files define it too."""
+    whether that file's latest version was refused, and which other files define it too.
+    `key_digests_shown` adds `/status/keys` (see the module docstring)."""
 
     async def ready(request: Request):
         if runtime.config is None:
@@ -87,10 +125,16 @@ def create_app(runtime: Runtime, sources: Callable[[], list[dict]], provenance: 
         ]
         return JSONResponse({"generation": config.generation if config else 0, "policies": items})
 
-    return Starlette(
-        routes=[
-            Route("/healthz/ready", ready),
-            Route("/config_dump", dump),
-            Route("/status/policies", status),
-        ]
-    )
+    def keys(request: Request):
+        # A plain function, so Starlette runs it in a worker thread: while many keys are
+        # parsed and hashed, the event loop that also serves traffic keeps getting turns.
+        return JSONResponse({"stores": key_digests(runtime.objects.values())})
+
+    routes = [
+        Route("/healthz/ready", ready),
+        Route("/config_dump", dump),
+        Route("/status/policies", status),
+    ]
+    if key_digests_shown:
+        routes.append(Route("/status/keys", keys))
+    return Starlette(routes=routes)

@@ -70,8 +70,10 @@ def _serve(args: argparse.Namespace) -> int:
     apps = [(proxy, sockets[0])]
     _say(f"traffic on {_url(sockets[0])}")
     if args.admin:
-        apps.append((admin.create_app(runtime, source.report, getattr(source, "provenance", None)), sockets[1]))
-        _say(f"admin on {_url(sockets[1])} (/healthz/ready, /config_dump, /status/policies)")
+        app = admin.create_app(runtime, source.report, getattr(source, "provenance", None), key_digests_shown=args.admin_key_digests)
+        apps.append((app, sockets[1]))
+        paths = "/healthz/ready, /config_dump, /status/policies" + (", /status/keys" if args.admin_key_digests else "")
+        _say(f"admin on {_url(sockets[1])} ({paths})")
     return serving.run(lambda: serving.serve(apps, background=[background], on_stop=[proxy.aclose], log_level=args.log_level, limits=limits),
                        workers=args.workers)
 
@@ -140,6 +142,10 @@ def parser() -> argparse.ArgumentParser:
     config.add_argument("--in-cluster", action="store_true", help="watch the cluster this pod runs in")
     serve.add_argument("--listen", type=_address, required=True, help="HOST:PORT for traffic")
     serve.add_argument("--admin", type=_address, help="HOST:PORT for /healthz/ready, /config_dump, /status/policies")
+    serve.add_argument("--admin-key-digests", action="store_true",
+                       help="also serve /status/keys on the admin address: the SHA-256 digest of the key loaded from each "
+                            "Secret and ConfigMap entry, for conformance checks; whoever reads it can test guesses of a key "
+                            "offline, so it is off by default")
     serve.add_argument("--gateway-class", default="agentgateway", help="serve Gateways of this GatewayClass (default: agentgateway)")
     serve.add_argument("--workers", type=_positive(int), default=1, metavar="N",
                        help="processes sharing the listen addresses, each loading the configuration itself (default: 1)")

@@ -100,6 +100,15 @@ class _Index:
         return self.by_kind[kind].get((namespace, name))
 
 
+def stored_key(store: m.Secret | m.ConfigMap, value: str | bytes) -> KeyEntry:
+    """The key one entry of a Secret or ConfigMap gives, or InvalidEntry.
+
+    One function for policies and for the admin address's `/status/keys`, so that what the
+    admin address shows is what the policies were built from. ConfigMaps hold hashed keys only.
+    """
+    return parse_entry(value if isinstance(value, bytes) else value.encode(), hashed_only=store.meta.kind == "ConfigMap")
+
+
 def _load_keys(policy: m.Policy, index: _Index) -> AuthPolicy:
     auth = policy.api_key
     assert auth is not None
@@ -117,12 +126,11 @@ def _load_keys(policy: m.Policy, index: _Index) -> AuthPolicy:
         kind = "ConfigMap" if source.kind == "configMapSelector" else "Secret"
         stores = [o for o in index.all(kind) if o.meta.namespace == ns and _labels_match(source.match_labels, o.meta.labels)]
     for store in stores:
-        hashed_only = store.meta.kind == "ConfigMap"
-        label = "configmap" if hashed_only else "secret"
+        label = "configmap" if store.meta.kind == "ConfigMap" else "secret"
         for entry_name in sorted(store.data):
             value = store.data[entry_name]
             try:
-                entry = parse_entry(value if isinstance(value, bytes) else value.encode(), hashed_only=hashed_only)
+                entry = stored_key(store, value)
             except InvalidEntry as exc:
                 problems.append(f"{label} {store.meta.name} contains invalid key {entry_name}: {exc}")
             else:

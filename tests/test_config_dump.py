@@ -1,9 +1,13 @@
-"""Nothing the admin address or the logs show lets anyone test a guess of a key.
+"""Nothing the admin address or the logs show lets anyone test a guess of a key, unless
+the operator turns on `/status/keys`.
 
 A digest of a key, or of a file that holds one, is as good as the key against a key of
 low entropy: whoever reads it can hash guesses offline. So the admin address reports which
 version of each file is loaded by the file's identity on disk (inode and modification
 time), and the dump, the status and the log lines are the same whatever the keys are.
+`/status/keys` (`agw-reference serve --admin-key-digests`) shows the digest of each loaded
+key by design, for conformance checks of what the gateway loaded; it is off by default, and
+even on it never shows a key itself (the last tests here).
 """
 
 from __future__ import annotations
@@ -131,3 +135,63 @@ def test_the_running_gateway_shows_and_logs_no_form_of_a_key(gateway):
     for form in forms(key, *files):
         assert form not in pages, "the admin address shows a key, or a digest of a key or of a file"
         assert form not in logs, "the log shows a key, or a digest of a key or of a file"
+
+
+# --- /status/keys ------------------------------------------------------------------------
+
+KEY_STORES = """apiVersion: v1
+kind: Secret
+metadata: {name: apikey, namespace: infra}
+stringData:
+  api-key: %(raw)s
+  json-entry: '{"key": "%(json)s", "metadata": {"team": "a"}}'
+  broken: '{"key": "%(broken)s", "metadata": 5}'
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: hashed, namespace: infra}
+data:
+  client: '{"keyHash": "sha256:%(hash)s"}'
+  raw-in-configmap: %(raw)s
+"""
+RAW, JSON_KEY, BROKEN, HASHED = "raw-key-4d5e", "json-key-7a8b", "broken-key-1c2d", "hashed-key-9e0f"
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def key_page(tmp_path, *, shown: bool) -> httpx.Response:
+    content = KEY_STORES % {"raw": RAW, "json": JSON_KEY, "broken": BROKEN, "hash": sha256(HASHED).upper()}
+    (tmp_path / "stores.yaml").write_text(content)
+    source = ManifestDir(tmp_path, Runtime())
+    source.scan()
+    app = create_app(source.runtime, source.report, key_digests_shown=shown)
+
+    async def fetch():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://admin") as client:
+            return await client.get("/status/keys")
+
+    return asyncio.run(fetch())
+
+
+def test_status_keys_shows_the_digest_of_each_key_loaded_and_never_a_key(tmp_path):
+    # No policy uses these stores yet (the docs page checks its Secret before it applies the
+    # policy): the gateway holds them all the same, so they are listed.
+    page = key_page(tmp_path, shown=True)
+    assert page.status_code == 200
+    assert page.json() == {"stores": [
+        # A keyHash entry is its hash, in lowercase; a raw key in a ConfigMap gives no key.
+        {"kind": "ConfigMap", "namespace": "infra", "name": "hashed", "sha256": {"client": sha256(HASHED)}},
+        # The invalid entry gives no key, so it is not there.
+        {"kind": "Secret", "namespace": "infra", "name": "apikey", "sha256": {"api-key": sha256(RAW), "json-entry": sha256(JSON_KEY)}},
+    ]}
+    for key in (RAW, JSON_KEY, BROKEN, HASHED):
+        for form in (key, base64.b64encode(key.encode()).decode()):
+            assert form not in page.text, "the key digests page shows a key"
+    assert sha256(BROKEN) not in page.text
+    assert hashlib.sha256((tmp_path / "stores.yaml").read_bytes()).hexdigest() not in page.text
+
+
+def test_status_keys_is_not_served_unless_the_operator_turns_it_on(tmp_path):
+    assert key_page(tmp_path, shown=False).status_code == 404

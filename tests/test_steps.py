@@ -24,10 +24,11 @@ FAST = Rule(threshold=3, timeout=0.3, interval=0.005)
 class FakeTarget(Target):
     name = "fake"
 
-    def __init__(self, answers=(), statuses=(), stored=None):
+    def __init__(self, answers=(), statuses=(), stored=None, loaded=None):
         self.answers = list(answers)
         self.statuses = list(statuses)
         self.stored = stored or {}
+        self.loaded = loaded  # what the gateway loaded, by object; None: the target cannot show it
         self.applied: list[str] = []
         self.sent: list[Request] = []
 
@@ -46,6 +47,11 @@ class FakeTarget(Target):
 
     def policy_status(self, namespace, name):
         return self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
+
+    def loaded_key_digests(self, ref):
+        if self.loaded is None:
+            return super().loaded_key_digests(ref)
+        return self.loaded.get(ref)
 
     @property
     def gateway_url(self):
@@ -167,16 +173,55 @@ def test_a_query_place_that_can_tell_decides():
     assert expectations._credential_check(world, present=True)(kept) is None
 
 
-def test_the_page_secret_step_reads_what_the_target_stores():
-    ref = ObjectRef("Secret", "agentgateway-system", "apikey")
-    stored = {"data": {"api-key": base64.b64encode(b"something else").decode()}}
-    world = World(FakeTarget(stored={ref: stored}), FAST)
-    world.api_key = KEY
-    with pytest.raises(AssertionError, match="not the base64 encoding") as caught:
-        manifests.secret_holds_key(world, "apikey", "agentgateway-system", "api-key")
-    assert base64.b64encode(KEY.encode()).decode() not in str(caught.value), "the failure shows the encoded key"
-    stored["data"]["api-key"] = base64.b64encode(KEY.encode()).decode()
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+PAGE_SECRET = ObjectRef("Secret", "agentgateway-system", "apikey")
+
+
+def page_secret_step(world: World) -> None:
     manifests.secret_holds_key(world, "apikey", "agentgateway-system", "api-key")
+
+
+def test_the_page_secret_step_checks_what_the_gateway_loaded_not_what_the_store_says():
+    # The store (the harness's record, or the file it wrote) holds the generated key; the
+    # gateway loaded another one. Only the gateway's word counts.
+    stored = {PAGE_SECRET: {"data": {"api-key": base64.b64encode(KEY.encode()).decode()}}}
+    world = World(FakeTarget(stored=stored, loaded={PAGE_SECRET: {"api-key": sha256("something else")}}), FAST)
+    world.api_key = KEY
+    with pytest.raises(AssertionError, match="is not the generated API key") as caught:
+        page_secret_step(world)
+    for shown in (KEY, base64.b64encode(KEY.encode()).decode(), sha256(KEY), sha256("something else")):
+        assert shown not in str(caught.value), "the failure shows the key, or a digest"
+
+
+def test_the_page_secret_step_passes_when_the_gateway_loaded_the_generated_key():
+    world = World(FakeTarget(loaded={PAGE_SECRET: {"api-key": sha256(KEY), "other": sha256("x")}}), FAST)
+    world.api_key = KEY
+    page_secret_step(world)
+    assert world.trace.unchecked == []
+
+
+@pytest.mark.parametrize("loaded, says", [
+    ({}, "has no secret agentgateway-system/apikey"),
+    ({PAGE_SECRET: {"other": sha256(KEY)}}, r"loaded no key from data.api-key .*\['other'\]"),
+])
+def test_the_page_secret_step_fails_when_the_gateway_loaded_no_such_key(loaded, says):
+    world = World(FakeTarget(loaded=loaded), FAST)
+    world.api_key = KEY
+    with pytest.raises(AssertionError, match=says):
+        page_secret_step(world)
+
+
+def test_where_the_target_cannot_show_what_was_loaded_the_step_passes_unchecked():
+    stored = {PAGE_SECRET: {"data": {"api-key": base64.b64encode(KEY.encode()).decode()}}}
+    world = World(FakeTarget(stored=stored), FAST)  # loaded=None: the base class's answer
+    world.api_key = KEY
+    page_secret_step(world)
+    [unchecked] = world.trace.unchecked
+    assert unchecked["step"].startswith('the secret "apikey" in namespace "agentgateway-system" holds the API key')
+    assert unchecked["reason"] == "the fake target cannot show which keys its gateway loaded"
 
 
 # --- issue 9, item 9: step phrases that say what they do, and nothing else ----------------------

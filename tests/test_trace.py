@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import base64
 import json
+from types import SimpleNamespace
 
+import pytest
 import yaml
 
+from conformance.convergence import Rule
 from conformance.http import Request, Response
-from conformance.targets.base import ObjectRef, documents
-from conformance.trace import Change, Trace, _exchange, kind_of_apply, mask_manifest
+from conformance.targets.base import AddressTarget, ObjectRef, documents
+from conformance.trace import Change, Trace, _exchange, kind_of_apply, mask_manifest, record
+from conformance.world import World
 
 SECRET = """
 apiVersion: v1
@@ -79,3 +83,13 @@ def test_echoed_credentials_are_masked_in_responses():
                       lambda text: text.replace("secret-9999", "<redacted>"))
     assert "secret-9999" not in json.dumps(shown)
     assert '"www.example.com"' in shown["response"]["body"]
+
+
+def test_the_record_lists_the_checks_a_step_could_not_make_without_their_keys():
+    world = World(AddressTarget("http://gateway.invalid"), Rule())
+    world.api_key = "generated-key-4242"
+    world.not_checked('the key "generated-key-4242" is loaded', "this target cannot show it")
+    item = SimpleNamespace(name="test_scenario", stash=pytest.Stash())
+    assert record(item, world)["unchecked"] == [{"step": 'the key "<redacted>" is loaded', "reason": "this target cannot show it"}]
+    world.trace.unchecked.clear()
+    assert record(item, world)["unchecked"] == []

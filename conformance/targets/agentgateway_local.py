@@ -28,6 +28,9 @@ removal, refusals and policy precedence. Resolving Secrets and ConfigMaps into k
 controller's job, done here by the translation: features that are nothing but that
 (`FailClosed`, `ConfigMapKeys`), and the ReferenceGrant checks of
 `CrossNamespaceBackends`, are reported as provisional, run but not counted.
+The docs page's check that the Secret holds the generated key is not made here (see
+`KEYS_NOT_SHOWN`): the proxy shows no form of the keys it loaded, and the file this target
+wrote says only what was sent. The scenario records the check as not made.
 
 The admin, stats and readiness servers are put on free loopback ports through the file's
 `config:` section (read once at start-up), so parallel runs do not collide.
@@ -49,7 +52,7 @@ from .. import features as ft
 from ..http import control_get
 from . import agw_config
 from .agw_config import Untranslatable
-from .base import ObjectRef, Refused, documents
+from .base import NotShown, ObjectRef, Refused, documents
 from .local import LocalTarget
 from .processes import Program, answers, free_port
 from .reference import as_api_server_returns
@@ -74,6 +77,12 @@ PROVISIONAL: dict[str, str] = {
     "ConfigMapKeys": "reading ConfigMaps is the controller's job, done here by this suite's translation",
     "CrossNamespaceBackends": "checking ReferenceGrants is the controller's job, done here by this suite's translation",
 }
+
+# Why this target cannot show which keys the proxy loaded: the proxy's admin `/config_dump`
+# redacts them (`ser_redact` on an API key policy's `users`), and the only other record is the
+# configuration file this target wrote, which says what was sent, not what was loaded.
+KEYS_NOT_SHOWN = ("the agentgateway proxy's admin config_dump redacts API keys, and the only other record of them is "
+                  "the configuration file this target wrote")
 
 BASE_GATEWAY = ("agentgateway-system", "agentgateway-proxy", 80)
 BASE_ROUTE = ("httpbin", "httpbin")
@@ -170,6 +179,9 @@ class AgentgatewayLocalTarget(LocalTarget):
 
     def policy_status(self, namespace: str, name: str) -> dict | None:
         return None  # no controller writes status
+
+    def loaded_key_digests(self, ref: ObjectRef) -> dict[str, str] | None:
+        raise NotShown(KEYS_NOT_SHOWN)
 
     # --- helpers ----------------------------------------------------------------------
 

@@ -66,6 +66,10 @@ class Refused(Exception):
         return f"Refused({self.message!r}, reason={self.reason!r}, fields={self.fields!r})"
 
 
+class NotShown(Exception):
+    """The target cannot show what its gateway loaded; the message says why."""
+
+
 def documents(manifest: str) -> list[dict]:
     return [d for d in yaml.safe_load_all(manifest) if d is not None]
 
@@ -130,6 +134,22 @@ class Target(abc.ABC):
     @abc.abstractmethod
     def policy_status(self, namespace: str, name: str) -> dict | None:
         """`status` of an AgentgatewayPolicy, or None when the target reports none."""
+
+    def loaded_key_digests(self, ref: ObjectRef) -> dict[str, str] | None:
+        """What the gateway loaded from a Secret or ConfigMap: entry name -> lowercase hex
+        SHA-256 of the key it holds for that entry (for a `keyHash` entry, that hash).
+        None when the gateway holds no such object; entries that gave no key are left out.
+
+        A digest, because it is the form the product itself treats as publishable: the real
+        proxy keeps only SHA-256 digests of keys (`APIKeyHash::from_raw_key` in upstream
+        `crates/agentgateway/src/http/apikey.rs`), and ConfigMaps may carry keys as
+        `keyHash: sha256:<hex>`. The key in clear is never exposed.
+
+        Raises NotShown, with the reason, when the target cannot show what its gateway
+        loaded; a step that needs it then reports its check as not made. Reading back the
+        harness's own record, or the file it wrote, would prove nothing about the gateway.
+        """
+        raise NotShown(f"the {self.name} target cannot show which keys its gateway loaded")
 
     @property
     @abc.abstractmethod

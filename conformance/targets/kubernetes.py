@@ -6,6 +6,9 @@ cluster, another vendor's proxy) is only reached by HTTP at `--gateway-address`.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import re
 import socket
 import time
@@ -19,7 +22,7 @@ from lightkube.resources.discovery_v1 import EndpointSlice
 from lightkube.types import PatchType
 
 from .. import features as ft
-from .base import ObjectRef, Refused, Target, base_manifest, documents
+from .base import NotShown, ObjectRef, Refused, Target, base_manifest, documents
 
 FIELD_MANAGER = "agw-conformance"
 
@@ -189,6 +192,25 @@ class KubernetesTarget(Target):
     def policy_status(self, namespace: str, name: str) -> dict | None:
         doc = self.get(ObjectRef("AgentgatewayPolicy", namespace, name))
         return None if doc is None else doc.get("status")
+
+    def loaded_key_digests(self, ref: ObjectRef) -> dict[str, str] | None:
+        # On a cluster the Secret in the API server is the store the gateway reads (its
+        # controller watches it there), and what the docs page's `kubectl get secret -o yaml`
+        # shows: its `data`, decoded, is what the gateway is given. Each entry's bytes are
+        # digested as they are; for a raw entry, like the page's, those bytes are the key.
+        # A JSON entry is not interpreted here: that reading is the controller's.
+        if ref.kind != "Secret":
+            raise NotShown(f"the {self.name} target reads only Secrets' entries from the API server, not {ref.kind}s'")
+        secret = self.get(ref)
+        if secret is None:
+            return None
+        digests = {}
+        for entry, value in (secret.get("data") or {}).items():
+            try:
+                digests[entry] = hashlib.sha256(base64.b64decode(value, validate=True)).hexdigest()
+            except (binascii.Error, ValueError):
+                continue  # an API server never stores such a value; no key comes from it
+        return digests
 
 
 # The custom kinds every scenario needs: without their CRDs nothing can be applied.

@@ -80,7 +80,9 @@ class ReferenceTarget(LocalTarget):
             "gateway",
             [*self.command, "serve", "--manifests", str(self.manifests), "--listen", f"127.0.0.1:{gw_port}", "--admin", f"127.0.0.1:{admin_port}",
              # Scanning a handful of files is cheap; a short interval keeps each apply quick.
-             "--poll-interval", "0.02", *self.serve_flags],
+             "--poll-interval", "0.02",
+             # /status/keys: what the gateway loaded from each Secret, for `loaded_key_digests`.
+             "--admin-key-digests", *self.serve_flags],
             self.workdir,
             env,
         )
@@ -139,6 +141,14 @@ class ReferenceTarget(LocalTarget):
         for item in self._admin_json("/status/policies")["policies"]:
             if (item["namespace"], item["name"]) == (namespace, name):
                 return item["status"]
+        return None
+
+    def loaded_key_digests(self, ref: ObjectRef) -> dict[str, str] | None:
+        # Asked of the running gateway: the file in the directory is what the harness
+        # wrote, and the gateway may have refused it or not loaded it yet.
+        for store in self._admin_json("/status/keys")["stores"]:
+            if (store["kind"], store["namespace"], store["name"]) == (ref.kind, ref.namespace, ref.name):
+                return dict(store["sha256"])
         return None
 
     # --- helpers ----------------------------------------------------------------------

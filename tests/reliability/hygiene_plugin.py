@@ -2,8 +2,8 @@
 scans: loaded with `-p reliability.hygiene_plugin`, it writes to `$AGW_HYGIENE_DIR`
 
 - `keys.json`: every key each scenario configured (read from the world, which knows them);
-- `admin.txt`: the reference's config dump and policy status at the end of each scenario,
-  before its objects are deleted;
+- `admin.txt`: the reference's config dump, policy status and key digests at the end of
+  each scenario, before its objects are deleted;
 - `answers.txt`: every answer that did not come from the backend (not 2xx): status,
   headers and body, as the gateway sent them.
 """
@@ -47,7 +47,7 @@ def pytest_bdd_after_scenario(request, feature, scenario) -> None:
     world = request.getfixturevalue("world")
     _KEYS.update(world.configured_keys())
     admin = getattr(world.target, "_admin", "")
-    for path in ("/config_dump", "/status/policies") if admin else ():
+    for path in ("/config_dump", "/status/policies", "/status/keys") if admin else ():
         try:
             _append("admin.txt", httpx.get(admin + path, timeout=10).content)
         except httpx.HTTPError as exc:

@@ -143,8 +143,9 @@ def verbose_gateway(workdir: Path, *serve_flags: str) -> Iterator[ReferenceTarge
 
 
 def admin_texts(target: ReferenceTarget) -> dict[str, str]:
-    """Everything the admin address shows: the config dump, policy status, readiness."""
-    return {path: httpx.get(target._admin + path, timeout=10).text for path in ("/config_dump", "/status/policies", "/healthz/ready")}
+    """Everything the admin address shows: the config dump, policy status, key digests, readiness."""
+    paths = ("/config_dump", "/status/policies", "/status/keys", "/healthz/ready")
+    return {path: httpx.get(target._admin + path, timeout=10).text for path in paths}
 
 
 def leaks(texts: dict[str, str | bytes], keys: set[str]) -> list[str]:

@@ -105,7 +105,7 @@ def _positive(kind):
             number = kind(value)
         except ValueError:
             raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-        if number <= 0:
+        if not number > 0:  # `not >` also refuses nan
             raise argparse.ArgumentTypeError(f"must be more than 0: {value!r}")
         return number
 
@@ -151,7 +151,8 @@ def parser() -> argparse.ArgumentParser:
                        help="processes sharing the listen addresses, each loading the configuration itself (default: 1)")
     serve.add_argument("--upstream-timeout", type=_positive(float), default=upstream.READ_TIMEOUT, metavar="SECONDS",
                        help="answer 504 when the backend sends nothing for this long (default: %(default)g)")
-    serve.add_argument("--poll-interval", type=float, default=0.1, help="seconds between scans of the manifest directory")
+    serve.add_argument("--poll-interval", type=_positive(float), default=0.1,
+                       help="seconds between scans of the manifest directory (more than 0: less would keep an idle gateway busy)")
     limits = serve.add_argument_group("client limits")
     default = serving.Limits()
     limits.add_argument("--header-timeout", type=_positive(float), default=default.header_timeout, metavar="SECONDS",

@@ -48,6 +48,9 @@ def parse_address(value: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
     if not sep or not port.isdigit():
         raise ValueError(f"expected HOST:PORT, got {value!r}")
+    if int(port) > 65535:
+        # The socket layer would take the port modulo 65536 and listen somewhere else.
+        raise ValueError(f"port {int(port)} in {value!r} is out of range (0 to 65535)")
     return host.strip("[]") or "127.0.0.1", int(port)
 
 

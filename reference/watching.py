@@ -194,13 +194,20 @@ class ManifestDir:
         return False
 
     async def watch(self) -> None:
+        unreadable = None  # the last "cannot read" said, so that it is said once, not every scan
         while True:
             try:
                 # Parsing a large file takes seconds; in a thread, requests go on meanwhile
                 # with the configuration in force (`Runtime.publish` swaps it in one step).
                 await asyncio.to_thread(self.scan)
+                if unreadable is not None:
+                    log.info("%s can be read again", self.path)
+                unreadable = None
             except OSError as exc:
-                log.error("cannot read %s: %s", self.path, exc)
+                said = f"cannot read {self.path}: {exc}; the last good configuration stays in force"
+                if said != unreadable:
+                    log.error("%s", said)
+                unreadable = said
             except Exception:  # noqa: BLE001 -- keep serving the last good configuration
                 log.exception("cannot apply the manifests in %s; the last good configuration stays in force", self.path)
             await asyncio.sleep(self.interval)

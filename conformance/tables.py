@@ -7,12 +7,13 @@ asks for a table with a marker line, and everything up to the end marker is gene
     ...
     <!-- end generated -->
 
-`summary` gives one block per report (suite commit, target, versions, profile results);
+`overview` gives one row per report (for the README), `summary` one block per report
+(suite commit, target, versions, profile results, and why anything was not counted);
 `scenarios` one row per scenario with one result column per report, so two upstream
 versions sit side by side. Each table names the suite commit and the versions it came
 from, from the report itself.
 
-    python -m conformance.tables          # rewrite every generated table in docs/
+    python -m conformance.tables          # rewrite every generated table in docs/ and the README
     python -m conformance.tables --check  # exit 1 if a table differs from its reports
 """
 
@@ -28,7 +29,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 RESULTS = DOCS / "results"
-_BEGIN = re.compile(r"^<!-- generated: (?P<kind>summary|scenarios) (?P<reports>[\w.\- ]+) -->$")
+_BEGIN = re.compile(r"^<!-- generated: (?P<kind>overview|summary|scenarios) (?P<reports>[\w.\- ]+) -->$")
 _END = "<!-- end generated -->"
 
 
@@ -71,8 +72,31 @@ def summary(names: list[str], results: Path = RESULTS) -> list[str]:
             s = p["statistics"]
             lines.append(f"| {p['name']} | {p['result']} | {s['Passed']} | {s['Failed']} | {s['Skipped']} | {s['NotRun']} | "
                          f"{s['Provisional']} | {s['Exempt']} | {', '.join(p['unsupportedFeatures']) or '-'} |")
+        why = [(p["name"], t) for p in report["profiles"] for t in p.get("provisionalTests", [])]
+        why += [(p["name"], t) for p in report["profiles"] for t in p.get("failedTests", []) + p.get("notRunTests", [])]
+        if why:
+            lines += ["", "Not counted as passed, and why:", ""] + [f"- {_cell(t)} ({profile})" for profile, t in why]
         lines.append("")
     return lines[:-1]
+
+
+def _profile_cell(profile: dict) -> str:
+    s = profile["statistics"]
+    parts = [f"{s['Passed']} passed"] + [f"{s[k]} {what}" for k, what in (("Failed", "failed"), ("Skipped", "skipped"),
+                                         ("NotRun", "not run"), ("Provisional", "not counted"), ("Exempt", "exempt")) if s[k]]
+    unsupported = profile["unsupportedFeatures"]
+    return f"{profile['result']}: {', '.join(parts)}" + (f"; not supported: {', '.join(unsupported)}" if unsupported else "")
+
+
+def overview(names: list[str], results: Path = RESULTS) -> list[str]:
+    """One row per report: what ran, at which commit and versions, and each profile's result."""
+    lines = ["| report | suite commit | versions | APIKEY-CORE | APIKEY-EXTENDED |", "|---|---|---|---|---|"]
+    for name in names:
+        report = load(name, results)
+        profiles = {p["name"]: p for p in report["profiles"]}
+        cells = [_profile_cell(profiles[n]) if n in profiles else "not run" for n in ("APIKEY-CORE", "APIKEY-EXTENDED")]
+        lines.append(f"| `docs/results/{name}.yaml` | `{report['suiteCommit'][:12]}` | {_versions(report)} | {' | '.join(cells)} |")
+    return lines
 
 
 def scenarios(names: list[str], results: Path = RESULTS) -> list[str]:
@@ -103,7 +127,7 @@ def render(text: str, results: Path = RESULTS) -> str:
         end = next((j for j in range(i, len(lines)) if lines[j].strip() == _END), None)
         if end is None:
             raise SystemExit(f"a generated section has no end marker ({_END!r}) after: {lines[i - 1]}")
-        make = summary if match["kind"] == "summary" else scenarios
+        make = {"overview": overview, "summary": summary, "scenarios": scenarios}[match["kind"]]
         out += make(match["reports"].split(), results)
         out.append(_END)
         i = end + 1
@@ -111,7 +135,8 @@ def render(text: str, results: Path = RESULTS) -> str:
 
 
 def pages(docs: Path = DOCS) -> list[Path]:
-    return sorted(p for p in docs.glob("*.md") if "<!-- generated: " in p.read_text())
+    candidates = [*docs.glob("*.md"), docs.parent / "README.md"]
+    return sorted(p for p in candidates if p.is_file() and "<!-- generated: " in p.read_text())
 
 
 def main(argv: list[str] | None = None) -> int:

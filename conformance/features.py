@@ -1,6 +1,6 @@
 """Features (capabilities a target may claim) and the profiles that group them.
 
-Names follow `spec/apikey-auth-behaviour.md`. Every scenario is tagged with one ID and the
+Names follow the spec, `docs/spec.md`. Every scenario is tagged with one ID and the
 features it needs; a target runs only the scenarios whose features it supports.
 """
 

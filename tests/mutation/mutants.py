@@ -1,6 +1,6 @@
 """The rules of the spec, and hand-written mutants of the reference gateway that break them.
 
-`RULES` lists every rule of `spec/apikey-auth-behaviour.md` that a gateway can break,
+`RULES` lists every rule of the spec (`docs/spec.md`) that a gateway can break,
 section by section, in the spec's order. A rule is *covered* when a mutant breaking
 exactly that rule is killed by the scenarios tagged for it: each `Mutant` names its rule
 and those scenarios (`scenarios`), and `tests/test_mutants.py` runs only them against the

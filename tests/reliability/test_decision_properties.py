@@ -2,7 +2,7 @@
 as the spec's decision table says, and a credential it accepted never reaches the backend.
 
 The model below is written from the spec (sections 3, 4 and 6 of
-`apikey-auth-behaviour.md`), not from the gateway's code: where the key is looked for,
+`docs/spec.md`), not from the gateway's code: where the key is looked for,
 what counts as missing, which mode lets what through, and what is removed before the
 request is forwarded. Every example is applied to the real gateway as manifests and sent
 over HTTP on loopback; the backend records what it received.

@@ -1,5 +1,6 @@
 """Small helpers shared by the tests that send traffic through a started target."""
 
+import contextlib
 import json
 
 from conformance import Request, Rule
@@ -38,3 +39,18 @@ spec:
   traffic:
     apiKeyAuthentication: {{mode: Strict, secretRef: {{name: {secret_name}}}}}
 """
+
+
+@contextlib.contextmanager
+def kubernetes_target():
+    """The kubernetes target on an API server of its own (envtest), with no gateway behind it."""
+    from conformance.controlplane import ControlPlane
+    from conformance.targets.kubernetes import KubernetesTarget
+
+    with ControlPlane() as plane:
+        target = KubernetesTarget(str(plane.kubeconfig), "http://127.0.0.1:1", frozenset(), timeout=10)
+        target.start()
+        try:
+            yield target
+        finally:
+            target.stop()

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 from lightkube import codecs
+from support import kubernetes_target
 
-from conformance.controlplane import ControlPlane
 from conformance.targets.base import ObjectRef, Refused
 from conformance.targets.kubernetes import KubernetesTarget
 
@@ -25,13 +25,8 @@ THEIRS = ObjectRef("Secret", "agentgateway-system", "apikey")
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[KubernetesTarget]:
-    with ControlPlane() as plane:
-        target = KubernetesTarget(str(plane.kubeconfig), "http://127.0.0.1:1", frozenset(), timeout=10)
-        target.start()
-        try:
-            yield target
-        finally:
-            target.stop()
+    with kubernetes_target() as target:
+        yield target
 
 
 def kubectl_create(cluster: KubernetesTarget, doc: dict) -> None:

@@ -13,27 +13,20 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from lightkube import ApiError
+from support import kubernetes_target, strict_policy
 
 from conformance import Rule
-from conformance.controlplane import ControlPlane
 from conformance.steps import manifests
 from conformance.targets.base import ObjectRef, Refused
 from conformance.targets.kubernetes import KubernetesTarget, refusal
 from conformance.world import World
 
-POLICY = """
+NAMESPACE = """
 apiVersion: v1
 kind: Namespace
 metadata: {name: agentgateway-system}
----
-apiVersion: agentgateway.dev/v1alpha1
-kind: AgentgatewayPolicy
-metadata: {name: apikey-auth, namespace: agentgateway-system}
-spec:
-  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: agentgateway-proxy}]
-  traffic:
-    apiKeyAuthentication: {mode: Strict, secretRef: {name: apikey}}
 """
+POLICY = NAMESPACE + "---" + strict_policy()
 POLICY_REF = ObjectRef("AgentgatewayPolicy", "agentgateway-system", "apikey-auth")
 
 
@@ -85,15 +78,12 @@ def test_a_refusal_of_an_unknown_field_is_invalid_and_names_the_field():
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[KubernetesTarget]:
-    with ControlPlane() as plane:
-        target = KubernetesTarget(str(plane.kubeconfig), "http://127.0.0.1:1", frozenset(), timeout=10)
-        target.start()
+    with kubernetes_target() as target:
+        target.apply(POLICY)
         try:
-            target.apply(POLICY)
             yield target
         finally:
             target.delete(POLICY_REF)
-            target.stop()
 
 
 def refused(cluster: KubernetesTarget, manifest: str) -> Refused:

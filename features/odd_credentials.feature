@@ -126,3 +126,69 @@ Feature: Odd credentials
     Then the request is refused with "invalid credentials"
     When I send a request to "www.example.com/anything?api_key=N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy&api_key=wrong-key-0000"
     Then the request succeeds
+
+  @APIKEY-EXT-077 @KeyLocation
+  Scenario: Cookies are read as the proxy parses them: names and values trimmed, a header that is not ASCII holds none
+    Given I apply a Strict policy reading the session cookie
+      """
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: apikey-auth
+        namespace: agentgateway-system
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: Gateway
+            name: agentgateway-proxy
+        traffic:
+          apiKeyAuthentication:
+            mode: Strict
+            secretRef:
+              name: apikey
+            location:
+              cookie:
+                name: session
+      """
+    When I send a request to the httpbin app with the header "Cookie: session=N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy; lang=fr-é"
+    Then the request is refused with "no API Key found"
+    When I send a request to the httpbin app with the header "Cookie: a=1; session = N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy"
+    Then the request succeeds
+    And httpbin sees the header "Cookie" with the value "a=1"
+
+  @APIKEY-EXT-078 @KeyLocation
+  Scenario: A fragment is not part of the query: a key before it is read whole
+    Given I apply a Strict policy reading the api_key query parameter
+      """
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: apikey-auth
+        namespace: agentgateway-system
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: Gateway
+            name: agentgateway-proxy
+        traffic:
+          apiKeyAuthentication:
+            mode: Strict
+            secretRef:
+              name: apikey
+            location:
+              queryParameter:
+                name: api_key
+      """
+    When I send a request to "www.example.com/anything?page=2#api_key=N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy"
+    Then the request is refused with "no API Key found"
+    When I send a request to "www.example.com/anything?page=2&api_key=N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy#top"
+    Then the request succeeds
+    And httpbin sees the query string "page=2"
+
+  @APIKEY-EXT-079 @GRPC
+  Scenario: gRPC is told by its content type without regard to case, subtype or parameters, and gRPC-Web is not gRPC
+    When I send a request to the httpbin app with the header "Content-Type: Application/GRPC+proto; charset=utf-8"
+    Then the request is refused the gRPC way, with grpc-status 16
+    And the response has the header "grpc-message: api%20key%20authentication%20failure:%20no%20API%20Key%20found"
+    When I send a request to the httpbin app with the header "Content-Type: application/grpc-web"
+    Then the request is refused with "no API Key found"

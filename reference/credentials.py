@@ -38,13 +38,23 @@ def _decode(component: bytes) -> bytes:
 
 
 def _cookies(headers: Headers) -> list[tuple[bytes, bytes]]:
+    """The cookies of every `Cookie` header, as the proxy's cookie parser reads them.
+
+    A header that is not visible ASCII yields no cookie at all; in the others, items are
+    split at `;`, an item without `=` or without a name is no cookie, and names and values
+    are trimmed around `=` (upstream `crates/agentgateway/src/http/mod.rs`,
+    `iter_request_cookies`: `to_str()` then the `cookie` crate's `split_parse`; seen on the
+    real v1.4.1 proxy).
+    """
     found = []
     for key, value in headers:
-        if key == b"cookie":
-            for item in value.split(b";"):
-                name, sep, val = item.strip().partition(b"=")
-                if sep:
-                    found.append((name, val))
+        if key != b"cookie" or not _visible_ascii(value):
+            continue
+        for item in value.split(b";"):
+            name, sep, val = item.partition(b"=")
+            name = name.strip(b" \t")
+            if sep and name:
+                found.append((name, val.strip(b" \t")))
     return found
 
 
@@ -85,13 +95,10 @@ def strip(location: KeyLocation, headers: Headers, query: bytes) -> tuple[Header
     if location.kind == "queryParameter":
         kept = [part for part in query.split(b"&") if _decode(part.partition(b"=")[0]) != name]
         return headers, b"&".join(kept)
-    out: Headers = []
-    for key, value in headers:
-        if key != b"cookie":
-            out.append((key, value))
-            continue
-        items = [item.strip() for item in value.split(b";")]
-        kept = [item for item in items if item and item.partition(b"=")[0] != name]
-        if kept:
-            out.append((key, b"; ".join(kept)))
+    # As the proxy does when it removes a cookie: every `Cookie` header is replaced by one,
+    # holding the other cookies as parsed (`name=value`, joined by "; ").
+    kept = [b"%s=%s" % (key, value) for key, value in _cookies(headers) if key != name]
+    out: Headers = [(k, v) for k, v in headers if k != b"cookie"]
+    if kept:
+        out.append((b"cookie", b"; ".join(kept)))
     return out, query

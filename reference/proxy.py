@@ -44,12 +44,39 @@ async def _plain(send, status: int, body: bytes, extra: list[tuple[bytes, bytes]
     await send({"type": "http.response.body", "body": body})
 
 
+def is_grpc(headers: list[tuple[bytes, bytes]]) -> bool:
+    """`application/grpc` or `application/grpc+<subtype>`, ASCII case-insensitively and
+    without its parameters; `application/grpc-web` is not gRPC (upstream
+    `crates/agentgateway/src/http/mod.rs`, `is_grpc_content_type`)."""
+    value = next((v for k, v in headers if k == b"content-type"), None)
+    if value is None or not all(32 <= b < 127 or b == 9 for b in value):
+        return False
+    media = value.split(b";")[0].strip(b" \t").lower()
+    return media == b"application/grpc" or media.startswith(b"application/grpc+")
+
+
+def grpc_message(text: str) -> bytes:
+    """`grpc-message` is percent-encoded: controls, space, `%` and every non-ASCII byte
+    (the gRPC protocol; upstream `crates/agentgateway/src/proxy/mod.rs`, GRPC_MESSAGE_ENCODE_SET)."""
+    return b"".join(b"%%%02X" % b if b < 0x21 or b >= 0x7F or b == 0x25 else bytes([b]) for b in text.encode())
+
+
+def without_fragment(scope: dict) -> dict:
+    """The request with any `#fragment` cut off its target: it is never part of the path or
+    the query the gateway reads or forwards (as the proxy's URI parser drops it)."""
+    raw = scope.get("raw_path") or scope["path"].encode()
+    target = raw + (b"?" + scope["query_string"] if scope["query_string"] else b"")
+    target = target.partition(b"#")[0]
+    raw, _, query = target.partition(b"?")
+    path = scope["path"].partition("#")[0]
+    return {**scope, "raw_path": raw, "path": path, "query_string": query}
+
+
 async def _refuse(send, reason: str, headers: list[tuple[bytes, bytes]]) -> None:
     message = f"api key authentication failure: {reason}"
-    content_type = next((v for k, v in headers if k == b"content-type"), b"")
-    if content_type.startswith(b"application/grpc"):
+    if is_grpc(headers):
         # gRPC clients read the outcome from trailers-only responses: UNAUTHENTICATED is 16.
-        grpc = [(b"content-type", b"application/grpc"), (b"grpc-status", b"16"), (b"grpc-message", message.encode())]
+        grpc = [(b"content-type", b"application/grpc"), (b"grpc-status", b"16"), (b"grpc-message", grpc_message(message))]
         await send({"type": "http.response.start", "status": 200, "headers": grpc})
         await send({"type": "http.response.body", "body": b""})
         return
@@ -72,6 +99,8 @@ class Proxy:
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             return
+        if b"#" in scope["query_string"] or "#" in scope["path"]:
+            scope = without_fragment(scope)
         config = self.current()
         if config is None:
             await _plain(send, 503, b"no configuration loaded yet")

@@ -174,8 +174,12 @@ class Target(abc.ABC):
         headers += [(_b(n), _b(v)) for n, v in request.headers]
         url = httpx.URL(self.gateway_url + request.path)
         limit = self.request_timeout
-        req = httpx.Request(request.method, url, headers=headers, content=request.body,
-                            extensions={"timeout": httpx.Timeout(limit).as_dict()})
+        extensions = {"timeout": httpx.Timeout(limit).as_dict()}
+        if "#" in request.path:
+            # A client library drops a URL's #fragment before sending; a careless client
+            # sends it, and a gateway must not read it as part of the query.
+            extensions["target"] = request.path.encode()
+        req = httpx.Request(request.method, url, headers=headers, content=request.body, extensions=extensions)
         try:
             response = self._client_transport().handle_request(req)
             try:

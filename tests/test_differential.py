@@ -127,8 +127,13 @@ def requests(draw, where: str) -> Shape:
         if draw(st.integers(0, 4)) == 0:
             headers.append(name + b": " + scheme + b" " + WRONG.encode())
     elif where == "header":
+        name = draw(st.sampled_from([b"X-Api-Key", b"x-api-key", b"X-API-KEY"]))
         if key or draw(st.booleans()):
-            headers.append(b"X-Api-Key: " + draw(spaces).encode() + key.encode() + draw(spaces).encode())
+            headers.append(name + b": " + draw(spaces).encode() + key.encode() + draw(spaces).encode())
+        if draw(st.integers(0, 3)) == 0:
+            headers.append(name + b": " + draw(presented).encode())  # a second value: the first one counts
+        if draw(st.booleans()):
+            headers.append(b"X-Api-Key-Id: " + draw(presented).encode())  # a name that only starts like it
     elif where == "query":
         params = draw(extra_params)
         if key or draw(st.booleans()):

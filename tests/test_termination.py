@@ -64,6 +64,9 @@ def test_a_signalled_run_leaves_no_process_and_no_work_directory(tmp_path, sig, 
         [sys.executable, "-m", "pytest", "features/", "-p", "no:cacheprovider", "-q", "-k", SCENARIO, *target],
         cwd=ROOT, env={**os.environ, "TMPDIR": str(tmp)}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True,
+        # As from a terminal: under nohup (CI runners, for one) SIGHUP is ignored, and a run
+        # started there rightly ignores it too.
+        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL),
     )
     try:
         # Wait for every program of the target.

@@ -119,8 +119,9 @@ def stop_all(programs: list[Program]) -> None:
 
 def interrupt_on_termination() -> None:
     """SIGTERM and SIGHUP end the run as Ctrl-C does, so every fixture's finalizer stops
-    what it started and removes its work directory. Left alone where someone else (an
-    embedding program) already handles them, and outside the main thread."""
+    what it started and removes its work directory. Left alone where someone else already
+    handles or ignores them (an embedding program; `nohup`, which asks for SIGHUP to be
+    ignored), and outside the main thread."""
     if threading.current_thread() is not threading.main_thread():
         return
 

@@ -5,14 +5,19 @@
 #
 # The user's tree is never modified: it is copied to an overlay in the cache dir, the
 # substitutions listed in SUBSTITUTIONS.md are applied to the copy, and cargo builds there.
+# Each known upstream version (AGW_SOURCE_BUILDS in versions.env) has its own substitution set
+# and builds into its own cache directory <cache>/agentgateway/<name>.
 # stdout: only the path of the binary (last line). Progress goes to stderr; the full cargo output
 # goes to <cache>/logs/cargo-build.log.
 #
 # Environment:
 #   AGW_AGENTGATEWAY_SRC  (required) agentgateway source tree (git checkout or extracted archive)
+#   AGW_SUBSTITUTIONS     substitution set to use (substitutions/<name>.env + patches/<name>/);
+#                         default: the tree's entry in AGW_SOURCE_BUILDS, else the pinned release's
 #   AGW_CACHE_DIR         cache root (default: $HOME/.cache/agw-conformance)
 #   AGW_RUST_TOOLCHAIN    rustup toolchain (default from versions.env: nightly, which is 1.97)
-#   AGW_GCR_GIT_DIR       git dir holding googleapis/google-cloud-rust (a clone with AGW_GCR_REV; required)
+#   AGW_GCR_GIT_DIR       git dir holding googleapis/google-cloud-rust (a clone with AGW_GCR_REV;
+#                         required by substitution sets that set AGW_GCR_REV, such as v1.4.1's)
 #   AGW_CARGO_JOBS        cargo -j (default from versions.env: 2)
 #   AGW_PREPARE_ONLY=1    prepare the overlay (copy, patches, Cargo.lock) and stop before cargo build
 #
@@ -33,7 +38,7 @@ die() {
 for arg in "$@"; do
 	case "$arg" in
 	-h | --help)
-		sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+		sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*) die "unknown argument '$arg' (usage: AGW_AGENTGATEWAY_SRC=<tree> build.sh)" ;;
@@ -62,9 +67,23 @@ done
 # --- Version of the tree and its cache directory ---------------------------------------------
 # shellcheck source-path=SCRIPTDIR source=tree.sh
 . "$HERE/tree.sh"
-if [[ "$SRC_COMMIT" != "$AGW_UPSTREAM_COMMIT" ]]; then
-	log "warning: tree commit $SRC_COMMIT is not the pinned $AGW_UPSTREAM_TAG ($AGW_UPSTREAM_COMMIT); the overlay patches may not apply"
+
+# --- Substitution set ----------------------------------------------------------------------------
+SUBST_NAME="${AGW_SUBSTITUTIONS:-}"
+if [[ -z "$SUBST_NAME" ]]; then
+	if [[ -f "$HERE/substitutions/$SRC_VERSION.env" ]]; then
+		SUBST_NAME="$SRC_VERSION"
+	else
+		SUBST_NAME="$AGW_UPSTREAM_TAG"
+		log "warning: tree $SRC_VERSION (commit $SRC_COMMIT) is not in AGW_SOURCE_BUILDS; trying the $SUBST_NAME substitutions, whose patches may not apply (AGW_SUBSTITUTIONS=<name> picks another set)"
+	fi
 fi
+SUBST_ENV="$HERE/substitutions/$SUBST_NAME.env"
+[[ -f "$SUBST_ENV" ]] || die "no substitution set $SUBST_ENV"
+AGW_GCR_REV="" AGW_GCR_CRATE_DIRS="" AGW_GCR_CRATE_VERSIONS="" AGW_OVERLAY_CARGO_LOCK_SHA256=""
+# shellcheck source=substitutions/v1.4.1.env
+. "$SUBST_ENV"
+TREE_PATCHES="$HERE/patches/$SUBST_NAME"
 
 OVERLAY="$CACHE/src"
 VENDOR_GCR="$CACHE/vendor/google-cloud-rust"
@@ -91,9 +110,13 @@ inputs_sha="$({
 	echo "version $SRC_VERSION $SRC_COMMIT"
 	echo "toolchain $TOOLCHAIN"
 	echo "$rustc_vv"
-	cat "$HERE/build.sh" "$HERE/versions.env"
-	for p in "$HERE"/patches/*.patch "$HERE"/patches/crates/*.patch; do
+	cat "$HERE/build.sh" "$HERE/versions.env" "$SUBST_ENV"
+	for p in "$TREE_PATCHES"/*.patch; do
 		[[ -e "$p" ]] && cat "$p"
+	done
+	for spec in $AGW_PATCHED_CRATES; do
+		IFS='=' read -r name ver _ <<<"$spec"
+		cat "$HERE/patches/crates/$name-$ver.patch" 2>/dev/null || true
 	done
 } | sha256sum | cut -d' ' -f1)"
 
@@ -116,11 +139,12 @@ fi
 # --- Announce ------------------------------------------------------------------------------------
 start_ts="$(date +%s)"
 log "building agentgateway $SRC_VERSION (commit $SRC_COMMIT; $version_how)"
+log "substitution set: $SUBST_NAME ($SUBST_ENV, patches/$SUBST_NAME/)"
 log "source:    $SRC"
 log "cache dir: $CACHE"
 log "toolchain: $TOOLCHAIN (rustc $rustc_release)"
 log "substitutions and build-setting differences (details: $HERE/SUBSTITUTIONS.md):"
-awk '/<!-- summary:start -->/{on=1; next} /<!-- summary:end -->/{on=0} on && NF' "$HERE/SUBSTITUTIONS.md" |
+awk -v want="<!-- summary:start $SUBST_NAME -->" '$0 == want {on=1; next} /<!-- summary:end/{on=0} on && NF' "$HERE/SUBSTITUTIONS.md" |
 	sed 's/^/agw-build:   /' >&2
 
 export RUSTUP_TOOLCHAIN="$TOOLCHAIN"
@@ -136,7 +160,7 @@ mkdir -p "$OVERLAY.new"
 
 # --- Overlay: google-cloud-rust files at the pinned commit ---------------------------------------
 gcr_stamp="$VENDOR_GCR/.agw-rev"
-if [[ ! -f "$gcr_stamp" || "$(cat "$gcr_stamp")" != "$AGW_GCR_REV" ]]; then
+if [[ -n "$AGW_GCR_REV" ]] && [[ ! -f "$gcr_stamp" || "$(cat "$gcr_stamp")" != "$AGW_GCR_REV" ]]; then
 	[[ -n "$GCR_GIT_DIR" && -d "$GCR_GIT_DIR" ]] ||
 		die "set AGW_GCR_GIT_DIR to a git clone of googleapis/google-cloud-rust that contains commit $AGW_GCR_REV (upstream pins google-cloud-auth to that commit; cargo cannot fetch git dependencies here)"
 	git -C "$GCR_GIT_DIR" cat-file -e "$AGW_GCR_REV^{commit}" 2>/dev/null ||
@@ -222,11 +246,11 @@ if [[ -n "$fetch_needed" ]]; then
 fi
 
 # --- Overlay: patches ----------------------------------------------------------------------------
-for p in "$HERE"/patches/*.patch; do
+for p in "$TREE_PATCHES"/*.patch; do
 	[[ -e "$p" ]] || continue
-	log "applying $(basename "$p")"
+	log "applying $SUBST_NAME/$(basename "$p")"
 	patch -p1 --quiet --forward --no-backup-if-mismatch -d "$OVERLAY.new" <"$p" >&2 ||
-		die "patch $(basename "$p") does not apply to $SRC"
+		die "patch $SUBST_NAME/$(basename "$p") does not apply to $SRC"
 done
 
 rm -rf "$OVERLAY"
@@ -283,7 +307,7 @@ for spec in $AGW_PATCHED_CRATES; do
 done
 lock_sha="$(sha256sum "$OVERLAY/Cargo.lock" | cut -d' ' -f1)"
 if [[ -n "$AGW_OVERLAY_CARGO_LOCK_SHA256" && "$lock_sha" != "$AGW_OVERLAY_CARGO_LOCK_SHA256" ]]; then
-	log "warning: overlay Cargo.lock sha256 $lock_sha differs from versions.env ($AGW_OVERLAY_CARGO_LOCK_SHA256)"
+	log "warning: overlay Cargo.lock sha256 $lock_sha differs from $SUBST_ENV ($AGW_OVERLAY_CARGO_LOCK_SHA256)"
 fi
 diff -u "$SRC/Cargo.lock" "$OVERLAY/Cargo.lock" >"$CACHE/logs/Cargo.lock.diff" || true
 log "overlay Cargo.lock sha256 $lock_sha (diff vs upstream: $CACHE/logs/Cargo.lock.diff)"
@@ -345,6 +369,7 @@ elapsed=$(($(date +%s) - start_ts))
 {
 	echo "version=$SRC_VERSION"
 	echo "commit=$SRC_COMMIT"
+	echo "substitutions=$SUBST_NAME"
 	echo "toolchain=$TOOLCHAIN rustc $rustc_release"
 	echo "built_at=$(date -u +%FT%TZ)"
 	echo "build_seconds=$elapsed"

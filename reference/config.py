@@ -248,6 +248,9 @@ def _not_attached(target, ns: str, index: _Index) -> str:
     """The controller's words for a target that gives the policy no Gateway."""
     exists = index.get(target.kind, ns, target.name) is not None
     what = f"{target.kind} {ns}/{target.name}"
+    if exists and target.kind == "Gateway" and target.section_name is not None:
+        # Upstream main (#2998) names the missing listener; v1.4.1 reported such a policy Attached.
+        return f'Policy is not attached: sectionName "{target.section_name}" not found in {what}'
     return f"Policy is not attached: {what} " + ("is not attached to any Gateway" if exists else "not found")
 
 

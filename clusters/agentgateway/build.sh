@@ -100,6 +100,20 @@ rustc_release="$(sed -n 's/^release: //p' <<<"$rustc_vv")"
 [[ "$rustc_release" == "$AGW_RUST_RELEASE_PREFIX"* ]] ||
 	die "toolchain '$TOOLCHAIN' is rustc $rustc_release, expected $AGW_RUST_RELEASE_PREFIX* (the tree pins channel 1.97)"
 
+# Patches for a substituted crate, in order: patches/crates/<crate>-<version>.patch, then the
+# version's own addition when AGW_PATCHED_CRATES names one (4th field: crate=version=sha=extra,
+# patches/crates/<extra>.patch).
+crate_patches() { # name version extra
+	printf '%s\n' "$HERE/patches/crates/$1-$2.patch"
+	[[ -z "$3" ]] || printf '%s\n' "$HERE/patches/crates/$3.patch"
+}
+patches_sha() { # name version extra
+	local p
+	for p in $(crate_patches "$1" "$2" "$3"); do
+		sha256sum "$p" | cut -d' ' -f1
+	done | paste -sd' ' -
+}
+
 # --- Fingerprint of everything that goes into the overlay ----------------------------------------
 tree_sha="$(cd "$SRC" && {
 	find . \( -path ./target -o -path ./.git \) -prune -o -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
@@ -115,8 +129,10 @@ inputs_sha="$({
 		[[ -e "$p" ]] && cat "$p"
 	done
 	for spec in $AGW_PATCHED_CRATES; do
-		IFS='=' read -r name ver _ <<<"$spec"
-		cat "$HERE/patches/crates/$name-$ver.patch" 2>/dev/null || true
+		IFS='=' read -r name ver _ extra <<<"$spec"
+		for p in $(crate_patches "$name" "$ver" "$extra"); do
+			cat "$p" 2>/dev/null || true
+		done
 	done
 } | sha256sum | cut -d' ' -f1)"
 
@@ -198,10 +214,11 @@ done
 cargo_home="${CARGO_HOME:-$HOME/.cargo}"
 fetch_needed=""
 for spec in $AGW_PATCHED_CRATES; do
-	IFS='=' read -r name ver sha <<<"$spec"
-	cpatch="$HERE/patches/crates/$name-$ver.patch"
-	[[ -f "$cpatch" ]] || die "missing $cpatch"
-	want_stamp="$ver $sha $(sha256sum "$cpatch" | cut -d' ' -f1)"
+	IFS='=' read -r name ver sha extra <<<"$spec"
+	for cpatch in $(crate_patches "$name" "$ver" "$extra"); do
+		[[ -f "$cpatch" ]] || die "missing $cpatch"
+	done
+	want_stamp="$ver $sha $(patches_sha "$name" "$ver" "$extra")"
 	if [[ ! -f "$CACHE/vendor/$name/.agw-stamp" || "$(cat "$CACHE/vendor/$name/.agw-stamp")" != "$want_stamp" ]]; then
 		fetch_needed="$fetch_needed $spec"
 	fi
@@ -215,15 +232,15 @@ if [[ -n "$fetch_needed" ]]; then
 	{
 		printf '[package]\nname = "agw-crate-fetch"\nversion = "0.0.0"\nedition = "2021"\npublish = false\n\n[workspace]\n\n[dependencies]\n'
 		for spec in $fetch_needed; do
-			IFS='=' read -r name ver sha <<<"$spec"
+			IFS='=' read -r name ver sha extra <<<"$spec"
 			printf '%s = { version = "=%s", default-features = false }\n' "$name" "$ver"
 		done
 	} >"$fetch_dir/Cargo.toml"
-	log "downloading crates.io sources for:$(for s in $fetch_needed; do printf ' %s' "${s%=*}"; done)"
+	log "downloading crates.io sources for:$(for s in $fetch_needed; do printf ' %s' "$(cut -d= -f1,2 <<<"$s")"; done)"
 	(cd "$fetch_dir" && cargo fetch --target "$host_triple" 2>>"$LOG") ||
 		die "cargo fetch of$fetch_needed failed (see $LOG)"
 	for spec in $fetch_needed; do
-		IFS='=' read -r name ver sha <<<"$spec"
+		IFS='=' read -r name ver sha extra <<<"$spec"
 		crate_file=""
 		for f in "$cargo_home"/registry/cache/*/"$name-$ver.crate"; do
 			if [[ -f "$f" && "$(sha256sum "$f" | cut -d' ' -f1)" == "$sha" ]]; then
@@ -236,11 +253,12 @@ if [[ -n "$fetch_needed" ]]; then
 		tar -xzf "$crate_file" -C "$CACHE/vendor/.x"
 		mv "$CACHE/vendor/.x/$name-$ver" "$CACHE/vendor/$name"
 		rmdir "$CACHE/vendor/.x"
-		cpatch="$HERE/patches/crates/$name-$ver.patch"
-		log "applying crates/$(basename "$cpatch") to crates.io $name $ver"
-		patch -p1 --quiet --forward --no-backup-if-mismatch -d "$CACHE/vendor/$name" <"$cpatch" >&2 ||
-			die "patch $cpatch does not apply to $name $ver"
-		echo "$ver $sha $(sha256sum "$cpatch" | cut -d' ' -f1)" >"$CACHE/vendor/$name/.agw-stamp"
+		for cpatch in $(crate_patches "$name" "$ver" "$extra"); do
+			log "applying crates/$(basename "$cpatch") to crates.io $name $ver"
+			patch -p1 --quiet --forward --no-backup-if-mismatch -d "$CACHE/vendor/$name" <"$cpatch" >&2 ||
+				die "patch $cpatch does not apply to $name $ver"
+		done
+		echo "$ver $sha $(patches_sha "$name" "$ver" "$extra")" >"$CACHE/vendor/$name/.agw-stamp"
 	done
 	rm -rf "$fetch_dir"
 fi

@@ -35,6 +35,8 @@ FEATURES: dict[str, tuple[str, str]] = {
                                       "are refused as invalid, with its message, and the last good policy stays in force")),
     "CrossNamespaceBackends": (EXTENDED, "backendRefs to Services in other namespaces, allowed by ReferenceGrants (Gateway API)"),
     "Reliability": (RELIABILITY, "opt-in: hostile HTTP clients on raw sockets and load with key churn, with their figures"),
+    "ProxyAuthorizationKey": (EXTENDED, "a key read from Proxy-Authorization (401, removed); a Proxy-Authorization no policy reads reaches the backend (after v1.4.1)"),
+    "ListenerSetTargets": (EXTENDED, "policies on ListenerSets, between the Gateway and a listener in precedence (enforced after v1.4.1)"),
 }
 
 # What the reference gateway implements, whichever way it is configured.

@@ -66,6 +66,7 @@ class Place:
 PLACES = {
     "the Authorization header": Place("header", "Authorization", "Bearer "),
     "the X-Api-Key header": Place("header", "X-Api-Key"),
+    "the Proxy-Authorization header": Place("header", "Proxy-Authorization", "Bearer "),
     "the X-Auth header after the prefix Token": Place("header", "X-Auth", "Token "),
     "the api_key query parameter": Place("query", "api_key"),
     "the session cookie": Place("cookie", "session"),

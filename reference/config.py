@@ -139,11 +139,19 @@ def _load_keys(policy: m.Policy, index: _Index) -> AuthPolicy:
     return AuthPolicy(policy, KeySet.merge(entries), tuple(problems), names)
 
 
-def _allows(listener: m.Listener, gateway: m.Gateway, route: m.HTTPRoute, index: _Index) -> bool:
+def _accepts_set(gateway: m.Gateway, ls: m.ListenerSet) -> bool:
+    """Whether the Gateway lets this ListenerSet add listeners (spec.allowedListeners)."""
+    if gateway.listener_sets_from == "All":
+        return True
+    return gateway.listener_sets_from == "Same" and ls.meta.namespace == gateway.meta.namespace
+
+
+def _allows(listener: m.Listener, owner_namespace: str, route: m.HTTPRoute, index: _Index) -> bool:
+    """Whether the listener admits the route; "Same" is the namespace of the listener's owner."""
     if listener.routes_from == "All":
         return True
     if listener.routes_from == "Same":
-        return route.meta.namespace == gateway.meta.namespace
+        return route.meta.namespace == owner_namespace
     namespace = index.get("Namespace", "", route.meta.namespace)
     return namespace is not None and _labels_match(listener.routes_selector, namespace.meta.labels)
 
@@ -180,27 +188,44 @@ def build(objects: Iterable[m.Resource], gateway_class: str, generation: int = 0
         return _pick(attached.get((phase, kind, namespace, name, section), []))
 
     views: list[ListenerView] = []
+    listener_sets = index.all("ListenerSet")
     for gateway in gateways:
         gns, gname = gateway.meta.namespace, gateway.meta.name
-        for position, listener in enumerate(gateway.listeners):
+        # The Gateway's own listeners, then those its accepted ListenerSets add. A ListenerSet's
+        # policy sits between the Gateway's and a listener's (upstream main, #2739).
+        owned: list[tuple[m.Listener, tuple, list, list]] = []
+        for listener in gateway.listeners:
+            owned.append((listener, ("Gateway", gns, gname, listener.name),
+                          [("Gateway", gns, gname, listener.name), ("Gateway", gns, gname, None)],
+                          [("Gateway", gns, gname, None), ("Gateway", gns, gname, listener.name)]))
+        for ls in listener_sets:
+            if (ls.parent_namespace, ls.parent_name) != (gns, gname) or not _accepts_set(gateway, ls):
+                continue
+            lns, lname = ls.meta.namespace, ls.meta.name
+            for listener in ls.listeners:
+                owned.append((listener, ("ListenerSet", lns, lname, listener.name),
+                              [("ListenerSet", lns, lname, listener.name), ("ListenerSet", lns, lname, None), ("Gateway", gns, gname, None)],
+                              [("Gateway", gns, gname, None), ("ListenerSet", lns, lname, None), ("ListenerSet", lns, lname, listener.name)]))
+        for position, (listener, parent_key, pre_levels, post_levels) in enumerate(owned):
             if listener.protocol not in ("HTTP", "HTTPS"):
                 continue
             view = ListenerView(gateway, listener)
             # Pre-routing: the most specific policy wins outright.
-            view.pre_policy = at("PreRouting", "Gateway", gns, gname, listener.name) or at("PreRouting", "Gateway", gns, gname, None)
+            view.pre_policy = next((p for key in pre_levels if (p := at("PreRouting", *key))), None)
+            pkind, pns, pname, _ = parent_key
             mine = []
             for route in routes:
                 for parent in route.parents:
-                    if (parent.namespace, parent.name) != (gns, gname):
+                    if (parent.kind, parent.namespace, parent.name) != (pkind, pns, pname):
                         continue
                     if parent.section_name not in (None, listener.name):
                         continue
-                    if _allows(listener, gateway, route, index) and routing.hostnames_intersect(listener.hostname, route.hostnames):
+                    if _allows(listener, pns, route, index) and routing.hostnames_intersect(listener.hostname, route.hostnames):
                         mine.append(route)
                         break
             view.candidates = routing.order_candidates(mine)
             view.matches_headers = any(c.match.headers for c in view.candidates)
-            gateway_levels = [at("PostRouting", "Gateway", gns, gname, None), at("PostRouting", "Gateway", gns, gname, listener.name)]
+            gateway_levels = [at("PostRouting", *key) for key in post_levels]
             for route in mine:
                 rns, rname = route.meta.namespace, route.meta.name
                 route_level = at("PostRouting", "HTTPRoute", rns, rname, None)
@@ -256,6 +281,9 @@ def _not_attached(target, ns: str, index: _Index) -> str:
     """The controller's words for a target that gives the policy no Gateway."""
     exists = index.get(target.kind, ns, target.name) is not None
     what = f"{target.kind} {ns}/{target.name}"
+    if exists and target.kind == "Gateway" and target.section_name is not None:
+        # Upstream main (#2998) names the missing listener; v1.4.1 reported such a policy Attached.
+        return f'Policy is not attached: sectionName "{target.section_name}" not found in {what}'
     return f"Policy is not attached: {what} " + ("is not attached to any Gateway" if exists else "not found")
 
 

@@ -33,6 +33,7 @@ logging.getLogger("httpx2").setLevel(logging.WARNING)  # one line per API reques
 
 Gateway = create_namespaced_resource(m.GATEWAY_GROUP, "v1", "Gateway", "gateways")
 HTTPRoute = create_namespaced_resource(m.GATEWAY_GROUP, "v1", "HTTPRoute", "httproutes")
+ListenerSet = create_namespaced_resource(m.GATEWAY_GROUP, "v1", "ListenerSet", "listenersets")
 ReferenceGrant = create_namespaced_resource(m.GATEWAY_GROUP, "v1beta1", "ReferenceGrant", "referencegrants")
 AgentgatewayPolicy = create_namespaced_resource(m.POLICY_GROUP, "v1alpha1", "AgentgatewayPolicy", "agentgatewaypolicies")
 
@@ -45,6 +46,7 @@ WATCHED = [
     (EndpointSlice, "discovery.k8s.io/v1", "EndpointSlice"),
     (Gateway, f"{m.GATEWAY_GROUP}/v1", "Gateway"),
     (HTTPRoute, f"{m.GATEWAY_GROUP}/v1", "HTTPRoute"),
+    (ListenerSet, f"{m.GATEWAY_GROUP}/v1", "ListenerSet"),
     (ReferenceGrant, f"{m.GATEWAY_GROUP}/v1beta1", "ReferenceGrant"),
     (AgentgatewayPolicy, f"{m.POLICY_GROUP}/v1alpha1", "AgentgatewayPolicy"),
 ]

@@ -29,6 +29,7 @@ UNDERSTOOD = {
     ("discovery.k8s.io/v1", "EndpointSlice"),
     (m.GATEWAY_GROUP, "Gateway"),
     (m.GATEWAY_GROUP, "HTTPRoute"),
+    (m.GATEWAY_GROUP, "ListenerSet"),
     (m.GATEWAY_GROUP, "ReferenceGrant"),
     (m.POLICY_GROUP, "AgentgatewayPolicy"),
 }
@@ -279,9 +280,7 @@ def _exactly_one(obj: dict, names: tuple[str, ...], path: str) -> str:
 # --- kinds ---------------------------------------------------------------------------------
 
 
-def _gateway(meta: m.Meta, doc: dict) -> m.Gateway:
-    spec = _mapping(doc, "spec", required=True)
-    class_name = _str(spec, "gatewayClassName", "spec.", required=True)
+def _listeners(spec: dict) -> tuple[m.Listener, ...]:
     listeners = []
     for path, item in _mappings(spec, "listeners", "spec."):
         allowed = _mapping(_mapping(item, "allowedRoutes", path), "namespaces", path + "allowedRoutes.")
@@ -301,7 +300,25 @@ def _gateway(meta: m.Meta, doc: dict) -> m.Gateway:
     names = [listener.name for listener in listeners]
     if len(set(names)) != len(names):
         raise ManifestError("listener names must be unique", field="spec.listeners")
-    return m.Gateway(meta, class_name, tuple(listeners))
+    return tuple(listeners)
+
+
+def _gateway(meta: m.Meta, doc: dict) -> m.Gateway:
+    spec = _mapping(doc, "spec", required=True)
+    class_name = _str(spec, "gatewayClassName", "spec.", required=True)
+    listeners = _listeners(spec)
+    allowed = _mapping(_mapping(spec, "allowedListeners", "spec."), "namespaces", "spec.allowedListeners.")
+    sets_from = _enum(allowed, "from", "spec.allowedListeners.namespaces.", ("None", "Same", "All"), "None")
+    return m.Gateway(meta, class_name, listeners, sets_from)
+
+
+def _listener_set(meta: m.Meta, doc: dict) -> m.ListenerSet:
+    spec = _mapping(doc, "spec", required=True)
+    parent = _mapping(spec, "parentRef", "spec.", required=True)
+    if _str(parent, "kind", "spec.parentRef.", default="Gateway") != "Gateway":
+        raise ManifestError("must be a Gateway", field="spec.parentRef.kind")
+    return m.ListenerSet(meta, _str(parent, "namespace", "spec.parentRef.", default=meta.namespace),
+                         _str(parent, "name", "spec.parentRef.", required=True), _listeners(spec))
 
 
 def _route_match(item: dict, path: str) -> m.RouteMatch:
@@ -322,10 +339,12 @@ def _http_route(meta: m.Meta, doc: dict) -> m.HTTPRoute:
     spec = _mapping(doc, "spec", required=True)
     parents = []
     for path, ref in _mappings(spec, "parentRefs", "spec."):
-        if _str(ref, "kind", path, default="Gateway") != "Gateway":
-            continue  # ListenerSet parents are not served by the reference gateway
+        kind = _str(ref, "kind", path, default="Gateway")
+        if kind not in ("Gateway", "ListenerSet"):
+            continue  # other parents are not served by the reference gateway
         parents.append(
-            m.ParentRef(_str(ref, "namespace", path, default=meta.namespace), _str(ref, "name", path, required=True), _str(ref, "sectionName", path))
+            m.ParentRef(_str(ref, "namespace", path, default=meta.namespace), _str(ref, "name", path, required=True),
+                        _str(ref, "sectionName", path), kind)
         )
     hostnames = tuple(h.lower() for h in _strings(spec, "hostnames", "spec."))
     rules = []
@@ -547,6 +566,7 @@ def _api_key(spec: dict, path: str) -> m.ApiKeyAuth:
 _PARSERS = {
     "Gateway": _gateway,
     "HTTPRoute": _http_route,
+    "ListenerSet": _listener_set,
     "ReferenceGrant": _reference_grant,
     "Service": _service,
     "EndpointSlice": _endpoint_slice,

@@ -42,6 +42,8 @@ class Gateway:
     meta: Meta
     class_name: str
     listeners: tuple[Listener, ...]
+    # spec.allowedListeners.namespaces.from: which ListenerSets may add listeners.
+    listener_sets_from: Literal["None", "Same", "All"] = "None"
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,17 @@ class ParentRef:
     namespace: str
     name: str
     section_name: str | None
+    kind: Literal["Gateway", "ListenerSet"] = "Gateway"
+
+
+@dataclass(frozen=True)
+class ListenerSet:
+    """Listeners added to a parent Gateway (Gateway API ListenerSet)."""
+
+    meta: Meta
+    parent_namespace: str
+    parent_name: str
+    listeners: tuple[Listener, ...]
 
 
 @dataclass(frozen=True)

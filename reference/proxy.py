@@ -23,6 +23,8 @@ HOP_BY_HOP = {
     b"keep-alive",
     b"proxy-connection",
     b"proxy-authenticate",
+    # Proxy-Authorization is not in this list: it is an ordinary request header here (a key may
+    # be read from it, and one no policy reads reaches the backend), as on agentgateway main.
     b"te",
     b"trailer",
     b"transfer-encoding",

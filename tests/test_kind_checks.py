@@ -48,9 +48,9 @@ def test_actionlint_catches_a_broken_workflow(tmp_path):
 
 
 def test_the_matrix_is_the_pinned_releases():
-    """The kind job's matrix is read from versions.env, not written in the workflow."""
+    """The kind job's matrix is read from the agentgateway pins, not written in the workflow."""
     workflow = yaml.safe_load(WORKFLOWS[0].read_text())
-    pins = read_env(KIND / "versions.env")["KIND_AGENTGATEWAY_VERSIONS"].split()
+    pins = read_env(ROOT / "clusters" / "agentgateway" / "versions.env")["AGW_CHART_VERSIONS"].split()
     script = workflow["jobs"]["versions"]["steps"][1]["run"]
     done = subprocess.run(["bash", "-c", script.replace('>>"$GITHUB_OUTPUT"', "")], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
@@ -149,7 +149,16 @@ def test_kind_pins_do_not_repeat_the_shared_ones():
     assert not set(mine) & set(shared)
     lib = (KIND / "lib.sh").read_text()
     assert "../envtest/versions.env" in lib and "../agentgateway/versions.env" in lib
-    assert shared["AGW_UPSTREAM_TAG"] in mine["KIND_AGENTGATEWAY_VERSIONS"].split()
+    assert shared["AGW_UPSTREAM_TAG"] in shared["AGW_CHART_VERSIONS"].split()
+
+
+def test_every_agentgateway_version_is_pinned_in_one_file():
+    """No other pin file names an agentgateway version: the envtest CRDs, the proxy and
+    controller builds, the kind charts and CI all read clusters/agentgateway/versions.env."""
+    for other in (ROOT / "clusters" / "envtest" / "versions.env", KIND / "versions.env"):
+        assert not [key for key in read_env(other) if "AGENTGATEWAY" in key or key.startswith("AGW_")], other
+    envtest = (ROOT / "clusters" / "envtest" / "build.sh").read_text()
+    assert "../agentgateway/versions.env" in envtest
 
 
 def test_base_objects_are_the_suites_own():

@@ -5,14 +5,19 @@
 #
 # The user's tree is never modified: it is copied to an overlay in the cache dir, the
 # substitutions listed in SUBSTITUTIONS.md are applied to the copy, and cargo builds there.
+# Each known upstream version (AGW_SOURCE_BUILDS in versions.env) has its own substitution set
+# and builds into its own cache directory <cache>/agentgateway/<name>.
 # stdout: only the path of the binary (last line). Progress goes to stderr; the full cargo output
 # goes to <cache>/logs/cargo-build.log.
 #
 # Environment:
 #   AGW_AGENTGATEWAY_SRC  (required) agentgateway source tree (git checkout or extracted archive)
+#   AGW_SUBSTITUTIONS     substitution set to use (substitutions/<name>.env + patches/<name>/);
+#                         default: the tree's entry in AGW_SOURCE_BUILDS, else the pinned release's
 #   AGW_CACHE_DIR         cache root (default: $HOME/.cache/agw-conformance)
 #   AGW_RUST_TOOLCHAIN    rustup toolchain (default from versions.env: nightly, which is 1.97)
-#   AGW_GCR_GIT_DIR       git dir holding googleapis/google-cloud-rust (a clone with AGW_GCR_REV; required)
+#   AGW_GCR_GIT_DIR       git dir holding googleapis/google-cloud-rust (a clone with AGW_GCR_REV;
+#                         required by substitution sets that set AGW_GCR_REV, such as v1.4.1's)
 #   AGW_CARGO_JOBS        cargo -j (default from versions.env: 2)
 #   AGW_PREPARE_ONLY=1    prepare the overlay (copy, patches, Cargo.lock) and stop before cargo build
 #
@@ -33,7 +38,7 @@ die() {
 for arg in "$@"; do
 	case "$arg" in
 	-h | --help)
-		sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+		sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*) die "unknown argument '$arg' (usage: AGW_AGENTGATEWAY_SRC=<tree> build.sh)" ;;
@@ -62,9 +67,23 @@ done
 # --- Version of the tree and its cache directory ---------------------------------------------
 # shellcheck source-path=SCRIPTDIR source=tree.sh
 . "$HERE/tree.sh"
-if [[ "$SRC_COMMIT" != "$AGW_UPSTREAM_COMMIT" ]]; then
-	log "warning: tree commit $SRC_COMMIT is not the pinned $AGW_UPSTREAM_TAG ($AGW_UPSTREAM_COMMIT); the overlay patches may not apply"
+
+# --- Substitution set ----------------------------------------------------------------------------
+SUBST_NAME="${AGW_SUBSTITUTIONS:-}"
+if [[ -z "$SUBST_NAME" ]]; then
+	if [[ -f "$HERE/substitutions/$SRC_VERSION.env" ]]; then
+		SUBST_NAME="$SRC_VERSION"
+	else
+		SUBST_NAME="$AGW_UPSTREAM_TAG"
+		log "warning: tree $SRC_VERSION (commit $SRC_COMMIT) is not in AGW_SOURCE_BUILDS; trying the $SUBST_NAME substitutions, whose patches may not apply (AGW_SUBSTITUTIONS=<name> picks another set)"
+	fi
 fi
+SUBST_ENV="$HERE/substitutions/$SUBST_NAME.env"
+[[ -f "$SUBST_ENV" ]] || die "no substitution set $SUBST_ENV"
+AGW_GCR_REV="" AGW_GCR_CRATE_DIRS="" AGW_GCR_CRATE_VERSIONS="" AGW_OVERLAY_CARGO_LOCK_SHA256=""
+# shellcheck source=substitutions/v1.4.1.env
+. "$SUBST_ENV"
+TREE_PATCHES="$HERE/patches/$SUBST_NAME"
 
 OVERLAY="$CACHE/src"
 VENDOR_GCR="$CACHE/vendor/google-cloud-rust"
@@ -81,6 +100,20 @@ rustc_release="$(sed -n 's/^release: //p' <<<"$rustc_vv")"
 [[ "$rustc_release" == "$AGW_RUST_RELEASE_PREFIX"* ]] ||
 	die "toolchain '$TOOLCHAIN' is rustc $rustc_release, expected $AGW_RUST_RELEASE_PREFIX* (the tree pins channel 1.97)"
 
+# Patches for a substituted crate, in order: patches/crates/<crate>-<version>.patch, then the
+# version's own addition when AGW_PATCHED_CRATES names one (4th field: crate=version=sha=extra,
+# patches/crates/<extra>.patch).
+crate_patches() { # name version extra
+	printf '%s\n' "$HERE/patches/crates/$1-$2.patch"
+	[[ -z "$3" ]] || printf '%s\n' "$HERE/patches/crates/$3.patch"
+}
+patches_sha() { # name version extra
+	local p
+	for p in $(crate_patches "$1" "$2" "$3"); do
+		sha256sum "$p" | cut -d' ' -f1
+	done | paste -sd' ' -
+}
+
 # --- Fingerprint of everything that goes into the overlay ----------------------------------------
 tree_sha="$(cd "$SRC" && {
 	find . \( -path ./target -o -path ./.git \) -prune -o -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
@@ -91,9 +124,15 @@ inputs_sha="$({
 	echo "version $SRC_VERSION $SRC_COMMIT"
 	echo "toolchain $TOOLCHAIN"
 	echo "$rustc_vv"
-	cat "$HERE/build.sh" "$HERE/versions.env"
-	for p in "$HERE"/patches/*.patch "$HERE"/patches/crates/*.patch; do
+	cat "$HERE/build.sh" "$HERE/versions.env" "$SUBST_ENV"
+	for p in "$TREE_PATCHES"/*.patch; do
 		[[ -e "$p" ]] && cat "$p"
+	done
+	for spec in $AGW_PATCHED_CRATES; do
+		IFS='=' read -r name ver _ extra <<<"$spec"
+		for p in $(crate_patches "$name" "$ver" "$extra"); do
+			cat "$p" 2>/dev/null || true
+		done
 	done
 } | sha256sum | cut -d' ' -f1)"
 
@@ -116,11 +155,12 @@ fi
 # --- Announce ------------------------------------------------------------------------------------
 start_ts="$(date +%s)"
 log "building agentgateway $SRC_VERSION (commit $SRC_COMMIT; $version_how)"
+log "substitution set: $SUBST_NAME ($SUBST_ENV, patches/$SUBST_NAME/)"
 log "source:    $SRC"
 log "cache dir: $CACHE"
 log "toolchain: $TOOLCHAIN (rustc $rustc_release)"
 log "substitutions and build-setting differences (details: $HERE/SUBSTITUTIONS.md):"
-awk '/<!-- summary:start -->/{on=1; next} /<!-- summary:end -->/{on=0} on && NF' "$HERE/SUBSTITUTIONS.md" |
+awk -v want="<!-- summary:start $SUBST_NAME -->" '$0 == want {on=1; next} /<!-- summary:end/{on=0} on && NF' "$HERE/SUBSTITUTIONS.md" |
 	sed 's/^/agw-build:   /' >&2
 
 export RUSTUP_TOOLCHAIN="$TOOLCHAIN"
@@ -136,7 +176,7 @@ mkdir -p "$OVERLAY.new"
 
 # --- Overlay: google-cloud-rust files at the pinned commit ---------------------------------------
 gcr_stamp="$VENDOR_GCR/.agw-rev"
-if [[ ! -f "$gcr_stamp" || "$(cat "$gcr_stamp")" != "$AGW_GCR_REV" ]]; then
+if [[ -n "$AGW_GCR_REV" ]] && [[ ! -f "$gcr_stamp" || "$(cat "$gcr_stamp")" != "$AGW_GCR_REV" ]]; then
 	[[ -n "$GCR_GIT_DIR" && -d "$GCR_GIT_DIR" ]] ||
 		die "set AGW_GCR_GIT_DIR to a git clone of googleapis/google-cloud-rust that contains commit $AGW_GCR_REV (upstream pins google-cloud-auth to that commit; cargo cannot fetch git dependencies here)"
 	git -C "$GCR_GIT_DIR" cat-file -e "$AGW_GCR_REV^{commit}" 2>/dev/null ||
@@ -174,10 +214,11 @@ done
 cargo_home="${CARGO_HOME:-$HOME/.cargo}"
 fetch_needed=""
 for spec in $AGW_PATCHED_CRATES; do
-	IFS='=' read -r name ver sha <<<"$spec"
-	cpatch="$HERE/patches/crates/$name-$ver.patch"
-	[[ -f "$cpatch" ]] || die "missing $cpatch"
-	want_stamp="$ver $sha $(sha256sum "$cpatch" | cut -d' ' -f1)"
+	IFS='=' read -r name ver sha extra <<<"$spec"
+	for cpatch in $(crate_patches "$name" "$ver" "$extra"); do
+		[[ -f "$cpatch" ]] || die "missing $cpatch"
+	done
+	want_stamp="$ver $sha $(patches_sha "$name" "$ver" "$extra")"
 	if [[ ! -f "$CACHE/vendor/$name/.agw-stamp" || "$(cat "$CACHE/vendor/$name/.agw-stamp")" != "$want_stamp" ]]; then
 		fetch_needed="$fetch_needed $spec"
 	fi
@@ -191,15 +232,15 @@ if [[ -n "$fetch_needed" ]]; then
 	{
 		printf '[package]\nname = "agw-crate-fetch"\nversion = "0.0.0"\nedition = "2021"\npublish = false\n\n[workspace]\n\n[dependencies]\n'
 		for spec in $fetch_needed; do
-			IFS='=' read -r name ver sha <<<"$spec"
+			IFS='=' read -r name ver sha extra <<<"$spec"
 			printf '%s = { version = "=%s", default-features = false }\n' "$name" "$ver"
 		done
 	} >"$fetch_dir/Cargo.toml"
-	log "downloading crates.io sources for:$(for s in $fetch_needed; do printf ' %s' "${s%=*}"; done)"
+	log "downloading crates.io sources for:$(for s in $fetch_needed; do printf ' %s' "$(cut -d= -f1,2 <<<"$s")"; done)"
 	(cd "$fetch_dir" && cargo fetch --target "$host_triple" 2>>"$LOG") ||
 		die "cargo fetch of$fetch_needed failed (see $LOG)"
 	for spec in $fetch_needed; do
-		IFS='=' read -r name ver sha <<<"$spec"
+		IFS='=' read -r name ver sha extra <<<"$spec"
 		crate_file=""
 		for f in "$cargo_home"/registry/cache/*/"$name-$ver.crate"; do
 			if [[ -f "$f" && "$(sha256sum "$f" | cut -d' ' -f1)" == "$sha" ]]; then
@@ -212,21 +253,22 @@ if [[ -n "$fetch_needed" ]]; then
 		tar -xzf "$crate_file" -C "$CACHE/vendor/.x"
 		mv "$CACHE/vendor/.x/$name-$ver" "$CACHE/vendor/$name"
 		rmdir "$CACHE/vendor/.x"
-		cpatch="$HERE/patches/crates/$name-$ver.patch"
-		log "applying crates/$(basename "$cpatch") to crates.io $name $ver"
-		patch -p1 --quiet --forward --no-backup-if-mismatch -d "$CACHE/vendor/$name" <"$cpatch" >&2 ||
-			die "patch $cpatch does not apply to $name $ver"
-		echo "$ver $sha $(sha256sum "$cpatch" | cut -d' ' -f1)" >"$CACHE/vendor/$name/.agw-stamp"
+		for cpatch in $(crate_patches "$name" "$ver" "$extra"); do
+			log "applying crates/$(basename "$cpatch") to crates.io $name $ver"
+			patch -p1 --quiet --forward --no-backup-if-mismatch -d "$CACHE/vendor/$name" <"$cpatch" >&2 ||
+				die "patch $cpatch does not apply to $name $ver"
+		done
+		echo "$ver $sha $(patches_sha "$name" "$ver" "$extra")" >"$CACHE/vendor/$name/.agw-stamp"
 	done
 	rm -rf "$fetch_dir"
 fi
 
 # --- Overlay: patches ----------------------------------------------------------------------------
-for p in "$HERE"/patches/*.patch; do
+for p in "$TREE_PATCHES"/*.patch; do
 	[[ -e "$p" ]] || continue
-	log "applying $(basename "$p")"
+	log "applying $SUBST_NAME/$(basename "$p")"
 	patch -p1 --quiet --forward --no-backup-if-mismatch -d "$OVERLAY.new" <"$p" >&2 ||
-		die "patch $(basename "$p") does not apply to $SRC"
+		die "patch $SUBST_NAME/$(basename "$p") does not apply to $SRC"
 done
 
 rm -rf "$OVERLAY"
@@ -283,7 +325,7 @@ for spec in $AGW_PATCHED_CRATES; do
 done
 lock_sha="$(sha256sum "$OVERLAY/Cargo.lock" | cut -d' ' -f1)"
 if [[ -n "$AGW_OVERLAY_CARGO_LOCK_SHA256" && "$lock_sha" != "$AGW_OVERLAY_CARGO_LOCK_SHA256" ]]; then
-	log "warning: overlay Cargo.lock sha256 $lock_sha differs from versions.env ($AGW_OVERLAY_CARGO_LOCK_SHA256)"
+	log "warning: overlay Cargo.lock sha256 $lock_sha differs from $SUBST_ENV ($AGW_OVERLAY_CARGO_LOCK_SHA256)"
 fi
 diff -u "$SRC/Cargo.lock" "$OVERLAY/Cargo.lock" >"$CACHE/logs/Cargo.lock.diff" || true
 log "overlay Cargo.lock sha256 $lock_sha (diff vs upstream: $CACHE/logs/Cargo.lock.diff)"
@@ -345,6 +387,7 @@ elapsed=$(($(date +%s) - start_ts))
 {
 	echo "version=$SRC_VERSION"
 	echo "commit=$SRC_COMMIT"
+	echo "substitutions=$SUBST_NAME"
 	echo "toolchain=$TOOLCHAIN rustc $rustc_release"
 	echo "built_at=$(date -u +%FT%TZ)"
 	echo "build_seconds=$elapsed"

@@ -15,7 +15,9 @@
 #
 # <origin> says where the agentgateway CRDs came from, so CRDs of two kinds
 # never share a directory:
-#   real-agw-<version>                  the Go module pinned in versions.env
+#   real-agw-<version>                  the Go module of the pinned agentgateway
+#                                       release (AGW_UPSTREAM_TAG in
+#                                       ../agentgateway/versions.env)
 #   real-agw-<version>-src-<hash>       a local source tree (AGW_AGENTGATEWAY_SRC;
 #                                       its git tag, or a version in its directory
 #                                       name, and a hash of its CRD chart)
@@ -32,7 +34,8 @@
 # modules' sources (go.mod, go.sum, *.go), so changing a pin builds a new
 # directory; an existing complete directory is reused. --force rebuilds it.
 #
-# Versions come from versions.env only. Inputs:
+# Versions come from versions.env and, for agentgateway, from
+# ../agentgateway/versions.env (the one home of every agentgateway version). Inputs:
 #   AGW_ENVTEST_CACHE         cache root (see above)
 #   AGW_AGENTGATEWAY_SRC      a local agentgateway source tree to take the
 #                             agentgateway CRD chart from instead of the Go
@@ -60,7 +63,7 @@ force=0
 for arg in "$@"; do
     case "$arg" in
         --force) force=1 ;;
-        -h|--help) sed -n '2,45p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,48p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown argument '$arg' (usage: build.sh [--force])" ;;
     esac
 done
@@ -69,10 +72,15 @@ done
 [[ -f "$here/versions.env" ]] || die "missing $here/versions.env"
 # shellcheck source=versions.env
 source "$here/versions.env"
+[[ -f "$here/../agentgateway/versions.env" ]] || die "missing $here/../agentgateway/versions.env"
+# shellcheck source=../agentgateway/versions.env
+source "$here/../agentgateway/versions.env"
 for v in KUBERNETES_VERSION ETCD_VERSION GO_HTTPBIN_VERSION GATEWAY_API_VERSION \
-         AGENTGATEWAY_MODULE AGENTGATEWAY_VERSION; do
-    [[ -n "${!v:-}" ]] || die "$v is not set in versions.env"
+         AGW_UPSTREAM_MODULE AGW_UPSTREAM_TAG; do
+    [[ -n "${!v:-}" ]] || die "$v is not set in versions.env or ../agentgateway/versions.env"
 done
+AGENTGATEWAY_MODULE="$AGW_UPSTREAM_MODULE"
+AGENTGATEWAY_VERSION="$AGW_UPSTREAM_TAG"
 
 # The official Go install location, in case it is not on PATH.
 command -v go >/dev/null || { [[ -x /usr/local/go/bin/go ]] && PATH="$PATH:/usr/local/go/bin"; }
@@ -95,6 +103,7 @@ srchash="$(
     {
         echo "format=$BUILD_FORMAT go=$goversion $(go env GOOS GOARCH | tr '\n' ' ')"
         cat "$here/versions.env"
+        echo "agentgateway=$AGENTGATEWAY_MODULE@$AGENTGATEWAY_VERSION"
         # crdprep is left out: it is keyed by its own hash below, so a change to the
         # CRD tool does not rebuild kube-apiserver.
         for m in apiserver etcd httpbin; do

@@ -37,6 +37,7 @@ _KIND_WORDS = {
     "httproute": "HTTPRoute", "httproutes": "HTTPRoute", "route": "HTTPRoute", "policy": POLICY, "policies": POLICY,
     "agentgatewaypolicy": POLICY, "referencegrant": "ReferenceGrant", "referencegrants": "ReferenceGrant",
     "gateway": "Gateway", "gateways": "Gateway", "service": "Service", "services": "Service",
+    "listenerset": "ListenerSet", "listenersets": "ListenerSet",
 }
 
 
@@ -119,7 +120,7 @@ for _sentence in PAGE_SENTENCES:
 
 _OBJECTS = (
     r"I (?P<verb>create|update) (?P<what>(?:a|an|the|two) (?:\w+ )?"
-    r"(?:Secrets?|ConfigMaps?|HTTPRoutes?|ReferenceGrants?|Gateways?|Services?)\b.*)"
+    r"(?:Secrets?|ConfigMaps?|HTTPRoutes?|ReferenceGrants?|Gateways?|Services?|ListenerSets?)\b.*)"
 )
 
 

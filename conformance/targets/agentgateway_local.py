@@ -68,6 +68,9 @@ UNSUPPORTED: dict[str, str] = {
     # The product implements Override, but a policy in the local configuration has no
     # inheritance field (every one gets the default); see docs/real-agentgateway.md.
     "PolicyInheritance": "the local configuration cannot carry strategy.inheritance",
+    # local.rs builds every listener with listener_set: None, and a local policy target names
+    # a gateway, listener or route, never a ListenerSet.
+    "ListenerSetTargets": "the local configuration has no ListenerSets: a listener cannot belong to one, nor a policy target it",
 }
 
 # Features whose whole behaviour is the controller's, so here it is our translation's, not the

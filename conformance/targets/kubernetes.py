@@ -35,6 +35,7 @@ RESOURCES = {
     # Registering these also teaches lightkube's codecs to load them from YAML.
     "Gateway": create_namespaced_resource("gateway.networking.k8s.io", "v1", "Gateway", "gateways"),
     "HTTPRoute": create_namespaced_resource("gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes"),
+    "ListenerSet": create_namespaced_resource("gateway.networking.k8s.io", "v1", "ListenerSet", "listenersets"),
     "ReferenceGrant": create_namespaced_resource("gateway.networking.k8s.io", "v1beta1", "ReferenceGrant", "referencegrants"),
     "AgentgatewayPolicy": create_namespaced_resource("agentgateway.dev", "v1alpha1", "AgentgatewayPolicy", "agentgatewaypolicies"),
 }

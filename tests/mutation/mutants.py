@@ -58,8 +58,8 @@ RULES = _rules(
     ("one-key-source", "1", "exactly one of `secretRef`, `secretSelector`, `configMapSelector`; otherwise refused with the CRD's message"),
     ("one-location", "1", "exactly one member of `location`; otherwise refused with the CRD's message"),
     ("target-kinds", "1", "targets are Gateways (optionally one listener), ListenerSets, HTTPRoutes or GRPCRoutes (optionally one rule)",
-     "the Gateway and HTTPRoute parts are checked by the precedence rules of section 8; "
-     "ListenerSet and GRPCRoute targets: " + NOT_IN_REFERENCE),
+     "the Gateway, ListenerSet and HTTPRoute parts are checked by the precedence rules of section 8; "
+     "GRPCRoute targets: " + NOT_IN_REFERENCE),
     ("targets-at-most-16", "1", "at most 16 target refs"),
     ("targets-one-kind", "1", "all target refs are of one kind"),
     ("pre-routing-targets", "1", "`phase: PreRouting` only on Gateway or ListenerSet targets"),
@@ -97,6 +97,8 @@ RULES = _rules(
     ("fragment-not-query", "3", "a `#fragment` is not part of the query the key is read from"),
     ("grpc-detected", "3", "gRPC is `application/grpc` or `application/grpc+<subtype>`, ASCII case-insensitively, parameters ignored; "
      "`application/grpc-web` is not gRPC"),
+    ("proxy-authorization-key", "3", "`location.header` may name `Proxy-Authorization`; it is read like any other header "
+     "(upstream main, #3098; v1.4.1 strips it before any policy runs, so a key there is missing)"),
     ("key-case-sensitive", "3", "a key is valid only when its bytes equal a configured key's exactly: letter case counts"),
     ("key-compared-whole", "3", "a key is compared whole: a configured key with more bytes after it, or only its start, is invalid"),
     ("digest-compare", "3", "keys are compared by SHA-256 digest, so the cost does not depend on the number of keys and leaks no timing",
@@ -121,11 +123,15 @@ RULES = _rules(
     ("grpc-message-encoded", "5", "the gRPC refusal's `grpc-message` is percent-encoded"),
     ("cors", "5", "with a CORS policy, the preflight is answered before authentication and the 401 carries the CORS headers",
      NOT_IN_REFERENCE + "; the suite has no scenario yet"),
+    ("refusal-401-for-proxy-authorization", "5", "a refusal is 401 also when the key is read from `Proxy-Authorization` "
+     "(not a forward proxy's 407 with `Proxy-Authenticate`)"),
     # 6. What the backend sees
     ("valid-credential-removed", "6", "on success the credential is removed before forwarding"),
     ("every-header-value-removed", "6", "a header credential is removed with every value of that header"),
     ("other-parameters-kept", "6", "only the key's query parameter is removed; the others are kept, in order"),
     ("other-cookies-kept", "6", "only the key's cookie is removed; the others are kept"),
+    ("proxy-authorization-forwarded", "6", "a `Proxy-Authorization` header no policy reads reaches the backend "
+     "(upstream main, #3098; v1.4.1 drops it as a hop-by-hop header)"),
     ("permissive-invalid-untouched", "6", "Permissive forwards an invalid credential untouched"),
     ("missing-nothing-removed", "6", "when no key is presented, nothing is removed (`Authorization: Basic ...` arrives as sent)"),
     ("no-identity-header", "6", "the gateway adds no identity header; entry names are never exposed to the backend"),
@@ -138,8 +144,13 @@ RULES = _rules(
     ("status-never-a-key", "7", "a status message never contains a key"),
     ("status-pending", "7", "a target that does not exist: `Attached=False` reason `Pending`, on one `StatusSummary` ancestor, "
      "message `Policy is not attached: <Kind> <namespace>/<name> not found` (the ancestor and message as the v1.4.1 controller writes them)"),
+    ("status-missing-section", "7", "a Gateway target whose `sectionName` names no listener of that Gateway: `Attached=False` reason "
+     "`Pending`, message `Policy is not attached: sectionName \"<section>\" not found in Gateway <namespace>/<name>` "
+     "(upstream main, #2998; v1.4.1 reports it Attached while it protects nothing)"),
     # 8. Precedence
     ("more-specific-replaces", "8", "post-routing: a more specific policy (Gateway, listener, route, route rule) replaces a less specific one as a whole"),
+    ("listenerset-precedence", "8", "a policy on a ListenerSet applies to its listeners, between the Gateway's and a listener's "
+     "(upstream main, #2739; v1.4.1 accepts it and enforces nothing: fail open)"),
     ("override", "8", "`strategy.inheritance: Override` keeps the less specific policy in force"),
     ("pre-routing-most-specific", "8", "pre-routing: the most specific policy wins"),
     ("pre-routing-removes", "8", "a successful pre-routing check removes the credential, so a post-routing policy behind it sees no key"),
@@ -241,6 +252,10 @@ MUTANTS = [
            "if value[: len(prefix)] != prefix:", "prefix-case-insensitive", ("APIKEY-CORE-002",)),
     Mutant("presented-key-trimmed", "reference.credentials", "return value[len(prefix) :]", "return value[len(prefix) :].strip()",
            "presented-untrimmed", ("APIKEY-CORE-070",)),
+    Mutant("proxy-authorization-stripped-early", "reference.credentials",
+           'value = _first_header(headers, location.name.encode("latin-1"))',
+           'value = None if location.name.lower() == "proxy-authorization" else _first_header(headers, location.name.encode("latin-1"))',
+           "proxy-authorization-key", ("APIKEY-EXT-102",)),
     Mutant("prefix-optional", "reference.credentials", "if value[: len(prefix)].lower() != prefix.lower():\n                return None",
            "if value[: len(prefix)].lower() != prefix.lower():\n                return value", "no-prefix-is-missing", ("APIKEY-CORE-003", "APIKEY-CORE-004")),
     Mutant("non-ascii-accepted", "reference.credentials", "if value is None or not _visible_ascii(value):", "if value is None:",
@@ -293,6 +308,10 @@ MUTANTS = [
     # 5. The refusal
     Mutant("refusal-status-403", "reference.proxy", "    await _plain(send, 401, message.encode())", "    await _plain(send, 403, message.encode())",
            "refusal-status", ("APIKEY-DOC-001", "APIKEY-CORE-001")),
+    Mutant("proxy-authorization-407", "reference.proxy", "    await _plain(send, 401, message.encode())",
+           "    proxy = any(k == b'proxy-authorization' for k, _ in headers)\n"
+           "    await _plain(send, 407 if proxy else 401, message.encode(), [(b'proxy-authenticate', b'Bearer')] if proxy else [])",
+           "refusal-401-for-proxy-authorization", ("APIKEY-EXT-102",)),
     Mutant("refusal-body-newline", "reference.proxy", "    await _plain(send, 401, message.encode())",
            '    await _plain(send, 401, message.encode() + b"\\n")', "refusal-body", ("APIKEY-DOC-001", "APIKEY-CORE-001")),
     Mutant("invalid-reported-as-missing", "reference.decision", "return Decision(False, INVALID)", "return Decision(False, MISSING)",
@@ -313,6 +332,8 @@ MUTANTS = [
     Mutant("strip-first-header-only", "reference.credentials", "return [(k, v) for k, v in headers if k != name], query",
            "return (lambda i: headers[:i] + headers[i + 1 :])(next((i for i, (k, _) in enumerate(headers) if k == name), len(headers))), query",
            "every-header-value-removed", ("APIKEY-CORE-062",)),
+    Mutant("proxy-authorization-hop-by-hop", "reference.proxy", '    b"proxy-authenticate",\n', '    b"proxy-authenticate",\n    b"proxy-authorization",\n',
+           "proxy-authorization-forwarded", ("APIKEY-EXT-103",)),
     Mutant("query-stripped-whole", "reference.credentials", 'return headers, b"&".join(kept)', 'return headers, b""',
            "other-parameters-kept", ("APIKEY-EXT-060",)),
     Mutant("query-order-changed", "reference.credentials", 'return headers, b"&".join(kept)', 'return headers, b"&".join(sorted(kept))',
@@ -349,13 +370,23 @@ MUTANTS = [
            "status-pending", ("APIKEY-EXT-043",)),
     Mutant("pending-message-vague", "reference.config", '("is not attached to any Gateway" if exists else "not found")',
            '("is not attached to any Gateway" if exists else "unresolved")', "status-pending", ("APIKEY-EXT-043",)),
+    Mutant("missing-section-attached", "reference.config",
+           "if target.section_name is None or any(lst.name == target.section_name for lst in gateway.listeners):", "if True:",
+           "status-missing-section", ("APIKEY-EXT-104",)),
     # 8. Precedence
     Mutant("least-specific-wins", "reference.config", "        winner = policy\n    return winner",
            "        winner = winner or policy\n    return winner", "more-specific-replaces", ("APIKEY-EXT-052", "APIKEY-EXT-056", "APIKEY-EXT-057")),
     Mutant("listener-below-gateway", "reference.config",
-           'gateway_levels = [at("PostRouting", "Gateway", gns, gname, None), at("PostRouting", "Gateway", gns, gname, listener.name)]',
-           'gateway_levels = [at("PostRouting", "Gateway", gns, gname, listener.name), at("PostRouting", "Gateway", gns, gname, None)]',
+           '[("Gateway", gns, gname, None), ("Gateway", gns, gname, listener.name)]))',
+           '[("Gateway", gns, gname, listener.name), ("Gateway", gns, gname, None)]))',
            "more-specific-replaces", ("APIKEY-EXT-056",)),
+    Mutant("listenerset-not-enforced", "reference.config",
+           '[("Gateway", gns, gname, None), ("ListenerSet", lns, lname, None), ("ListenerSet", lns, lname, listener.name)]))',
+           '[("Gateway", gns, gname, None)]))', "listenerset-precedence", ("APIKEY-EXT-105",)),
+    Mutant("listenerset-below-gateway", "reference.config",
+           '[("Gateway", gns, gname, None), ("ListenerSet", lns, lname, None), ("ListenerSet", lns, lname, listener.name)]))',
+           '[("ListenerSet", lns, lname, None), ("Gateway", gns, gname, None), ("ListenerSet", lns, lname, listener.name)]))',
+           "listenerset-precedence", ("APIKEY-EXT-105",)),
     Mutant("route-below-rule", "reference.config", "_effective([*gateway_levels, route_level, rule_level])",
            "_effective([*gateway_levels, rule_level, route_level])", "more-specific-replaces", ("APIKEY-EXT-057",)),
     Mutant("route-below-gateway", "reference.config", "_effective([*gateway_levels, route_level, rule_level])",
@@ -363,8 +394,8 @@ MUTANTS = [
     Mutant("override-ignored", "reference.config", 'if policy.policy.inheritance == "Override":', "if False:",
            "override", ("APIKEY-EXT-053",)),
     Mutant("pre-routing-least-specific", "reference.config",
-           'view.pre_policy = at("PreRouting", "Gateway", gns, gname, listener.name) or at("PreRouting", "Gateway", gns, gname, None)',
-           'view.pre_policy = at("PreRouting", "Gateway", gns, gname, None) or at("PreRouting", "Gateway", gns, gname, listener.name)',
+           '[("Gateway", gns, gname, listener.name), ("Gateway", gns, gname, None)],\n',
+           '[("Gateway", gns, gname, None), ("Gateway", gns, gname, listener.name)],\n',
            "pre-routing-most-specific", ("APIKEY-EXT-058",)),
     Mutant("pre-routing-keeps-credential", "reference.proxy",
            "            outcome = await self._authenticate(view.pre_policy, headers, query, send, None)\n            if outcome is None:\n                return\n"

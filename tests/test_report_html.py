@@ -26,9 +26,9 @@ from conformance import report_html
 
 LAUNCH = ROOT / "tests" / "mutation" / "launch.py"
 DOC_KEY = "N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy"
-# mode-defaults-to-optional breaks APIKEY-CORE-013; DOC-001 and the one GRPC scenario pass, EXT-012
+# mode-defaults-to-optional breaks APIKEY-CORE-013; DOC-001 and both GRPC scenarios pass, EXT-012
 # needs a feature the reference gateway does not support.
-SCENARIOS = "APIKEY-CORE-013 or APIKEY-DOC-001 or APIKEY-EXT-072 or APIKEY-EXT-012"
+SCENARIOS = "APIKEY-CORE-013 or APIKEY-DOC-001 or APIKEY-EXT-072 or APIKEY-EXT-079 or APIKEY-EXT-012"
 
 PROBE = """
 <script>

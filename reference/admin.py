@@ -20,7 +20,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
-from . import model as m
+from agwmodel import model as m
+
 from .config import AuthPolicy, Config, stored_key
 from .keys import InvalidEntry
 from .runtime import Runtime

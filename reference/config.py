@@ -10,9 +10,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from . import model as m
-from . import routing
-from .keys import InvalidEntry, KeyEntry, KeySet, parse_entry
+from agwmodel import attachment, entries, routing
+from agwmodel import model as m
+
+from .keys import KeyEntry, KeySet, key_entry, parse_entry
 
 CONTROLLER = "agentgateway.dev/agentgateway"
 
@@ -65,22 +66,8 @@ class Config:
         return self.backends.get((ref.namespace, ref.name, ref.port), ())
 
     def invalid(self, route: m.HTTPRoute, ref: m.BackendRef) -> str | None:
-        """Why a route may not use a backend reference (Gateway API: an invalid backendRef), or None.
-
-        A reference to another namespace needs a ReferenceGrant there that lets HTTPRoutes
-        from the route's namespace refer to that Service.
-        """
-        if ref.namespace != route.meta.namespace:
-            origin = route.meta.namespace
-            if (origin, ref.namespace, None) not in self.grants and (origin, ref.namespace, ref.name) not in self.grants:
-                return "backend reference not permitted"
-        if (ref.namespace, ref.name, ref.port) not in self.backends:
-            return "backend not found"
-        return None
-
-
-def _labels_match(selector: dict[str, str], labels: dict[str, str]) -> bool:
-    return all(labels.get(k) == v for k, v in selector.items())
+        """Why a route may not use a backend reference (Gateway API: an invalid backendRef), or None."""
+        return attachment.invalid(route, ref, self.grants, self.backends)
 
 
 def _route_key(route: m.HTTPRoute) -> tuple[str, str]:
@@ -95,6 +82,9 @@ class _Index:
 
     def all(self, kind: str) -> list:
         return sorted(self.by_kind[kind].values(), key=lambda o: (o.meta.order, o.meta.namespace, o.meta.name))
+
+    def everything(self) -> list:
+        return [obj for kind in sorted(self.by_kind) for obj in self.all(kind)]
 
     def get(self, kind: str, namespace: str, name: str):
         return self.by_kind[kind].get((namespace, name))
@@ -112,31 +102,14 @@ def stored_key(store: m.Secret | m.ConfigMap, value: str | bytes) -> KeyEntry:
 def _load_keys(policy: m.Policy, index: _Index) -> AuthPolicy:
     auth = policy.api_key
     assert auth is not None
-    ns = policy.meta.namespace
-    entries: list[KeyEntry] = []
+    stores = index.all("ConfigMap" if auth.source.kind == "configMapSelector" else "Secret")
+    found, problems = entries.policy_keys(auth, policy.meta.namespace, stores)
     names: dict[bytes, str] = {}
-    problems: list[str] = []
-    source = auth.source
-    if source.kind == "secretRef":
-        secret = index.get("Secret", ns, source.name)
-        stores = [secret] if secret else []
-        if not secret:
-            problems.append(f"secret {ns}/{source.name} not found")
-    else:
-        kind = "ConfigMap" if source.kind == "configMapSelector" else "Secret"
-        stores = [o for o in index.all(kind) if o.meta.namespace == ns and _labels_match(source.match_labels, o.meta.labels)]
-    for store in stores:
-        label = "configmap" if store.meta.kind == "ConfigMap" else "secret"
-        for entry_name in sorted(store.data):
-            value = store.data[entry_name]
-            try:
-                entry = stored_key(store, value)
-            except InvalidEntry as exc:
-                problems.append(f"{label} {store.meta.name} contains invalid key {entry_name}: {exc}")
-            else:
-                entries.append(entry)
-                names.setdefault(entry.digest, f"{label} {store.meta.name}, entry {entry_name}")
-    return AuthPolicy(policy, KeySet.merge(entries), tuple(problems), names)
+    accepted: list[KeyEntry] = []
+    for item in found:
+        accepted.append(entry := key_entry(item.entry))
+        names.setdefault(entry.digest, item.origin)
+    return AuthPolicy(policy, KeySet.merge(accepted), tuple(problems), names)
 
 
 def _accepts_set(gateway: m.Gateway, ls: m.ListenerSet) -> bool:
@@ -144,16 +117,6 @@ def _accepts_set(gateway: m.Gateway, ls: m.ListenerSet) -> bool:
     if gateway.listener_sets_from == "All":
         return True
     return gateway.listener_sets_from == "Same" and ls.meta.namespace == gateway.meta.namespace
-
-
-def _allows(listener: m.Listener, owner_namespace: str, route: m.HTTPRoute, index: _Index) -> bool:
-    """Whether the listener admits the route; "Same" is the namespace of the listener's owner."""
-    if listener.routes_from == "All":
-        return True
-    if listener.routes_from == "Same":
-        return route.meta.namespace == owner_namespace
-    namespace = index.get("Namespace", "", route.meta.namespace)
-    return namespace is not None and _labels_match(listener.routes_selector, namespace.meta.labels)
 
 
 def _pick(policies: list[AuthPolicy]) -> AuthPolicy | None:
@@ -189,6 +152,7 @@ def build(objects: Iterable[m.Resource], gateway_class: str, generation: int = 0
 
     views: list[ListenerView] = []
     listener_sets = index.all("ListenerSet")
+    namespaces = {n.meta.name: n for n in index.all("Namespace")}
     for gateway in gateways:
         gns, gname = gateway.meta.namespace, gateway.meta.name
         # The Gateway's own listeners, then those its accepted ListenerSets add. A ListenerSet's
@@ -218,9 +182,9 @@ def build(objects: Iterable[m.Resource], gateway_class: str, generation: int = 0
                 for parent in route.parents:
                     if (parent.kind, parent.namespace, parent.name) != (pkind, pns, pname):
                         continue
-                    if parent.section_name not in (None, listener.name):
+                    if not attachment.selects(parent, listener):
                         continue
-                    if _allows(listener, pns, route, index) and routing.hostnames_intersect(listener.hostname, route.hostnames):
+                    if attachment.allows(listener, pns, route, namespaces) and routing.hostnames_intersect(listener.hostname, route.hostnames):
                         mine.append(route)
                         break
             view.candidates = routing.order_candidates(mine)
@@ -237,40 +201,12 @@ def build(objects: Iterable[m.Resource], gateway_class: str, generation: int = 0
 
     return Config(
         listeners=[v for *_, v in views],
-        backends=_backends(index),
+        backends=attachment.endpoints(index.everything()),
         policies=auth_policies,
         status=_status(auth_policies, index, gateway_class),
         generation=generation,
-        grants=_grants(index),
+        grants=attachment.grants(index.all("ReferenceGrant")),
     )
-
-
-def _grants(index: _Index) -> frozenset[tuple[str, str, str | None]]:
-    """What ReferenceGrants allow backendRefs to do: HTTPRoutes of one namespace to Services of another."""
-    out = set()
-    for grant in index.all("ReferenceGrant"):
-        origins = [f.namespace for f in grant.origins if (f.group, f.kind) == (m.GATEWAY_GROUP, "HTTPRoute")]
-        services = [t.name for t in grant.targets if (t.group, t.kind) == ("", "Service")]
-        out.update((origin, grant.meta.namespace, name) for origin in origins for name in services)
-    return frozenset(out)
-
-
-def _backends(index: _Index) -> dict[tuple[str, str, int], tuple[tuple[str, int], ...]]:
-    """Service port -> endpoint addresses, joined as kube-proxy does: by port name."""
-    slices: dict[tuple[str, str], list[m.EndpointSlice]] = defaultdict(list)
-    for es in index.all("EndpointSlice"):
-        slices[(es.meta.namespace, es.service_name)].append(es)
-    out = {}
-    for service in index.all("Service"):
-        ns, name = service.meta.namespace, service.meta.name
-        for port in service.ports:
-            addresses = []
-            for es in slices.get((ns, name), []):
-                for es_port in es.ports:
-                    if es_port.name == port.name:
-                        addresses.extend((address, es_port.port) for address in es.addresses)
-            out[(ns, name, port.port)] = tuple(addresses)
-    return out
 
 
 def _condition(kind: str, ok: bool, reason: str, message: str) -> dict:

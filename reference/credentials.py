@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote_to_bytes
 
-from .model import KeyLocation
+from agwmodel.model import KeyLocation
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -61,7 +61,8 @@ def _cookies(headers: Headers) -> list[tuple[bytes, bytes]]:
 def extract(location: KeyLocation, headers: Headers, query: bytes) -> bytes | None:
     """The presented key, or None when the request carries none (the key is *missing*)."""
     if location.kind == "header":
-        value = _first_header(headers, location.name.encode("latin-1"))
+        # Header names arrive lowercased; the manifest's may have any case.
+        value = _first_header(headers, location.name.lower().encode("latin-1"))
         if value is None or not _visible_ascii(value):
             return None
         prefix = location.prefix.encode("latin-1")
@@ -89,7 +90,7 @@ def extract(location: KeyLocation, headers: Headers, query: bytes) -> bytes | No
 def strip(location: KeyLocation, headers: Headers, query: bytes) -> tuple[Headers, bytes]:
     """Remove the credential: the whole header, or just the named parameter or cookie."""
     if location.kind == "header":
-        name = location.name.encode("latin-1")
+        name = location.name.lower().encode("latin-1")
         return [(k, v) for k, v in headers if k != name], query
     name = location.name.encode()
     if location.kind == "queryParameter":

@@ -23,9 +23,10 @@ from lightkube.resources.core_v1 import ConfigMap, Namespace, Secret, Service
 from lightkube.resources.discovery_v1 import EndpointSlice
 from lightkube.types import PatchType
 
-from . import model as m
+from agwmodel import model as m
+
 from .config import CONTROLLER
-from .manifests import Ignored, ManifestError, describe, object_key, parse_object
+from .objects import Ignored, ManifestError, describe, object_key, parse_object
 from .runtime import ObjectKey, Runtime, key_of
 
 log = logging.getLogger("agw-reference.kube")
@@ -164,7 +165,7 @@ class KubeSource:
             obj = parse_object(doc, where="", order=order)
         except ManifestError as exc:
             error = str(exc)
-        except Exception as exc:  # noqa: BLE001 -- one object must never stop the watch
+        except Exception as exc:
             log.debug("%s: unexpected error while reading it", subject, exc_info=True)
             error = f"{subject}: cannot be read ({type(exc).__name__})"
         else:
@@ -186,7 +187,7 @@ class KubeSource:
                 continue  # never serve a half-loaded cluster: no config until every kind is listed once
             try:
                 config = self.runtime.publish(self.objects.values())
-            except Exception:  # noqa: BLE001 -- keep serving the last good configuration
+            except Exception:
                 log.error("cannot build a configuration from the cluster's objects; the last good one stays in force")
                 log.debug("the failure", exc_info=True)
                 continue
@@ -196,7 +197,7 @@ class KubeSource:
     # --- status -------------------------------------------------------------------------
 
     async def _write_status(self, client: AsyncClient, status: dict[tuple[str, str], dict]) -> None:
-        now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         for (namespace, name), ours in status.items():
             if self._written_status.get((namespace, name)) == ours["ancestors"]:
                 continue

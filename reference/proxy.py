@@ -12,7 +12,9 @@ import logging
 import random
 from collections.abc import AsyncIterator, Callable
 
-from . import credentials, routing, upstream
+from agwmodel import routing
+
+from . import credentials, upstream
 from .config import AuthPolicy, Config
 from .decision import decide
 
@@ -124,7 +126,7 @@ class Proxy:
 
         # Decoding every header costs on each request; only header matches need it.
         header_map = {k.decode("latin-1"): v.decode("latin-1") for k, v in reversed(headers)} if view.matches_headers else {}
-        candidate = routing.select(view.candidates, host, scope["method"], scope["path"], header_map)
+        candidate = routing.select(view.candidates, host, scope["method"], scope["path"], header_map, query)
         if candidate is None:
             await _plain(send, 404, b"route not found")
             return

@@ -6,8 +6,9 @@ import dataclasses
 import logging
 from collections.abc import Iterable
 
+from agwmodel import model as m
+
 from . import config as cfg
-from . import model as m
 
 log = logging.getLogger("agw-reference")
 

@@ -24,8 +24,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import model as m
-from .manifests import Ignored, ManifestError, parse_manifest, shown
+from agwmodel import model as m
+
+from .objects import Ignored, ManifestError, parse_manifest, shown
 from .runtime import ObjectKey, Runtime, key_of
 
 log = logging.getLogger("agw-reference.files")
@@ -111,7 +112,7 @@ class ManifestDir:
         if changed or self.runtime.config is None:
             try:
                 self._publish()
-            except Exception as exc:  # noqa: BLE001 -- objects that cannot be served together
+            except Exception as exc:
                 # Validation should make this unreachable; if not, the files just loaded
                 # are refused as a whole and the last good configuration stays.
                 log.debug("building the configuration failed", exc_info=True)
@@ -170,7 +171,7 @@ class ManifestDir:
             error = f"{name}: not UTF-8 text"
         except ManifestError as exc:
             error, bad_field = str(exc), exc.field or None
-        except Exception as exc:  # noqa: BLE001 -- one file must never stop the gateway
+        except Exception as exc:
             log.debug("%s: unexpected error while reading it", name, exc_info=True)
             error, reason = f"{name}: cannot be read ({type(exc).__name__})", "InternalError"
         else:
@@ -208,7 +209,7 @@ class ManifestDir:
                 if said != unreadable:
                     log.error("%s", said)
                 unreadable = said
-            except Exception:  # noqa: BLE001 -- keep serving the last good configuration
+            except Exception:
                 log.exception("cannot apply the manifests in %s; the last good configuration stays in force", self.path)
             await asyncio.sleep(self.interval)
 

@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.controlplane import ControlPlaneError, find_assets, find_crds
-from reference.manifests import Ignored, ManifestError, parse_object
+from reference.objects import Ignored, ManifestError, parse_object
 
 from test_manifest_fuzz import FUZZ, VALID, bent, json_values
 

@@ -3,7 +3,7 @@
 import pytest
 
 from reference.credentials import extract, strip
-from reference.model import DEFAULT_LOCATION, KeyLocation
+from agwmodel.model import DEFAULT_LOCATION, KeyLocation
 
 QUERY = KeyLocation("queryParameter", "api_key")
 COOKIE = KeyLocation("cookie", "session")

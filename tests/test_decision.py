@@ -96,8 +96,8 @@ def test_json_entries_are_read_as_the_controller_reads_them(value):
 
 
 def test_config_map_entries_must_be_hashed():
-    with pytest.raises(InvalidEntry, match="hashed"):
+    with pytest.raises(InvalidEntry, match="must use keyHash"):
         parse_entry(b"raw", hashed_only=True)
-    with pytest.raises(InvalidEntry, match="hashed"):
+    with pytest.raises(InvalidEntry, match="must use keyHash"):
         parse_entry(b'{"key": "raw"}', hashed_only=True)
     assert parse_entry(b'{"keyHash": "sha256:' + b"a" * 64 + b'"}', hashed_only=True)

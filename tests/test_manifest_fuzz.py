@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reference.kube import KubeSource
-from reference.manifests import ManifestError, parse_manifest, parse_object
+from reference.objects import ManifestError, parse_manifest, parse_object
 from reference.proxy import Proxy
 from stub_upstream import CannedUpstream
 from reference.runtime import Runtime

@@ -4,8 +4,8 @@ import base64
 
 import pytest
 
-from reference import model as m
-from reference.manifests import Ignored, ManifestError, parse_manifest
+from agwmodel import model as m
+from reference.objects import Ignored, ManifestError, parse_manifest
 
 POLICY = """
 apiVersion: agentgateway.dev/v1alpha1

@@ -14,7 +14,7 @@ import pytest
 
 from reference import config as cfg
 from reference import kube
-from reference.manifests import ManifestError, parse_manifest
+from reference.objects import ManifestError, parse_manifest
 from reference.proxy import Proxy
 from stub_upstream import CannedUpstream
 

@@ -1,8 +1,8 @@
 """Routing as a Gateway API implementation does it: listeners, attachment, matching, backends."""
 
 from reference import config as cfg
-from reference.manifests import parse_manifest
-from reference.routing import select
+from reference.objects import parse_manifest
+from agwmodel.routing import select
 
 GATEWAY = """
 apiVersion: gateway.networking.k8s.io/v1

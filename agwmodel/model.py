@@ -1,4 +1,8 @@
-"""Typed, validated views of the Kubernetes objects the reference gateway understands.
+"""Typed, validated views of the Kubernetes objects that configure API key authentication.
+
+One model for the whole project: the reference gateway serves from it, and the harness's
+translation for the real proxy (`conformance.targets.agentgateway`) writes the proxy's file
+from it, so the two can never read a manifest differently.
 
 Everything here is immutable: a configuration is rebuilt from these on every change and
 swapped in whole, so request handling never sees a half-applied update.
@@ -48,23 +52,35 @@ class Gateway:
 
 @dataclass(frozen=True)
 class PathMatch:
-    type: Literal["PathPrefix", "Exact"]
+    type: Literal["PathPrefix", "Exact", "RegularExpression"]
     value: str
+
+
+@dataclass(frozen=True)
+class ValueMatch:
+    """A header or query parameter match. Header names are lowercased; query names are not."""
+
+    name: str
+    value: str
+    type: Literal["Exact", "RegularExpression"] = "Exact"
 
 
 @dataclass(frozen=True)
 class RouteMatch:
     path: PathMatch
     method: str | None
-    headers: tuple[tuple[str, str], ...]
+    headers: tuple[ValueMatch, ...] = ()
+    query: tuple[ValueMatch, ...] = ()
 
 
 @dataclass(frozen=True)
 class BackendRef:
     name: str
     namespace: str
-    port: int
+    port: int | None  # required for Services only
     weight: int
+    group: str = ""
+    kind: str = "Service"  # anything but a core Service is an invalid reference (a 500)
 
 
 @dataclass(frozen=True)
@@ -72,6 +88,7 @@ class RouteRule:
     name: str | None
     matches: tuple[RouteMatch, ...]
     backends: tuple[BackendRef, ...]
+    filters: tuple[str, ...] = ()  # the filter types, in order; neither consumer applies them
 
 
 @dataclass(frozen=True)
@@ -80,6 +97,7 @@ class ParentRef:
     name: str
     section_name: str | None
     kind: Literal["Gateway", "ListenerSet"] = "Gateway"
+    port: int | None = None
 
 
 @dataclass(frozen=True)
@@ -169,9 +187,11 @@ class TargetRef:
 
 @dataclass(frozen=True)
 class KeyLocation:
-    """Where the credential is read from. `kind` is header, queryParameter or cookie."""
+    """Where the credential is read from. For `expression`, `name` holds the CEL text.
 
-    kind: Literal["header", "queryParameter", "cookie"]
+    A header name is kept as the manifest spells it; header names match without regard to case."""
+
+    kind: Literal["header", "queryParameter", "cookie", "expression"]
     name: str
     prefix: str = ""
 
@@ -200,6 +220,9 @@ class Policy:
     phase: Literal["PreRouting", "PostRouting"]
     inheritance: Literal["Default", "Override"]
     api_key: ApiKeyAuth | None
+    # Settings set on the policy that this model does not interpret ("traffic.cors",
+    # "backend", ...): the reference ignores them, the translation refuses them.
+    unread: tuple[str, ...] = ()
 
 
 Resource = Gateway | HTTPRoute | ReferenceGrant | Service | EndpointSlice | Secret | ConfigMap | Namespace | Policy

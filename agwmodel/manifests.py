@@ -1,5 +1,8 @@
 """Turning Kubernetes manifests (YAML text or API objects) into validated model objects.
 
+The one reader of manifests in the project: the reference gateway and the translation for
+the real proxy both start here.
+
 Validation follows the published schemas closely enough that an object accepted here is
 one the API server would also accept; every error names the field that is wrong.
 
@@ -13,7 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,9 +104,13 @@ def load_yaml(text: str, where: str) -> Iterator[tuple[int, Any]]:
             yield index, doc
 
 
-def parse_manifest(text: str, where: str) -> list[m.Resource | Ignored]:
-    """Parse every document of a YAML file. The first bad document fails the whole file."""
-    return [parse_object(doc, where=f"{where}: document {index}") for index, doc in load_yaml(text, where)]
+def parse_manifest(text: str, where: str, read: Callable[..., m.Resource | Ignored] | None = None) -> list[m.Resource | Ignored]:
+    """Parse every document of a YAML file (with `read`, a stricter reader than `parse_object`).
+
+    The first bad document fails the whole file.
+    """
+    read = read or parse_object
+    return [read(doc, where=f"{where}: document {index}") for index, doc in load_yaml(text, where)]
 
 
 def parse_object(doc: Any, where: str = "", order: tuple = ()) -> m.Resource | Ignored:
@@ -285,6 +292,9 @@ def _listeners(spec: dict) -> tuple[m.Listener, ...]:
     for path, item in _mappings(spec, "listeners", "spec."):
         allowed = _mapping(_mapping(item, "allowedRoutes", path), "namespaces", path + "allowedRoutes.")
         ns_path = path + "allowedRoutes.namespaces."
+        if _mapping(allowed, "selector", ns_path).get("matchExpressions"):
+            # Read as matchLabels alone, it would admit routes the product keeps out.
+            raise ManifestError("not supported: select namespaces with matchLabels", field=ns_path + "selector.matchExpressions")
         listeners.append(
             m.Listener(
                 name=_str(item, "name", path, required=True),
@@ -321,18 +331,39 @@ def _listener_set(meta: m.Meta, doc: dict) -> m.ListenerSet:
                          _str(parent, "name", "spec.parentRef.", required=True), _listeners(spec))
 
 
+def _regex(value: str, field: str) -> str:
+    try:
+        re.compile(value)
+    except (re.error, RecursionError, OverflowError):
+        raise ManifestError("not a valid regular expression", field=field) from None
+    return value
+
+
+def _value_matches(item: dict, key: str, path: str, lower: bool) -> tuple[m.ValueMatch, ...]:
+    """Header (`lower`: names are case-insensitive) or query parameter matches."""
+    out = []
+    for vpath, entry in _mappings(item, key, path):
+        kind = _enum(entry, "type", vpath, ("Exact", "RegularExpression"), "Exact")
+        name = _str(entry, "name", vpath, required=True)
+        value = _str(entry, "value", vpath, required=True)
+        if kind == "RegularExpression":
+            _regex(value, vpath + "value")
+        out.append(m.ValueMatch(name.lower() if lower else name, value, kind))
+    return tuple(out)
+
+
 def _route_match(item: dict, path: str) -> m.RouteMatch:
     path_spec = _mapping(item, "path", path)
-    kind = _enum(path_spec, "type", path + "path.", ("PathPrefix", "Exact"), "PathPrefix")
+    kind = _enum(path_spec, "type", path + "path.", ("PathPrefix", "Exact", "RegularExpression"), "PathPrefix")
     value = _str(path_spec, "value", path + "path.", default="/")
-    if not value.startswith("/"):
+    if kind == "RegularExpression":
+        _regex(value, path + "path.value")
+    elif not value.startswith("/"):
         raise ManifestError("must start with '/'", field=path + "path.value")
-    headers = []
-    for hpath, header in _mappings(item, "headers", path):
-        if _enum(header, "type", hpath, ("Exact",), "Exact") == "Exact":
-            headers.append((_str(header, "name", hpath, required=True).lower(), _str(header, "value", hpath, required=True)))
     method = _enum(item, "method", path, _METHODS, "") if item.get("method") is not None else None
-    return m.RouteMatch(m.PathMatch(kind, value), method, tuple(headers))
+    return m.RouteMatch(
+        m.PathMatch(kind, value), method, _value_matches(item, "headers", path, lower=True), _value_matches(item, "queryParams", path, lower=False)
+    )
 
 
 def _http_route(meta: m.Meta, doc: dict) -> m.HTTPRoute:
@@ -340,11 +371,11 @@ def _http_route(meta: m.Meta, doc: dict) -> m.HTTPRoute:
     parents = []
     for path, ref in _mappings(spec, "parentRefs", "spec."):
         kind = _str(ref, "kind", path, default="Gateway")
-        if kind not in ("Gateway", "ListenerSet"):
-            continue  # other parents are not served by the reference gateway
+        if kind not in ("Gateway", "ListenerSet") or _str(ref, "group", path, default=m.GATEWAY_GROUP) != m.GATEWAY_GROUP:
+            continue  # a parent of another kind is some other implementation's to serve
         parents.append(
             m.ParentRef(_str(ref, "namespace", path, default=meta.namespace), _str(ref, "name", path, required=True),
-                        _str(ref, "sectionName", path), kind)
+                        _str(ref, "sectionName", path), kind, _port(ref, "port", path, required=False))
         )
     hostnames = tuple(h.lower() for h in _strings(spec, "hostnames", "spec."))
     rules = []
@@ -353,9 +384,7 @@ def _http_route(meta: m.Meta, doc: dict) -> m.HTTPRoute:
         matches = tuple(_route_match(item, mpath) for mpath, item in _mappings(rule, "matches", path))
         backends = []
         for bpath, ref in _mappings(rule, "backendRefs", path):
-            group = _str(ref, "group", bpath, default="")
-            if _str(ref, "kind", bpath, default="Service") != "Service" or group != "":
-                raise ManifestError("only Service backends are supported", field=bpath + "kind")
+            group, kind = _str(ref, "group", bpath, default=""), _str(ref, "kind", bpath, default="Service")
             weight = _int(ref, "weight", bpath, default=1)
             if not 0 <= weight <= 1_000_000:
                 raise ManifestError("must be between 0 and 1000000", field=bpath + "weight")
@@ -363,11 +392,15 @@ def _http_route(meta: m.Meta, doc: dict) -> m.HTTPRoute:
                 m.BackendRef(
                     _str(ref, "name", bpath, required=True),
                     _str(ref, "namespace", bpath, default=meta.namespace),
-                    _port(ref, "port", bpath),
+                    _port(ref, "port", bpath, required=(group, kind) == ("", "Service")),
                     weight,
+                    group,
+                    kind,
                 )
             )
-        rules.append(m.RouteRule(_str(rule, "name", path), matches or (m.RouteMatch(m.PathMatch("PathPrefix", "/"), None, ()),), tuple(backends)))
+        filters = tuple(_str(f, "type", fpath, required=True) for fpath, f in _mappings(rule, "filters", path))
+        matches = matches or (m.RouteMatch(m.PathMatch("PathPrefix", "/"), None),)
+        rules.append(m.RouteRule(_str(rule, "name", path), matches, tuple(backends), filters))
     return m.HTTPRoute(meta, tuple(parents), hostnames, tuple(rules))
 
 
@@ -530,7 +563,9 @@ def _policy(meta: m.Meta, doc: dict) -> m.Policy:
     api_key = None
     if traffic.get("apiKeyAuthentication") is not None:
         api_key = _api_key(_mapping(traffic, "apiKeyAuthentication", "spec.traffic."), "spec.traffic.apiKeyAuthentication.")
-    return m.Policy(meta, tuple(targets), phase, inheritance, api_key)
+    unread = tuple(f"spec.traffic.{k}" for k in traffic if k not in ("apiKeyAuthentication", "phase") and traffic[k] is not None)
+    unread += tuple(f"spec.{k}" for k in ("frontend", "backend") if spec.get(k))
+    return m.Policy(meta, tuple(targets), phase, inheritance, api_key, unread)
 
 
 def _api_key(spec: dict, path: str) -> m.ApiKeyAuth:
@@ -553,11 +588,11 @@ def _api_key(spec: dict, path: str) -> m.ApiKeyAuth:
         lpath = path + "location."
         member = _exactly_one(loc, ("header", "queryParameter", "cookie", "expression"), lpath)
         if member == "expression":
-            raise ManifestError("CEL expressions are not supported by the reference gateway", field=lpath + "expression")
+            return m.ApiKeyAuth(mode, source, m.KeyLocation("expression", _str(loc, "expression", lpath, required=True)))
         item = _mapping(loc, member, lpath)
         name = _str(item, "name", f"{lpath}{member}.", required=True)
         if member == "header":
-            location = m.KeyLocation("header", name.lower(), _str(item, "prefix", lpath + "header.", default=""))
+            location = m.KeyLocation("header", name, _str(item, "prefix", lpath + "header.", default=""))
         else:
             location = m.KeyLocation(member, name)
     return m.ApiKeyAuth(mode, source, location)

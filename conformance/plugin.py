@@ -105,7 +105,7 @@ def _make_target(config: pytest.Config) -> Target:
     target = config.getoption("target")
     if target == "kubernetes":
         if config.getoption("envtest") and config.getoption("envtest_gateway") == "agentgateway":
-            cluster = _cluster_target(target, "envtest_agentgateway", "AgentgatewayEnvtestTarget")
+            cluster = _cluster_target(target, "agentgateway.envtest", "AgentgatewayEnvtestTarget")
         elif config.getoption("envtest"):
             cluster = _cluster_target(target, "envtest", "EnvtestTarget")
         else:
@@ -114,7 +114,7 @@ def _make_target(config: pytest.Config) -> Target:
     if target == "kind":
         return _cluster_target(target, "kind", "KindTarget").from_options(config)
     if target == "agentgateway-local":
-        from .targets.agentgateway_local import AgentgatewayLocalTarget
+        from .targets.agentgateway.local import AgentgatewayLocalTarget
 
         return AgentgatewayLocalTarget.from_options(config)
     from .targets.reference import ReferenceTarget

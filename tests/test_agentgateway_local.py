@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from conformance.http import Request
-from conformance.targets.agentgateway_local import AgentgatewayLocalTarget, ProxyRejected
-from conformance.targets.agw_config import Untranslatable
+from conformance.targets.agentgateway.local import AgentgatewayLocalTarget, ProxyRejected
+from conformance.targets.agentgateway.config import Untranslatable
 from conformance.targets.base import ObjectRef
 
 pytest_plugins = ["pytester"]

@@ -7,7 +7,7 @@ import textwrap
 import pytest
 import yaml
 
-from conformance.targets import agw_config as agw
+from conformance.targets.agentgateway import config as agw
 from conformance.targets.base import ObjectRef, base_manifest, documents
 
 KEY = "N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy"

@@ -44,7 +44,7 @@ from hypothesis import strategies as st
 from test_agentgateway_local import BINARY, needs_binary
 
 from conformance import features as ft
-from conformance.targets.agentgateway_local import AgentgatewayLocalTarget
+from conformance.targets.agentgateway.local import AgentgatewayLocalTarget
 from conformance.targets.processes import Program, answers, free_port
 from conformance.targets.reference import ReferenceTarget
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conformance import features as ft
-from conformance.targets.envtest_agentgateway import (
+from conformance.targets.agentgateway.envtest import (
     AGENTGATEWAY_FEATURES,
     AgentgatewayEnvtestTarget,
     Mount,

@@ -10,7 +10,7 @@ import hashlib
 
 import pytest
 
-from conformance.targets.agentgateway_local import AgentgatewayLocalTarget
+from conformance.targets.agentgateway.local import AgentgatewayLocalTarget
 from conformance.targets.base import AddressTarget, NotShown, ObjectRef
 from conformance.targets.kubernetes import KubernetesTarget
 

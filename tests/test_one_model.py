@@ -14,7 +14,7 @@ import textwrap
 import pytest
 
 from agwmodel.entries import Entry, InvalidEntry, read_entry
-from conformance.targets import agw_config as agw
+from conformance.targets.agentgateway import config as agw
 from conformance.targets.base import ObjectRef, documents
 from reference import config as cfg
 from reference.objects import parse_manifest

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from ..controlplane import REPO_ROOT
-from .envtest_agentgateway import AGENTGATEWAY_FEATURES
+from .agentgateway.envtest import AGENTGATEWAY_FEATURES
 from .kubernetes import KubernetesTarget
 
 KIND_DIR = REPO_ROOT / "clusters" / "kind"

@@ -100,7 +100,7 @@ from agwmodel import attachment, entries, routing
 from agwmodel import model as m
 from agwmodel.manifests import Ignored, ManifestError, parse_object
 
-from .base import ObjectRef
+from ..base import ObjectRef
 
 GATEWAY_CLASS = "agentgateway"
 PROXY_GATEWAY = {"gatewayName": "default", "gatewayNamespace": "default"}

@@ -1,7 +1,7 @@
 """The real agentgateway proxy, run as a local program with a configuration file we write.
 
 No Kubernetes and no controller: the target keeps the applied objects itself, translates
-all of them into one local configuration (`agw_config`, our translation, documented
+all of them into one local configuration (`config`, our translation, documented
 there) on every change, and writes it where the proxy watches it.
 
 How a change is put in force. The proxy watches its `-f` file (a filesystem watcher,
@@ -48,14 +48,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .. import features as ft
-from ..http import control_get
-from . import agw_config
-from .agw_config import Untranslatable
-from .base import NotShown, ObjectRef, Refused, documents
-from .local import LocalTarget
-from .processes import Program, answers, free_port
-from .reference import as_api_server_returns
+from ... import features as ft
+from ...http import control_get
+from ..base import NotShown, ObjectRef, Refused, documents
+from ..local import LocalTarget
+from ..processes import Program, answers, free_port
+from ..reference import as_api_server_returns
+from . import config as agw_config
+from .config import Untranslatable
 
 __all__ = ["AgentgatewayLocalTarget", "ProxyRejected", "Untranslatable", "UNSUPPORTED"]
 
@@ -89,7 +89,7 @@ KEYS_NOT_SHOWN = ("the agentgateway proxy's admin config_dump redacts API keys, 
 
 BASE_GATEWAY = ("agentgateway-system", "agentgateway-proxy", 80)
 BASE_ROUTE = ("httpbin", "httpbin")
-BUILD_SCRIPT = Path(__file__).resolve().parents[2] / "clusters" / "agentgateway" / "build.sh"
+BUILD_SCRIPT = Path(__file__).resolve().parents[3] / "clusters" / "agentgateway" / "build.sh"
 # Environment variables that would override the file's configuration of the proxy.
 _OVERRIDES = ("ADMIN_ADDR", "STATS_ADDR", "READINESS_ADDR", "XDS_ADDRESS", "LOCAL_XDS_PATH", "CA_ADDRESS",
               "NAMESPACE", "GATEWAY", "IPV6_ENABLED", "CONFIG_STORAGE_MODE")

@@ -40,11 +40,11 @@ from pathlib import Path, PurePosixPath
 import pytest
 import yaml
 
-from .. import features as ft
-from ..controlplane import REPO_ROOT, ControlPlane
-from .agentgateway_local import binary_version
-from .envtest import EnvtestTarget
-from .processes import Program, answers, free_port, host_address, stop_all
+from ... import features as ft
+from ...controlplane import REPO_ROOT, ControlPlane
+from ..envtest import EnvtestTarget
+from ..processes import Program, answers, free_port, host_address, stop_all
+from .local import binary_version
 
 SYSTEM_NAMESPACE = "agentgateway-system"  # where the docs install the control plane
 RELEASE = "agentgateway"  # the docs' Helm release name; the chart's fullname is the same

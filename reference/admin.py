@@ -20,11 +20,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
+from agwmodel import entries
 from agwmodel import model as m
 
 from .config import AuthPolicy, Config, stored_key
 from .keys import InvalidEntry
-from .runtime import Runtime
+from .runtime import Runtime, key_of
 
 KEY_STORES = ("Secret", "ConfigMap")
 
@@ -96,6 +97,23 @@ def key_digests(objects: Iterable[m.Resource]) -> list[dict]:
     return out
 
 
+def _key_sources(config: Config, namespace: str, name: str, objects: Iterable[m.Resource], origins: dict) -> dict:
+    """The Secrets or ConfigMaps a policy reads, each with where it comes from.
+
+    The policy's conditions say what the controller would say about the keys in force. When
+    the latest version of one of its Secrets was refused, those keys are the last good
+    version's, and the policy's entry says so, so that "Accepted" is not read as "my new
+    Secret is in force".
+    """
+    policy = next((ap.policy for ap in config.policies if (ap.policy.meta.namespace, ap.policy.meta.name) == (namespace, name)), None)
+    if policy is None or policy.api_key is None or not origins:
+        return {}
+    stores, _ = entries.stores(policy.api_key, namespace, objects)
+    listed = [{"kind": s.meta.kind, "namespace": s.meta.namespace, "name": s.meta.name, **origins.get(key_of(s), {})} for s in stores]
+    refused = [f"{s['kind']} {s['namespace']}/{s['name']}: {s['message']}" for s in listed if s.get("latestVersion") == "Refused"]
+    return {"keySources": listed, **({"keysInForce": "LastGoodVersion", "keysMessage": "; ".join(refused)} if refused else {})}
+
+
 def _name(ap: AuthPolicy | None) -> str | None:
     return f"{ap.policy.meta.namespace}/{ap.policy.meta.name}" if ap else None
 
@@ -121,7 +139,8 @@ def create_app(runtime: Runtime, sources: Callable[[], list[dict]], provenance: 
         config = runtime.config
         origins = provenance() if provenance is not None and config is not None else {}
         items = [] if config is None else [
-            {"namespace": ns, "name": name, "status": st, **origins.get(("AgentgatewayPolicy", ns, name), {})}
+            {"namespace": ns, "name": name, "status": st, **origins.get(("AgentgatewayPolicy", ns, name), {}),
+             **_key_sources(config, ns, name, runtime.objects.values(), origins)}
             for (ns, name), st in sorted(config.status.items())
         ]
         return JSONResponse({"generation": config.generation if config else 0, "policies": items})

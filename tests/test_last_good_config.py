@@ -133,3 +133,25 @@ def test_a_policy_with_a_misspelt_field_is_refused_naming_it_and_the_good_versio
     assert entry["latestVersion"] == "Refused", entry
     write(gateway, policy_file.name, good)
     wait_until_loaded(gateway, policy_file.name)
+
+
+def test_a_refused_secret_is_named_in_the_status_of_the_policy_that_reads_it(gateway):
+    # The policy's conditions stay the controller's words; beside them, the policy's entry must
+    # not let "Accepted" pass for "the new Secret is in force".
+    [secret_file] = [p for p in gateway.manifests.iterdir() if p.name.startswith("secret.")]
+    wait_until_loaded(gateway, secret_file.name)
+    good = secret_file.read_bytes()
+    write(gateway, secret_file.name, good + b"data: {other: '***not base64***'}\n")
+    wait_for_errors(gateway, [secret_file.name])
+    policies = httpx.get(gateway._admin + "/status/policies", timeout=10).json()["policies"]
+    [entry] = [p for p in policies if (p["namespace"], p["name"]) == ("agentgateway-system", "apikey-auth")]
+    [source] = entry["keySources"]
+    assert (source["kind"], source["name"], source["latestVersion"]) == ("Secret", "apikey", "Refused"), entry
+    assert entry["keysInForce"] == "LastGoodVersion" and secret_file.name in entry["keysMessage"], entry
+    assert KEY not in str(policies)
+    converge(gateway.send, WITH_KEY, status(200), RULE, "the last good Secret's key still accepted")
+    write(gateway, secret_file.name, good)
+    wait_until_loaded(gateway, secret_file.name)
+    policies = httpx.get(gateway._admin + "/status/policies", timeout=10).json()["policies"]
+    [entry] = [p for p in policies if (p["namespace"], p["name"]) == ("agentgateway-system", "apikey-auth")]
+    assert entry["keySources"][0]["latestVersion"] == "Accepted" and "keysInForce" not in entry, entry

@@ -140,8 +140,8 @@ def parser() -> argparse.ArgumentParser:
     config.add_argument("--manifests", type=Path, help="directory of *.yaml/*.yml manifests, watched for changes")
     config.add_argument("--kubeconfig", help="watch the cluster of this kubeconfig")
     config.add_argument("--in-cluster", action="store_true", help="watch the cluster this pod runs in")
-    serve.add_argument("--listen", type=_address, required=True, help="HOST:PORT for traffic")
-    serve.add_argument("--admin", type=_address, help="HOST:PORT for /healthz/ready, /config_dump, /status/policies")
+    serve.add_argument("--listen", type=_address, required=True, help="HOST:PORT for traffic, or fd:N for a listening socket the parent passed")
+    serve.add_argument("--admin", type=_address, help="HOST:PORT (or fd:N) for /healthz/ready, /config_dump, /status/policies")
     serve.add_argument("--admin-key-digests", action="store_true",
                        help="also serve /status/keys on the admin address: the SHA-256 digest of the key loaded from each "
                             "Secret and ConfigMap entry, for conformance checks; whoever reads it can test guesses of a key "
@@ -167,7 +167,7 @@ def parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=_serve)
 
     echo_cmd = sub.add_parser("echo", help="run the go-httpbin compatible echo backend", parents=[common])
-    echo_cmd.add_argument("--listen", type=_address, required=True, help="HOST:PORT")
+    echo_cmd.add_argument("--listen", type=_address, required=True, help="HOST:PORT, or fd:N for a listening socket the parent passed")
     echo_cmd.set_defaults(run=_echo)
     return top
 

@@ -44,7 +44,19 @@ class CannotListen(Exception):
         super().__init__(f"cannot listen on {address}: {reason}")
 
 
+def inherited_fd(value: str) -> int | None:
+    """N for `fd:N`: a socket the parent bound and listens on (so no port is ever free for a moment)."""
+    kind, sep, number = value.partition(":")
+    if kind != "fd" or not sep:
+        return None
+    if not number.isdigit() or int(number) < 3:
+        raise ValueError(f"expected fd:N with N an open file descriptor above 2, got {value!r}")
+    return int(number)
+
+
 def parse_address(value: str) -> tuple[str, int]:
+    if inherited_fd(value) is not None:
+        return "", 0
     host, sep, port = value.rpartition(":")
     if not sep or not port.isdigit():
         raise ValueError(f"expected HOST:PORT, got {value!r}")
@@ -55,7 +67,10 @@ def parse_address(value: str) -> tuple[str, int]:
 
 
 def listen(address: str) -> socket.socket:
-    """A socket bound and listening on `address`; `CannotListen` says why not."""
+    """A socket bound and listening on `address` (HOST:PORT, or fd:N); `CannotListen` says why not."""
+    fd = inherited_fd(address)
+    if fd is not None:
+        return _inherited(address, fd)
     host, port = parse_address(address)
     sock = None
     try:
@@ -71,6 +86,18 @@ def listen(address: str) -> socket.socket:
             sock.close()
         reason = "address already in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc)).lower()
         raise CannotListen(address, reason) from None
+
+
+def _inherited(address: str, fd: int) -> socket.socket:
+    try:
+        sock = socket.socket(fileno=fd)
+    except OSError as exc:
+        raise CannotListen(address, f"not an open socket ({(exc.strerror or str(exc)).lower()})") from None
+    if sock.type != socket.SOCK_STREAM or not sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
+        sock.detach()
+        raise CannotListen(address, "not a listening stream socket")
+    sock.setblocking(False)
+    return sock
 
 
 class _Protocol(H11Protocol):

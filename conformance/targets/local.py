@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from .base import ObjectRef, Target, base_manifest
-from .processes import Program, answers, free_port, stop_all
+from .processes import Program, answers, listening, stop_all
 
 
 class LocalTarget(Target):
@@ -31,11 +31,11 @@ class LocalTarget(Target):
         return self.workdir
 
     def _start_echo(self) -> Program:
-        """Start the echo backend on a free loopback port; wait for it with `_echo_ready`."""
-        port = free_port()
-        self.backend = ("127.0.0.1", port)
-        echo = Program("echo", [*self.command, "echo", "--listen", f"127.0.0.1:{port}"], self.workdir,
-                       {**os.environ, "PYTHONUNBUFFERED": "1"})
+        """Start the echo backend on a loopback socket bound here and handed over; wait for it with `_echo_ready`."""
+        sock = listening()
+        self.backend = ("127.0.0.1", sock.getsockname()[1])
+        echo = Program("echo", [*self.command, "echo", "--listen", f"fd:{sock.fileno()}"], self.workdir,
+                       {**os.environ, "PYTHONUNBUFFERED": "1"}, sockets=(sock,))
         self.programs.append(echo)
         return echo
 

@@ -27,6 +27,17 @@ def answers(url: str) -> bool:
         return False
 
 
+def listening(host: str = "127.0.0.1") -> socket.socket:
+    """A socket bound to a free port and listening, to hand to a child that can take one (`fd:N`).
+
+    Bound once and never released, it cannot be taken by another run between choosing the
+    port and the child binding it, as a port from `free_port` can."""
+    sock = socket.socket()
+    sock.bind((host, 0))
+    sock.listen(2048)
+    return sock
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A port nothing listens on at `host` now (use "0.0.0.0" for a program that binds every address)."""
     with socket.socket() as sock:
@@ -54,16 +65,22 @@ class Program:
     when the leader is already gone.
     """
 
-    def __init__(self, name: str, argv: list[str], logdir: Path, env: dict[str, str] | None = None):
+    def __init__(self, name: str, argv: list[str], logdir: Path, env: dict[str, str] | None = None,
+                 sockets: tuple[socket.socket, ...] = ()):
+        """`sockets` are handed to the child (as `fd:N` in its argv) and closed here once it has them."""
         self.name, self.argv = name, argv
         self.log = logdir / f"{name}.log"
         self._out = open(self.log, "ab")  # noqa: SIM115 -- closed by stop()
         try:
             self.proc = subprocess.Popen(_die_with_us() + argv, stdout=self._out, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, start_new_session=True, env=env)
+                                         stdin=subprocess.DEVNULL, start_new_session=True, env=env,
+                                         pass_fds=[s.fileno() for s in sockets])
         except BaseException:
             self._out.close()
             raise
+        finally:
+            for sock in sockets:
+                sock.close()
 
     def tail(self, lines: int = 30) -> str:
         try:

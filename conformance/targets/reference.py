@@ -22,7 +22,7 @@ import yaml
 from ..http import control_get
 from .base import ObjectRef, Refused, documents
 from .local import LocalTarget
-from .processes import Program, answers, free_port
+from .processes import Program, answers, listening
 
 
 def _filename(ref: ObjectRef) -> str:
@@ -72,19 +72,20 @@ class ReferenceTarget(LocalTarget):
         self.manifests = self._open_workdir("agw-conformance-") / "manifests"
         self.manifests.mkdir(parents=True, exist_ok=True)
         echo = self._start_echo()
-        gw_port, admin_port = free_port(), free_port()
-        self._gateway = f"http://127.0.0.1:{gw_port}"
-        self._admin = f"http://127.0.0.1:{admin_port}"
+        traffic, admin = listening(), listening()
+        self._gateway = f"http://127.0.0.1:{traffic.getsockname()[1]}"
+        self._admin = f"http://127.0.0.1:{admin.getsockname()[1]}"
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         gateway = Program(
             "gateway",
-            [*self.command, "serve", "--manifests", str(self.manifests), "--listen", f"127.0.0.1:{gw_port}", "--admin", f"127.0.0.1:{admin_port}",
+            [*self.command, "serve", "--manifests", str(self.manifests), "--listen", f"fd:{traffic.fileno()}", "--admin", f"fd:{admin.fileno()}",
              # Scanning a handful of files is cheap; a short interval keeps each apply quick.
              "--poll-interval", "0.02",
              # /status/keys: what the gateway loaded from each Secret, for `loaded_key_digests`.
              "--admin-key-digests", *self.serve_flags],
             self.workdir,
             env,
+            sockets=(traffic, admin),
         )
         self.programs.append(gateway)
         self._echo_ready(echo)

@@ -1,68 +1,16 @@
-"""A real Kubernetes control plane (etcd + kube-apiserver) for tests.
-
-No kubelet, no controllers, no Docker: just the API server, which is all that
-is needed to check that manifests are accepted or refused by the real CRD
-schemas and CEL validation rules (the controller-runtime "envtest" approach).
-
-Binaries (``kube-apiserver``, ``etcd``, ``go-httpbin``) and CRDs are built from
-pinned Go modules by ``clusters/envtest/build.sh`` into a cache directory
-outside the repository; see that script and ``clusters/envtest/versions.env``.
-
-Where the assets come from (:func:`find_assets`):
-
-* ``KUBEBUILDER_ASSETS`` if set: a directory holding ``kube-apiserver`` and
-  ``etcd`` (the envtest convention);
-* otherwise ``clusters/envtest/build.sh`` is run (a no-op when its cache is
-  already complete; a cold build compiles kube-apiserver and takes a while)
-  and the directory it prints is used.
-
-Where the CRDs come from (:func:`find_crds`), first match wins:
-
-1. the ``crds`` argument;
-2. ``AGW_ENVTEST_CRDS`` (a directory of ``*.yaml`` files);
-3. ``<assets>/../crds``, which is where build.sh puts them.
-
-Otherwise starting fails and asks for one of the first two. Every
-CustomResourceDefinition found is installed and waited for until Established.
-
-Use::
-
-    with ControlPlane() as cp:
-        cp.kubeconfig   # Path of a kubeconfig usable by kubectl, lightkube, kubernetes
-        cp.server       # "https://127.0.0.1:<port>"
-
-or from a shell: ``python -m conformance.controlplane start`` (runs until
-Ctrl-C, printing the kubeconfig path) and ``python -m conformance.controlplane
-build`` (prints the KUBEBUILDER_ASSETS directory).
-
-Authentication: the API server gets a static token file mapping a random token
-to user ``admin`` in group ``system:masters`` (authorization mode RBAC, so that
-user may do everything); the kubeconfig carries that token and the
-self-generated serving certificate as ``certificate-authority-data``.
-
-Processes run in their own process groups with their output in
-``<workdir>/etcd.log`` and ``<workdir>/kube-apiserver.log``; :meth:`ControlPlane.stop`
-terminates them (then kills them after a timeout) and removes the temporary
-work directory. If starting fails, everything started is stopped, the work
-directory is kept for inspection and :class:`ControlPlaneError` carries the
-tail of the relevant log.
-"""
+"""etcd and kube-apiserver as local programs, with certificates, a kubeconfig and the CRDs installed."""
 
 from __future__ import annotations
 
-import argparse
 import atexit
 import base64
 import json
-import os
 import secrets
 import shutil
 import signal
 import ssl
 import subprocess
-import sys
 import tempfile
-import threading
 import time
 import weakref
 from pathlib import Path
@@ -71,76 +19,11 @@ from typing import Any, Self
 import httpx
 import yaml
 
-from .targets.processes import Program, free_port, stop_all
+from ..targets.processes import Program, free_port, stop_all
+from .assets import ControlPlaneError, check_assets, find_assets, find_crds
 
-__all__ = [
-    "ControlPlane",
-    "ControlPlaneError",
-    "build_script",
-    "find_assets",
-    "find_crds",
-    "main",
-]
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
 CRD_API = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class ControlPlaneError(RuntimeError):
-    """Building, finding or starting the control plane failed."""
-
-
-def build_script() -> Path:
-    """Path of ``clusters/envtest/build.sh`` in this repository."""
-    return REPO_ROOT / "clusters" / "envtest" / "build.sh"
-
-
-def _check_assets(path: Path, origin: str) -> Path:
-    missing = [b for b in ("kube-apiserver", "etcd") if not os.access(path / b, os.X_OK)]
-    if missing:
-        raise ControlPlaneError(
-            f"{origin}={path} must be a directory holding executable kube-apiserver and etcd; missing: {', '.join(missing)}"
-        )
-    return path
-
-
-def find_assets(*, build: bool = True) -> Path:
-    """The directory holding ``kube-apiserver`` and ``etcd``.
-
-    ``KUBEBUILDER_ASSETS`` if set, else the output of ``clusters/envtest/build.sh``
-    (run with its progress on our stderr; ``build=False`` refuses to run it).
-    """
-    env = os.environ.get("KUBEBUILDER_ASSETS")
-    if env:
-        return _check_assets(Path(env).expanduser().resolve(), "KUBEBUILDER_ASSETS")
-    script = build_script()
-    if not build:
-        raise ControlPlaneError(f"KUBEBUILDER_ASSETS is not set (run {script} to build the assets)")
-    if not script.is_file():
-        raise ControlPlaneError(f"KUBEBUILDER_ASSETS is not set and {script} does not exist")
-    proc = subprocess.run(["bash", str(script)], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, check=False)
-    lines = [line.strip() for line in proc.stdout.splitlines() if line.strip()]
-    if proc.returncode != 0 or not lines:
-        raise ControlPlaneError(f"{script} failed with exit code {proc.returncode} (its messages are above)")
-    return _check_assets(Path(lines[-1]), f"the output of {script}")
-
-
-def find_crds(assets: Path, crds: Path | None = None) -> Path:
-    """The CRD directory: ``crds``, else ``AGW_ENVTEST_CRDS``, else ``<assets>/../crds``."""
-    if crds is not None:
-        origin, path = "crds", Path(crds)
-    elif os.environ.get("AGW_ENVTEST_CRDS"):
-        origin, path = "AGW_ENVTEST_CRDS", Path(os.environ["AGW_ENVTEST_CRDS"])
-    else:
-        path = Path(assets).parent / "crds"
-        if not path.is_dir():
-            raise ControlPlaneError(f"no CRD directory next to the assets ({path}); pass crds=... or set AGW_ENVTEST_CRDS")
-        return path
-    path = path.expanduser().resolve()
-    if not path.is_dir():
-        raise ControlPlaneError(f"{origin}={path} is not a directory")
-    return path
 
 
 def _tail(path: Path, lines: int = 40) -> str:
@@ -215,7 +98,7 @@ class ControlPlane:
             raise ControlPlaneError("already started")
         self.installed_crds = []
         self.assets = self._assets_arg.resolve() if self._assets_arg else find_assets()
-        _check_assets(self.assets, "assets")
+        check_assets(self.assets, "assets")
         self.crds_dir = find_crds(self.assets, self._crds_arg)
         if self._workdir_arg is not None:
             self.workdir = self._workdir_arg.resolve()
@@ -461,46 +344,3 @@ def _openssl(*args: str) -> None:
     r = subprocess.run([exe, *args], capture_output=True, text=True, check=False)
     if r.returncode != 0:
         raise ControlPlaneError(f"openssl {' '.join(args)} failed: {r.stderr.strip()}")
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``start``: run a control plane until Ctrl-C; ``build``: print KUBEBUILDER_ASSETS."""
-    parser = argparse.ArgumentParser(
-        prog="python -m conformance.controlplane",
-        description="A local etcd + kube-apiserver with the Gateway API and agentgateway CRDs.",
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("build", help="build (or reuse) the binaries and CRDs; print the KUBEBUILDER_ASSETS directory")
-    start = sub.add_parser("start", help="start a control plane and keep it running until Ctrl-C")
-    start.add_argument("--assets", type=Path, help="directory with kube-apiserver and etcd (default: build)")
-    start.add_argument("--crds", type=Path, help="directory of CRD YAML files (default: next to the assets)")
-    start.add_argument("--workdir", type=Path, help="keep data, logs and kubeconfig here (default: a temp dir)")
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "build":
-            print(find_assets())
-            return 0
-        stop = threading.Event()
-
-        def on_signal(signum: int, frame: object) -> None:
-            stop.set()
-
-        # Explicit handlers: SIGINT may be ignored when started in the background.
-        signal.signal(signal.SIGTERM, on_signal)
-        signal.signal(signal.SIGINT, on_signal)
-        with ControlPlane(args.assets, args.crds, args.workdir) as cp:
-            print(f"API server:  {cp.server}")
-            print(f"CRDs:        {len(cp.installed_crds)} from {cp.crds_dir}")
-            print(f"kubeconfig:  {cp.kubeconfig}")
-            print(f"  export KUBECONFIG={cp.kubeconfig}")
-            print("Ctrl-C to stop.", flush=True)
-            stop.wait()
-            print("stopping", flush=True)
-        return 0
-    except ControlPlaneError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -9,14 +9,9 @@ from pathlib import Path
 import pytest
 
 from conformance import features as ft
-from conformance.targets.agentgateway.envtest import (
-    AGENTGATEWAY_FEATURES,
-    AgentgatewayEnvtestTarget,
-    Mount,
-    controller_env,
-    last_line,
-    local_pod,
-)
+from conformance.targets.agentgateway.builds import last_line
+from conformance.targets.agentgateway.envtest import AGENTGATEWAY_FEATURES, AgentgatewayEnvtestTarget, controller_env
+from conformance.targets.agentgateway.pod import Mount, local_pod
 
 ROOT = Path("/tmp/proxy-root")
 

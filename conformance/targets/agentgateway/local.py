@@ -38,7 +38,6 @@ The admin, stats and readiness servers are put on free loopback ports through th
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import time
@@ -55,6 +54,7 @@ from ..local import LocalTarget
 from ..processes import Program, answers, free_port
 from ..reference import as_api_server_returns
 from . import config as agw_config
+from .builds import PROXY_BUILD, binary_version, run_build
 from .config import Untranslatable
 
 __all__ = ["AgentgatewayLocalTarget", "ProxyRejected", "Untranslatable", "UNSUPPORTED"]
@@ -89,7 +89,6 @@ KEYS_NOT_SHOWN = ("the agentgateway proxy's admin config_dump redacts API keys, 
 
 BASE_GATEWAY = ("agentgateway-system", "agentgateway-proxy", 80)
 BASE_ROUTE = ("httpbin", "httpbin")
-BUILD_SCRIPT = Path(__file__).resolve().parents[3] / "clusters" / "agentgateway" / "build.sh"
 # Environment variables that would override the file's configuration of the proxy.
 _OVERRIDES = ("ADMIN_ADDR", "STATS_ADDR", "READINESS_ADDR", "XDS_ADDRESS", "LOCAL_XDS_PATH", "CA_ADDRESS",
               "NAMESPACE", "GATEWAY", "IPV6_ENABLED", "CONFIG_STORAGE_MODE")
@@ -276,15 +275,13 @@ def _build_from_source() -> str:
             "--target=agentgateway-local needs the agentgateway proxy binary: pass --agentgateway-binary PATH, "
             "or set AGW_AGENTGATEWAY_SRC to an agentgateway source tree (v1.4.1) to build it with clusters/agentgateway/build.sh"
         )
-    if not BUILD_SCRIPT.is_file():
-        raise pytest.UsageError(f"AGW_AGENTGATEWAY_SRC is set, but {BUILD_SCRIPT} is missing (it is in the source checkout of this suite); "
+    if not PROXY_BUILD.is_file():
+        raise pytest.UsageError(f"AGW_AGENTGATEWAY_SRC is set, but {PROXY_BUILD} is missing (it is in the source checkout of this suite); "
                                 "pass --agentgateway-binary PATH instead")
-    # Progress goes to stderr, as the script writes it; the path is its last line of stdout.
-    result = subprocess.run(["bash", str(BUILD_SCRIPT)], stdout=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
-    lines = result.stdout.strip().splitlines()
-    if result.returncode != 0 or not lines:
-        raise pytest.UsageError(f"building agentgateway with {BUILD_SCRIPT} failed (exit {result.returncode}); its messages are above")
-    return lines[-1].strip()
+    try:
+        return str(run_build(PROXY_BUILD))
+    except RuntimeError as exc:
+        raise pytest.UsageError(f"building agentgateway: {exc}") from None
 
 
 def _check_binary(binary: str) -> None:
@@ -296,16 +293,3 @@ def _check_binary(binary: str) -> None:
         raise pytest.UsageError(f"--agentgateway-binary {binary}: does not run as agentgateway ({type(exc).__name__}: {exc})") from None
 
 
-def binary_version(binary: str) -> str:
-    """What `agentgateway --version` says: `v1.4.1 (163ea2146acb)`, or why it says nothing."""
-    try:
-        done = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.SubprocessError) as exc:
-        return f"unknown ({type(exc).__name__})"
-    text = (done.stdout or done.stderr).strip()
-    try:
-        info = json.loads(text)  # the proxy prints its build information as JSON
-    except ValueError:
-        return text.splitlines()[0][:200] if text else "unknown"
-    version, revision = str(info.get("version") or "unknown"), str(info.get("git_revision") or "")
-    return f"{version} ({revision[:12]})" if revision else version

@@ -1,0 +1,46 @@
+"""The agentgateway builds: clusters/agentgateway*/build.sh, run from a source tree, print the binary they made."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from ...controlplane import REPO_ROOT
+
+CONTROLLER_BUILD = REPO_ROOT / "clusters" / "agentgateway-controller" / "build.sh"
+PROXY_BUILD = REPO_ROOT / "clusters" / "agentgateway" / "build.sh"
+
+
+def last_line(output: str) -> str:
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    if not lines:
+        raise RuntimeError("the build printed nothing on stdout")
+    return lines[-1]
+
+
+def run_build(script: Path, env: dict[str, str] | None = None) -> Path:
+    """Run a build script (progress on our stderr); the path it prints last."""
+    proc = subprocess.run(["bash", str(script)], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=env, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{script.relative_to(REPO_ROOT)} failed with exit code {proc.returncode} (its messages are above)")
+    path = Path(last_line(proc.stdout))
+    if not os.access(path, os.X_OK):
+        raise RuntimeError(f"{script.relative_to(REPO_ROOT)} printed {path}, which is not an executable")
+    return path
+
+
+def binary_version(binary: str) -> str:
+    """What `agentgateway --version` says: `v1.4.1 (163ea2146acb)`, or why it says nothing."""
+    try:
+        done = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"unknown ({type(exc).__name__})"
+    text = (done.stdout or done.stderr).strip()
+    try:
+        info = json.loads(text)  # the proxy prints its build information as JSON
+    except ValueError:
+        return text.splitlines()[0][:200] if text else "unknown"
+    version, revision = str(info.get("version") or "unknown"), str(info.get("git_revision") or "")
+    return f"{version} ({revision[:12]})" if revision else version

@@ -8,128 +8,24 @@ from here; `features/conftest.py` imports them for this suite's feature files on
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 
 import pytest
 
 from . import features as ft
-from . import inventory, report_dir, trace
+from . import inventory, options, report_dir, trace
 from .convergence import Rule
 from .masking import mask_report
 from .report import Report
+from .targets import make_target
 from .targets.base import Target
 from .targets.processes import interrupt_on_termination
 from .world import World
 
-TARGETS = ("reference", "kubernetes", "agentgateway-local", "kind")
-
-
-def _csv(value: str) -> list[str]:
-    return [v.strip() for v in value.split(",") if v.strip()]
-
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("agw-conformance", "API key auth conformance")
-    group.addoption("--target", choices=TARGETS, default="reference", help="deployment under test (default: reference)")
-    group.addoption("--reference-command",
-                    help="command that runs the reference gateway (default: python -m reference); also used by --envtest, and for the echo backend of --target=agentgateway-local")
-    group.addoption("--convergence-threshold", type=int, default=3, help="matches in a row an expectation needs (default 3)")
-    group.addoption("--convergence-timeout", type=float, default=30.0, help="seconds an expectation may take (default 30)")
-    group.addoption("--convergence-interval", type=float, default=0.1, help="seconds between attempts (default 0.1)")
-    group.addoption("--supported-features", type=_csv, help="features the target supports (default: what the target declares)")
-    group.addoption("--exempt-features", type=_csv, default=[], help="features not to test even if supported")
-    group.addoption("--skip-tests", type=_csv, default=[], help="scenario IDs not to run (e.g. APIKEY-EXT-012)")
-    group.addoption("--profiles", type=_csv, default=list(ft.DEFAULT_PROFILES),
-                    help=f"profiles to run (default {', '.join(ft.DEFAULT_PROFILES)}; opt-in: {ft.RELIABILITY})")
-    group.addoption("--load-seconds", type=float, default=30.0, help=f"how long the {ft.RELIABILITY} load with key churn runs (default 30)")
-    group.addoption("--load-clients", type=int, default=8, help=f"concurrent clients of the {ft.RELIABILITY} load (default 8)")
-    group.addoption("--hostile-slow-limit", type=float, default=30.0,
-                    help=f"seconds a gateway may leave a client that never finishes its request connected ({ft.RELIABILITY}; default 30)")
-    group.addoption("--conformance-report", help="write a ConformanceReport YAML to this path")
-    group.addoption("--kubeconfig", help="kubeconfig of the cluster (--target=kubernetes)")
-    group.addoption("--gateway-address", help="base URL of the gateway under test (--target=kubernetes)")
-    group.addoption("--install-base", action="store_true", help="create the Gateway, httpbin route and Service (--target=kubernetes)")
-    group.addoption("--envtest", action="store_true",
-                    help="--target=kubernetes on a cluster of our own: envtest API server, go-httpbin, and the reference gateway watching it")
-    group.addoption("--backend-address", help="HOST:PORT of an httpbin for the base EndpointSlice (--target=kubernetes with --install-base)")
-    group.addoption("--envtest-gateway", choices=("reference", "agentgateway"), default=None,
-                    help="gateway for --envtest: reference (default), or agentgateway: its controller and proxy built from AGW_AGENTGATEWAY_SRC")
-    group.addoption("--agentgateway-binary",
-                    help="agentgateway proxy binary (--target=agentgateway-local; default: built by clusters/agentgateway/build.sh from AGW_AGENTGATEWAY_SRC)")
-    group.addoption("--kind-cluster", default="agw-conformance", help="name of the kind cluster to make or reuse (--target=kind)")
-    group.addoption("--kind-keep", action="store_true", help="leave the kind cluster running after the run (--target=kind)")
-    group.addoption("--agentgateway-version", help="agentgateway Helm chart version to install (--target=kind; default: the pinned release)")
-    report_dir.add_options(group)
-
-
-# Options that only mean something on some targets: (option, dest, where it applies, test).
-_TARGET_ONLY = (
-    ("--kubeconfig", "kubeconfig", "--target=kubernetes without --envtest", lambda t, e: t == "kubernetes" and not e),
-    ("--gateway-address", "gateway_address", "--target=kubernetes without --envtest", lambda t, e: t == "kubernetes" and not e),
-    ("--install-base", "install_base", "--target=kubernetes without --envtest", lambda t, e: t == "kubernetes" and not e),
-    ("--backend-address", "backend_address", "--target=kubernetes with --install-base", lambda t, e: t == "kubernetes" and not e),
-    ("--envtest", "envtest", "--target=kubernetes", lambda t, e: t == "kubernetes"),
-    ("--envtest-gateway", "envtest_gateway", "--target=kubernetes --envtest", lambda t, e: t == "kubernetes" and e),
-    ("--reference-command", "reference_command", "--target=reference, --envtest or --target=agentgateway-local",
-     lambda t, e: t in ("reference", "agentgateway-local") or e),
-    ("--agentgateway-binary", "agentgateway_binary", "--target=agentgateway-local", lambda t, e: t == "agentgateway-local"),
-    ("--kind-keep", "kind_keep", "--target=kind", lambda t, e: t == "kind"),
-    ("--agentgateway-version", "agentgateway_version", "--target=kind", lambda t, e: t == "kind"),
-)
-
-
-def check_options(config: pytest.Config) -> None:
-    """Refuse, before anything starts, options that cannot work as given."""
-    target, envtest = config.getoption("target"), config.getoption("envtest")
-    for flag, dest, where, applies in _TARGET_ONLY:
-        if config.getoption(dest) and not applies(target, envtest):
-            raise pytest.UsageError(f"{flag} has no effect with --target={target}{' --envtest' if envtest else ''}; it only applies to {where}")
-    for flag, dest in (("--supported-features", "supported_features"), ("--exempt-features", "exempt_features")):
-        unknown = sorted(set(config.getoption(dest) or ()) - set(ft.FEATURES))
-        if unknown:
-            raise pytest.UsageError(f"{flag}: unknown feature(s) {', '.join(unknown)}; known: {', '.join(ft.FEATURES)}")
-    unknown = sorted(set(config.getoption("profiles")) - set(ft.PROFILES))
-    if unknown:
-        raise pytest.UsageError(f"--profiles: unknown profile(s) {', '.join(unknown)}; known: {', '.join(ft.PROFILES)}")
-    bad = sorted(i for i in config.getoption("skip_tests") if not ft.ID_PATTERN.match(i))
-    if bad:
-        raise pytest.UsageError(f"--skip-tests: {', '.join(bad)} is not a scenario ID (like APIKEY-EXT-012)")
-    for name in ("convergence_threshold", "convergence_timeout", "convergence_interval", "load_seconds", "load_clients", "hostile_slow_limit"):
-        if config.getoption(name) <= 0:
-            raise pytest.UsageError(f"--{name.replace('_', '-')} must be greater than 0")
-
-
-def _make_target(config: pytest.Config) -> Target:
-    target = config.getoption("target")
-    if target == "kubernetes":
-        if config.getoption("envtest") and config.getoption("envtest_gateway") == "agentgateway":
-            cluster = _cluster_target(target, "agentgateway.envtest", "AgentgatewayEnvtestTarget")
-        elif config.getoption("envtest"):
-            cluster = _cluster_target(target, "envtest", "EnvtestTarget")
-        else:
-            cluster = _cluster_target(target, "kubernetes", "KubernetesTarget")
-        return cluster.from_options(config)
-    if target == "kind":
-        return _cluster_target(target, "kind", "KindTarget").from_options(config)
-    if target == "agentgateway-local":
-        from .targets.agentgateway.local import AgentgatewayLocalTarget
-
-        return AgentgatewayLocalTarget.from_options(config)
-    from .targets.reference import ReferenceTarget
-
-    return ReferenceTarget(ft.REFERENCE_FEATURES, command=config.getoption("reference_command"), timeout=config.getoption("convergence_timeout"))
-
-
-def _cluster_target(target: str, module: str, name: str) -> type[Target]:
-    # Cluster targets import the Kubernetes client; the default run does not need it.
-    try:
-        return getattr(importlib.import_module(f".targets.{module}", __package__), name)
-    except ImportError as exc:
-        raise pytest.UsageError(
-            f"--target={target} needs the cluster extra ({exc.name or exc} is not installed): pip install 'agw-apikey-conformance[kubernetes]'"
-        ) from None
+    options.add(parser)
 
 
 def _is_worker(config: pytest.Config) -> bool:
@@ -148,9 +44,9 @@ def pytest_configure(config: pytest.Config) -> None:
     for tag in ft.OTHER_TAGS:
         config.addinivalue_line("markers", f"{tag}: scenario group")
     _CONFIG[:] = [config]
-    check_options(config)
+    options.check(config)
     interrupt_on_termination()  # `kill -TERM` of a run stops what it started, as Ctrl-C does
-    target = _make_target(config)
+    target = make_target(config)
     if target.not_parallel and config.getoption("numprocesses", None) not in (None, 0) and not _is_worker(config):
         raise pytest.UsageError(f"-n (pytest-xdist) cannot be used with {target.name}: {target.not_parallel}")
     # A request may take at most a third of the time an expectation has, so a gateway

@@ -31,15 +31,22 @@ spec:
   traffic:
     apiKeyAuthentication: {mode: %s, secretRef: {name: apikey}%s}
 """
-# Fits the CRDs, but names a backend kind the gateway does not serve.
-ROUTE = """
+# Fits the CRDs, but selects namespaces with matchExpressions, which the gateway does not
+# implement (read as matchLabels alone, it would admit routes the product keeps out).
+GATEWAY = """
 apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: elsewhere, namespace: httpbin}
+kind: Gateway
+metadata: {name: elsewhere, namespace: agentgateway-system}
 spec:
-  parentRefs: [{name: agentgateway-proxy, namespace: agentgateway-system}]
-  hostnames: [elsewhere.example.com]
-  rules: [{backendRefs: [{group: multicluster.x-k8s.io, kind: ServiceImport, name: httpbin, port: 8000}]}]
+  gatewayClassName: agentgateway
+  listeners:
+    - name: http
+      port: 8080
+      protocol: HTTP
+      allowedRoutes:
+        namespaces:
+          from: Selector
+          selector: {matchExpressions: [{key: team, operator: In, values: [a]}]}
 """
 WITH_KEY = with_key(KEY)
 
@@ -73,11 +80,11 @@ def test_objects_the_api_accepts_and_the_gateway_cannot_use_are_reported_and_the
     converge(cluster.send, WITH_KEY, status(200), RULE, "200 with the key")
 
     cluster.apply(POLICY % ("Optional", ", location: {expression: 'request.headers[\"x-key\"]'}"))
-    cluster.apply(ROUTE)
+    cluster.apply(GATEWAY)
     error = wait_for_rejection(cluster, "AgentgatewayPolicy agentgateway-system/apikey-auth")
     assert "spec.traffic.apiKeyAuthentication.location.expression" in error, error
-    error = wait_for_rejection(cluster, "HTTPRoute httpbin/elsewhere")
-    assert "spec.rules[0].backendRefs[0].kind" in error, error
+    error = wait_for_rejection(cluster, "Gateway agentgateway-system/elsewhere")
+    assert "spec.listeners[0].allowedRoutes.namespaces.selector.matchExpressions" in error, error
     assert cluster.programs[-1].running
     # The last good policy (Strict) stays in force: the bad update did not make it Optional.
     converge(cluster.send, NO_KEY, status(401), RULE, "the last good policy still refusing a request without a key")

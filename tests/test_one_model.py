@@ -153,3 +153,15 @@ def test_a_reference_only_refusal_stays_in_the_reference():
         parse_manifest(text, "test.yaml")
     policies = translation(text).config["policies"]
     assert policies[0]["policy"]["apiKey"]["location"] == {"expression": "request.headers.x"}
+
+
+def test_a_backend_of_another_kind_is_an_invalid_reference_for_both():
+    # The reference once refused the whole route; the Gateway API asks for a 500 on that rule.
+    text = POLICY_AND_ROUTE.replace("backendRefs: [{name: svc, port: 80}]\n    - name: without",
+                                    "backendRefs: [{group: multicluster.x-k8s.io, kind: ServiceImport, name: svc}]\n    - name: without")
+    config = cfg.build(parse_manifest(text, "test.yaml"), "agentgateway")
+    route = next(c.route for c in config.listeners[0].candidates)
+    [ref] = route.rules[0].backends
+    assert config.invalid(route, ref) == "backend kind not supported"
+    routes = {r["name"]: r for r in translation(text).config["routes"]}
+    assert routes["r/with-param"]["backends"] == [{"invalid": None, "weight": 1}]

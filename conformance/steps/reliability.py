@@ -1,7 +1,7 @@
 """Steps of the opt-in APIKEY-RELIABILITY profile: hostile clients and load with key churn
 against whatever gateway the run targets, with the figures printed for the vendor.
 
-The cases and the judging live in `conformance.hostile` and `conformance.load`; the
+The cases and the judging live in `conformance.reliability`; the
 suite's own tests run the same code against the reference gateway.
 """
 
@@ -11,7 +11,7 @@ import pytest
 import yaml
 from pytest_bdd import then, when
 
-from .. import hostile, load
+from ..reliability import hostile, load
 from ..http import Request
 from ..world import World
 

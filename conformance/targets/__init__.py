@@ -1,1 +1,45 @@
-"""Deployments the suite can run against: `reference` (default) and `kubernetes`."""
+"""Deployments the suite can run against, chosen by `--target`.
+
+`reference` (default: the built-in reference gateway), `kubernetes` (any cluster, or one of
+our own with `--envtest`), `agentgateway-local` (the real proxy alone) and `kind`.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+from .. import features as ft
+from .base import Target
+
+
+def make_target(config: pytest.Config) -> Target:
+    target = config.getoption("target")
+    if target == "kubernetes":
+        if config.getoption("envtest") and config.getoption("envtest_gateway") == "agentgateway":
+            cluster = _cluster(target, "agentgateway.envtest", "AgentgatewayEnvtestTarget")
+        elif config.getoption("envtest"):
+            cluster = _cluster(target, "envtest", "EnvtestTarget")
+        else:
+            cluster = _cluster(target, "kubernetes", "KubernetesTarget")
+        return cluster.from_options(config)
+    if target == "kind":
+        return _cluster(target, "kind", "KindTarget").from_options(config)
+    if target == "agentgateway-local":
+        from .agentgateway.local import AgentgatewayLocalTarget
+
+        return AgentgatewayLocalTarget.from_options(config)
+    from .reference import ReferenceTarget
+
+    return ReferenceTarget(ft.REFERENCE_FEATURES, command=config.getoption("reference_command"), timeout=config.getoption("convergence_timeout"))
+
+
+def _cluster(target: str, module: str, name: str) -> type[Target]:
+    # Cluster targets import the Kubernetes client; the default run does not need it.
+    try:
+        return getattr(importlib.import_module(f".{module}", __package__), name)
+    except ImportError as exc:
+        raise pytest.UsageError(
+            f"--target={target} needs the cluster extra ({exc.name or exc} is not installed): pip install 'agw-apikey-conformance[kubernetes]'"
+        ) from None

@@ -1,5 +1,5 @@
 """Hostile HTTP over raw sockets against the reference gateway (the cases are in
-`conformance.hostile`, shared with the opt-in vendor run).
+`conformance.reliability.hostile`, shared with the opt-in vendor run).
 
 Behind a Strict policy, none of the requests carries a valid key where the gateway looks
 for one, so the backend, which records everything that reaches it, must see nothing at
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import Request, converge, hostile
+from conformance import Request, converge
+from conformance.reliability import hostile
 from support import RULE, secret, status, strict_policy
 
 from .parts import HOST, Backend, leaks, log_texts, route_to, verbose_gateway

@@ -15,7 +15,7 @@ import time
 import pytest
 import yaml
 
-from conformance import load
+from conformance.reliability import load
 from conformance.targets.base import ObjectRef, documents
 from conformance.targets.reference import _filename
 

@@ -3,7 +3,7 @@
 A harness that accepts one lucky response, or counts a skip as a pass, would let a broken
 gateway through; the tests of the harness must catch each of these. Every mutant names the
 tests that are meant to catch it (`killers`): it counts as killed only when those tests,
-and nothing else, fail against it (`tests/test_harness_mutants.py`, which writes each into a copy of the package).
+and nothing else, fail against it (`tests/e2e/test_harness_mutants.py`, which writes each into a copy of the package).
 """
 
 from __future__ import annotations
@@ -24,51 +24,51 @@ class HarnessMutant:
 MUTANTS = [
     HarnessMutant("converge-on-one-match", "conformance.convergence", "if len(streak) >= rule.threshold:", "if len(streak) >= 1:",
                   "an expectation holds only after `threshold` matches in a row",
-                  ("tests/test_convergence.py::test_returns_after_threshold_matches_in_a_row",
-                   "tests/test_convergence.py::test_one_match_is_not_enough")),
+                  ("tests/unit/test_convergence.py::test_returns_after_threshold_matches_in_a_row",
+                   "tests/unit/test_convergence.py::test_one_match_is_not_enough")),
     HarnessMutant("miss-keeps-the-streak", "conformance.convergence", "            streak = []\n", "            pass\n",
                   "a miss resets the count of matches",
-                  ("tests/test_convergence.py::test_one_match_is_not_enough",)),
+                  ("tests/unit/test_convergence.py::test_one_match_is_not_enough",)),
     HarnessMutant("skip-counts-as-pass", "conformance.report",
                   'elif report.skipped and self._outcome.get(name) != "failed":\n            self._outcome[name] = "skipped"',
                   'elif report.skipped and self._outcome.get(name) != "failed":\n            self._outcome[name] = "passed"',
                   "a skipped scenario is not a passed one",
-                  ("tests/test_report.py::test_a_skip_is_not_a_pass",)),
+                  ("tests/unit/test_report.py::test_a_skip_is_not_a_pass",)),
     HarnessMutant("not-run-vanishes", "conformance.report",
                   "            elif outcome is None:\n                profile.not_run.append(",
                   "            elif outcome is None:\n                continue\n                profile.not_run.append(",
                   "a scenario that never ran makes its profile partial",
-                  ("tests/test_report.py::test_a_scenario_that_never_ran_makes_the_profile_partial",
-                   "tests/test_report.py::test_deselected_scenarios_are_listed_with_the_reason",
-                   "tests/test_report.py::test_a_scenario_whose_file_was_not_collected_is_not_run_not_absent")),
+                  ("tests/unit/test_report.py::test_a_scenario_that_never_ran_makes_the_profile_partial",
+                   "tests/unit/test_report.py::test_deselected_scenarios_are_listed_with_the_reason",
+                   "tests/unit/test_report.py::test_a_scenario_whose_file_was_not_collected_is_not_run_not_absent")),
     HarnessMutant("nothing-run-is-success", "conformance.report",
                   "self.provisional or not self.passed:", "self.provisional:",
                   "a profile in which no scenario ran is never success",
-                  ("tests/test_report.py::test_a_profile_with_nothing_run_is_never_success",)),
+                  ("tests/unit/test_report.py::test_a_profile_with_nothing_run_is_never_success",)),
     HarnessMutant("exemption-is-success", "conformance.report",
                   "if self.skipped or self.exempt or", "if self.skipped or",
                   "an exempted feature keeps its profile from success",
-                  ("tests/test_report.py::test_an_exempted_feature_is_listed_apart_and_never_success",)),
+                  ("tests/unit/test_report.py::test_an_exempted_feature_is_listed_apart_and_never_success",)),
     HarnessMutant("workers-results-lost", "conformance.report",
                   '        for name, outcome in state["outcome"].items():',
                   '        for name, outcome in ():',
                   "under xdist, the controller's report holds every worker's results",
-                  ("tests/test_report.py::test_workers_states_merge_into_one_complete_report",)),
+                  ("tests/unit/test_report.py::test_workers_states_merge_into_one_complete_report",)),
     HarnessMutant("stand-in-counts-as-real", "conformance.report",
                   'elif outcome == "passed" and self._provisional_because(entry):\n                profile.provisional',
                   'elif False:\n                profile.provisional',
                   "a scenario checked against a stand-in, or with a step left unchecked, is not reported as conformant",
-                  ("tests/test_report.py::test_features_checked_against_a_stand_in_are_not_reported_as_conformant",
-                   "tests/test_report.py::test_a_step_the_target_could_not_check_keeps_the_scenario_from_counting")),
+                  ("tests/unit/test_report.py::test_features_checked_against_a_stand_in_are_not_reported_as_conformant",
+                   "tests/unit/test_report.py::test_a_step_the_target_could_not_check_keeps_the_scenario_from_counting")),
     HarnessMutant("judge-every-projects-tags", "conformance.plugin",
                   "if scenario is None or not is_ours(scenario[0]):\n        return None",
                   "if scenario is None:\n        return None",
                   "the plugin leaves other projects' tags alone",
-                  ("tests/test_plugin.py::test_other_projects_tags_and_steps_are_untouched",)),
+                  ("tests/e2e/test_plugin.py::test_other_projects_tags_and_steps_are_untouched",)),
 ]
 
 # Checking that a credential was removed somewhere it never was makes stripping vacuous.
-_PLACE_KILLERS = tuple(f"tests/test_places.py::test_a_place_sees_the_key_where_it_was_put_and_nowhere_else[{w}]"
+_PLACE_KILLERS = tuple(f"tests/unit/test_places.py::test_a_place_sees_the_key_where_it_was_put_and_nowhere_else[{w}]"
                       for w in ("header", "custom-header", "query", "cookie"))
 MUTANTS += [
     HarnessMutant("header-checked-elsewhere", "conformance.places", "return response.upstream_header(self.name)",

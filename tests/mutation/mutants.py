@@ -3,7 +3,7 @@
 `RULES` lists every rule of the spec (`docs/spec.md`) that a gateway can break,
 section by section, in the spec's order. A rule is *covered* when a mutant breaking
 exactly that rule is killed by the scenarios tagged for it: each `Mutant` names its rule
-and those scenarios (`scenarios`), and `tests/test_mutants.py` runs only them against the
+and those scenarios (`scenarios`), and `tests/e2e/test_mutants.py` runs only them against the
 mutant and requires a failure. A rule with no mutant says why (`RULES[...].unchecked`):
 either no outside observer can check it, or the reference gateway lacks the feature.
 

@@ -9,10 +9,10 @@ import time
 
 import httpx
 import pytest
+from helpers import RULE, secret, status, strict_policy
 
 from conformance import Request, converge
 from conformance.targets.processes import free_port
-from support import RULE, secret, status, strict_policy
 
 from .parts import HOST, Backend, leaks, log_texts, route_to, verbose_gateway
 

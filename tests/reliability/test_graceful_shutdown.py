@@ -10,9 +10,9 @@ import time
 
 import httpx
 import pytest
+from helpers import RULE, secret, status, strict_policy
 
 from conformance import Request, converge
-from support import RULE, secret, status, strict_policy
 
 from .parts import HOST, Backend, route_to, verbose_gateway
 

@@ -9,10 +9,10 @@ all: not the outer requests, and not the requests smuggled inside them.
 from __future__ import annotations
 
 import pytest
+from helpers import RULE, secret, status, strict_policy
 
 from conformance import Request, converge
 from conformance.reliability import hostile
-from support import RULE, secret, status, strict_policy
 
 from .parts import HOST, Backend, leaks, log_texts, route_to, verbose_gateway
 

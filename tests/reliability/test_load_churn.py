@@ -14,12 +14,11 @@ import time
 
 import pytest
 import yaml
+from helpers import strict_policy
 
 from conformance.reliability import load
 from conformance.targets.base import ObjectRef, documents
 from conformance.targets.reference import _filename
-
-from support import strict_policy
 
 from .parts import HOST, Backend, admin_texts, leaks, log_texts, route_to, verbose_gateway
 

@@ -1,0 +1,124 @@
+"""What a run calls each scenario, checked on real runs of the suite (pytester, in a subprocess).
+
+Every test is named after its feature file, scenario ID and title; an outline's examples
+by what the title names, never by a row that may hold a key; a skipped scenario points at
+its line in the feature file and names the feature the target lacks.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from pytest_bdd.parser import FeatureParser
+
+from conformance import features as ft
+
+pytest_plugins = ["pytester"]
+
+FEATURES = Path(__file__).resolve().parents[2] / "features"
+NODEID = re.compile(r"^features/(?P<file>\w+\.feature)::(?P<id>APIKEY-[A-Z0-9]+-\d{3}) (?P<title>[^\[]+)(\[(?P<example>[^\]]+)\])?$")
+
+
+def ours(pytester: pytest.Pytester, *args: str):
+    return pytester.runpytest_subprocess(str(FEATURES), "-p", "no:cacheprovider", *args)
+
+
+def collected(pytester: pytest.Pytester, *args: str) -> list[str]:
+    result = ours(pytester, "--collect-only", "-q", *args)
+    lines = [line for line in result.stdout.lines if "::" in line]
+    assert lines, result.stdout.str()[-2000:]
+    return lines
+
+
+def outlines() -> list[tuple[str, object]]:
+    out = []
+    for path in sorted(FEATURES.glob("*.feature")):
+        feature = FeatureParser(str(FEATURES), path.name).parse()
+        out.extend((path.name, t) for t in feature.scenarios.values() if t.examples)
+    return out
+
+
+def test_every_scenario_is_named_by_its_file_id_and_title(pytester):
+    # Every profile, the opt-in one included, so that every scenario is collected.
+    nodeids = collected(pytester, "--profiles", ",".join(ft.PROFILES))
+    titles = {}
+    for path in sorted(FEATURES.glob("*.feature")):
+        for template in FeatureParser(str(FEATURES), path.name).parse().scenarios.values():
+            [scenario_id] = [t for t in template.tags if ft.ID_PATTERN.match(t)]
+            titles[(path.name, scenario_id)] = template.name
+    seen = set()
+    for nodeid in nodeids:
+        match = NODEID.match(nodeid)
+        assert match, f"not named by feature file, scenario ID and title: {nodeid}"
+        assert titles[(match["file"], match["id"])] == match["title"], nodeid
+        seen.add((match["file"], match["id"]))
+    assert seen == set(titles)
+    assert not any("test_case" in n or "test_features.py" in n for n in nodeids)
+
+
+def test_outline_examples_are_named_without_the_values_their_titles_do_not_show(pytester):
+    # A column the title does not name may hold a key (or a header with one); its values
+    # must not reach node IDs, which pytest prints, and reports and CI logs keep.
+    nodeids = collected(pytester)
+    checked = 0
+    for filename, template in outlines():
+        [scenario_id] = [t for t in template.tags if ft.ID_PATTERN.match(t)]
+        examples_shown = [NODEID.match(n)["example"] for n in nodeids if f"{filename}::{scenario_id} " in n]
+        assert len(examples_shown) == sum(len(e.examples) for e in template.examples), (filename, scenario_id)
+        shown = set(re.findall(r"<([^<>]+)>", template.name))
+        for examples in template.examples:
+            for context in examples.as_contexts():
+                for column, value in context.items():
+                    if column not in shown and len(value) >= 8:
+                        assert not any(value in e for e in examples_shown), f"{filename}: {template.name}: the {column} column shows in a test name"
+                        checked += 1
+    assert checked >= 10
+    assert not any("N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy" in n for n in nodeids)
+    assert "features/decision_table.feature::APIKEY-CORE-010 <mode> mode, <credential> key in the Authorization header[Strict, a valid]" in nodeids
+
+
+def test_one_feature_file_can_be_run_by_its_path(pytester):
+    result = pytester.runpytest_subprocess(str(FEATURES / "status.feature"), "-p", "no:cacheprovider", "--collect-only", "-q")
+    lines = [line for line in result.stdout.lines if "::" in line]
+    assert lines and all(line.startswith("features/status.feature::APIKEY-") for line in lines), result.stdout.str()[-2000:]
+
+
+def test_a_skip_points_at_the_feature_file_and_names_the_missing_feature(pytester):
+    result = ours(pytester, "-v", "-rs", "--supported-features", "APIKeyCore", "-k", "APIKEY-DOC-002 or APIKEY-EXT-060")
+    out = result.stdout.str()
+    assert result.ret == 0, out[-3000:]
+    line = (FEATURES / "credential_removal.feature").read_text().splitlines().index("  @APIKEY-EXT-060 @KeyLocation") + 2
+    # Paths are shown relative to the working directory, which here is pytester's.
+    assert re.search(rf"SKIPPED \[1\] \S*/features/credential_removal\.feature:{line}: "
+                     r"APIKEY-EXT-060 needs KeyLocation, which the target does not support", out), out[-3000:]
+    assert "features/api_key_auth.feature::APIKEY-DOC-002 Cleanup PASSED" in out
+    assert "pytest_bdd" not in out
+
+
+def test_no_scenario_or_example_name_holds_a_key_its_steps_use():
+    # Names reach every output before any masking could (`-v` prints them as a test
+    # starts), so they must be clean by construction: no key a scenario's steps configure,
+    # generate or present (as the world foresees them) may appear in its name.
+    from types import SimpleNamespace
+
+    from conformance.inventory import entry_name, example_ids, tags_of
+    from conformance.steps.manifests import foresee_keys
+    from conformance.world import World
+
+    checked = 0
+    for path in sorted(FEATURES.glob("*.feature")):
+        feature = FeatureParser(str(FEATURES), path.name).parse()
+        for template in feature.scenarios.values():
+            scenario_id = next(t for t in tags_of(template) if ft.ID_PATTERN.match(t))
+            contexts = [c for examples in template.examples for c in examples.as_contexts()] or [{}]
+            names = example_ids(template) if template.examples else [None]
+            for context, example in zip(contexts, names, strict=True):
+                world = World(SimpleNamespace(), SimpleNamespace())
+                foresee_keys(world, template.render(context).steps)
+                name = f"{entry_name(scenario_id, example)} {template.render(context).name}"
+                leaked = [k for k in world.foreseen if len(k.strip()) >= 4 and k in name]
+                assert not leaked, f"{path.name}: {name} holds a key"
+                checked += bool(world.foreseen)
+    assert checked > 50  # most scenarios configure keys: the check saw them

@@ -1,0 +1,206 @@
+"""What the tests share: requests and manifests for started targets, a stand-in upstream,
+the tools the kind checks build or find, and where the real proxy binary is.
+
+Nothing here is skipped quietly: a missing tool fails the test with what to install, and a
+missing proxy binary skips only the tests marked `needs_proxy`, saying what to set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conformance import Request, Rule
+
+ROOT = Path(__file__).resolve().parents[1]
+FEATURES = ROOT / "features"
+MUTATION = ROOT / "tests" / "mutation"
+
+
+# --- traffic through a started target -----------------------------------------------
+
+RULE = Rule(threshold=3, timeout=30, interval=0.1)
+NO_KEY = Request(path="/headers")
+
+
+def with_key(key: str, request: Request = NO_KEY) -> Request:
+    return request.with_header("Authorization", f"Bearer {key}")
+
+
+def status(code: int):
+    """A convergence check: the response has this status."""
+    return lambda r: None if r.status == code else f"status {code}, got {r.error or r.status}"
+
+
+def secret(keys: dict[str, str], name: str = "apikey") -> str:
+    data = "\n".join(f"  {entry}: {json.dumps(value)}" for entry, value in keys.items())
+    return f"""
+apiVersion: v1
+kind: Secret
+metadata: {{name: {name}, namespace: agentgateway-system}}
+stringData:{" {}" if not keys else ""}
+{data}
+"""
+
+
+def strict_policy(secret_name: str = "apikey") -> str:
+    return f"""
+apiVersion: agentgateway.dev/v1alpha1
+kind: AgentgatewayPolicy
+metadata: {{name: apikey-auth, namespace: agentgateway-system}}
+spec:
+  targetRefs: [{{group: gateway.networking.k8s.io, kind: Gateway, name: agentgateway-proxy}}]
+  traffic:
+    apiKeyAuthentication: {{mode: Strict, secretRef: {{name: {secret_name}}}}}
+"""
+
+
+@contextlib.contextmanager
+def kubernetes_target():
+    """The kubernetes target on an API server of its own (envtest), with no gateway behind it."""
+    from conformance.controlplane import ControlPlane
+    from conformance.targets.kubernetes import KubernetesTarget
+
+    with ControlPlane() as plane:
+        target = KubernetesTarget(str(plane.kubeconfig), "http://127.0.0.1:1", frozenset(), timeout=10)
+        target.start()
+        try:
+            yield target
+        finally:
+            target.stop()
+
+
+# --- a stand-in for the gateway's upstream client ------------------------------------------
+
+class CannedResponse:
+    def __init__(self, status: int, body: bytes):
+        self.status, self._body = status, body
+        self.headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+
+    async def body(self):
+        yield self._body
+
+    def aclose(self) -> None:
+        pass
+
+
+class CannedUpstream:
+    def __init__(self, status: int = 200, body: bytes = b'{"headers": {}}'):
+        self.status, self.body = status, body
+        self.requests: list[tuple[str, int, bytes, bytes]] = []
+
+    async def request(self, host, port, method, target, headers, body=None):
+        self.requests.append((host, port, method, target))
+        return CannedResponse(self.status, self.body)
+
+    async def aclose(self) -> None:
+        pass
+
+
+# --- the real agentgateway proxy binary ------------------------------------------------
+
+def _binary() -> str | None:
+    given = os.environ.get("AGW_AGENTGATEWAY_BINARY")
+    if given:
+        return given
+    cache = os.environ.get("AGW_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "agw-conformance")
+    found = sorted(glob.glob(os.path.join(cache, "agentgateway", "*", "bin", "agentgateway")))
+    return found[-1] if found else None
+
+
+BINARY = _binary()  # now: pytester moves HOME for the tests that use it
+# Tests that run the real proxy; tests/conftest.py skips them, saying why, when there is no binary.
+needs_binary = needs_proxy = pytest.mark.needs_proxy
+
+
+# --- tools the kind checks build or find -----------------------------------------------
+
+KIND = ROOT / "clusters" / "kind"
+
+
+def read_env(path: Path) -> dict[str, str]:
+    from conformance.targets.kind import read_env as read
+
+    return read(path)
+
+
+def cache_dir() -> Path:
+    home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    path = Path(os.environ.get("AGW_TOOLS_CACHE") or home / "agw-conformance" / "tools")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def go() -> str:
+    found = shutil.which("go") or ("/usr/local/go/bin/go" if Path("/usr/local/go/bin/go").exists() else None)
+    if found is None:
+        pytest.fail("Go (1.26) is needed to build the checkers (actionlint, the kind config checker); put it on PATH")
+    return found
+
+
+def _run_go(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
+    done = subprocess.run([go(), *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, "GOTOOLCHAIN": "local", **(env or {})})
+    assert done.returncode == 0, f"go {' '.join(args)} failed:\n{done.stderr[-3000:]}"
+
+
+def actionlint() -> Path:
+    """actionlint at the pinned version, built from its Go module once."""
+    version = read_env(KIND / "versions.env")["ACTIONLINT_VERSION"]
+    binary = cache_dir() / f"actionlint-{version}" / "actionlint"
+    if not binary.exists():
+        _run_go(["install", f"github.com/rhysd/actionlint/cmd/actionlint@{version}"], ROOT,
+                {"GOBIN": str(binary.parent), "GOFLAGS": "-mod=mod"})
+    return binary
+
+
+def helm() -> Path:
+    """helm at the pinned version: from the PATH if it is that version, else built once."""
+    version = read_env(KIND / "versions.env")["HELM_VERSION"]
+    found = shutil.which("helm")
+    if found:
+        done = subprocess.run([found, "version", "--template", "{{.Version}}"], capture_output=True, text=True)
+        if done.stdout.strip() == version:
+            return Path(found)
+    binary = cache_dir() / f"helm-{version}" / "helm"
+    if not binary.exists():
+        # About 3 minutes on 2 cores the first time; cached after.
+        _run_go(["install", f"helm.sh/helm/v3/cmd/helm@{version}"], ROOT, {"GOBIN": str(binary.parent), "GOFLAGS": "-mod=mod"})
+    return binary
+
+
+def configcheck() -> Path:
+    """clusters/kind/configcheck, built once per content of its sources."""
+    src = KIND / "configcheck"
+    digest = hashlib.sha256(b"".join((src / n).read_bytes() for n in ("go.mod", "go.sum", "main.go"))).hexdigest()[:16]
+    binary = cache_dir() / f"kind-configcheck-{digest}"
+    if not binary.exists():
+        _run_go(["build", "-mod=readonly", "-o", str(binary), "."], src)
+    return binary
+
+
+def go_module_dir(module: str, version: str) -> Path:
+    """Where the Go module proxy's zip of module@version is extracted (downloaded once)."""
+    done = subprocess.run([go(), "mod", "download", "-json", f"{module}@{version}"], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod"})
+    info = json.loads(done.stdout or "{}")
+    assert done.returncode == 0 and info.get("Dir"), f"go mod download {module}@{version}: {info.get('Error') or done.stderr[-2000:]}"
+    return Path(info["Dir"])
+
+
+def system_tool(*names: str, env: str | None = None, package: str) -> str:
+    if env and os.environ.get(env):
+        return os.environ[env]
+    for name in names:
+        found = shutil.which(name)
+        if found:
+            return found
+    pytest.fail(f"{' or '.join(names)} is not installed: apt-get install {package}" + (f" (or set {env})" if env else ""))

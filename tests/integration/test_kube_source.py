@@ -5,29 +5,12 @@ import sys
 import time
 
 import pytest
-from helpers import NO_KEY, RULE, status, with_key
+from helpers import NO_KEY, RULE, secret, status, strict_policy, with_key
 
 from conformance import converge
 from conformance.targets.envtest import EnvtestTarget
 
 pytestmark = pytest.mark.needs_envtest
-
-SECRET = """
-apiVersion: v1
-kind: Secret
-metadata: {name: apikey, namespace: agentgateway-system}
-stringData: {api-key: %s}
-"""
-POLICY = """
-apiVersion: agentgateway.dev/v1alpha1
-kind: AgentgatewayPolicy
-metadata: {name: apikey-auth, namespace: agentgateway-system}
-spec:
-  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: agentgateway-proxy}]
-  traffic:
-    apiKeyAuthentication: {mode: Strict, secretRef: {name: apikey}}
-"""
-
 
 @pytest.fixture(scope="module")
 def cluster():
@@ -36,8 +19,8 @@ def cluster():
 
 
 def test_keys_survive_the_api_server_going_away(cluster):
-    cluster.apply(SECRET % "first-key-1a1a")
-    cluster.apply(POLICY)
+    cluster.apply(secret({"api-key": "first-key-1a1a"}))
+    cluster.apply(strict_policy())
     converge(cluster.send, NO_KEY, status(401), RULE, "401 without a key")
     converge(cluster.send, with_key("first-key-1a1a"), status(200), RULE, "200 with the key")
 
@@ -56,7 +39,7 @@ def test_keys_survive_the_api_server_going_away(cluster):
 
     cluster.control_plane.restart_apiserver()
     # Back again: a change made now must reach the gateway (it relists after reconnecting).
-    cluster.apply(SECRET % "second-key-2b2b")
+    cluster.apply(secret({"api-key": "second-key-2b2b"}))
     converge(cluster.send, with_key("second-key-2b2b"), status(200), RULE, "the new key to work after the API server returned")
     converge(cluster.send, with_key("first-key-1a1a"), status(401), RULE, "the old key to be refused")
     converge(cluster.send, NO_KEY, status(401), RULE, "401 without a key")

@@ -11,27 +11,12 @@ import pytest
 from conformance import Request
 from conformance.targets.processes import free_port
 from conformance.targets.reference import ReferenceTarget
-
-POLICY = """
-apiVersion: v1
-kind: Secret
-metadata: {name: apikey, namespace: agentgateway-system}
-stringData: {api-key: the-key}
----
-apiVersion: agentgateway.dev/v1alpha1
-kind: AgentgatewayPolicy
-metadata: {name: apikey-auth, namespace: agentgateway-system}
-spec:
-  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: agentgateway-proxy}]
-  traffic:
-    apiKeyAuthentication: {mode: Strict, secretRef: {name: apikey}}
-"""
-
+from helpers import secret, strict_policy
 
 @pytest.fixture(scope="module")
 def gateway():
     with ReferenceTarget(frozenset()).running() as target:
-        target.apply(POLICY)
+        target.apply(secret({"api-key": "the-key"}) + "---" + strict_policy())
         yield target
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from pytest_bdd.feature import get_feature
 
-from . import features as ft
+from . import profiles as ft
 
 _PLACEHOLDER = re.compile(r"<([^<>]+)>")
 _DIRECTORY = pytest.StashKey[Path]()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from . import features as ft
+from . import profiles as ft
 from . import report_dir
 
 TARGETS = ("reference", "kubernetes", "agentgateway-local", "kind")

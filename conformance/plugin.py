@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from . import features as ft
+from . import profiles as ft
 from . import inventory, options, report_dir, trace
 from .convergence import Rule
 from .masking import mask_report

@@ -38,7 +38,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from . import features as ft
+from . import profiles as ft
 from .inventory import Entry, name_of
 from .trace import CHANGE_KINDS, from_report
 

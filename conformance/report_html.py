@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 
-from . import features as ft
+from . import profiles as ft
 from .trace import CHANGE_KINDS
 
 _CSS = """

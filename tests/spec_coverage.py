@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).parent / "mutation"))
 
 import mutants  # noqa: E402
 
-from conformance import features as ft  # noqa: E402
+from conformance import profiles as ft  # noqa: E402
 
 PAGE = ROOT / "docs" / "spec-coverage.md"
 SECTIONS = {

@@ -10,7 +10,7 @@ import importlib
 
 import pytest
 
-from .. import features as ft
+from .. import profiles as ft
 from .base import Target
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from .. import features as ft
+from .. import profiles as ft
 from ..controlplane import ControlPlane, ControlPlaneError, build_script, find_assets
 from .kubernetes import KubernetesTarget
 from .processes import Program, answers, free_port, host_address, stop_all

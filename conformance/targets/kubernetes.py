@@ -21,7 +21,7 @@ from lightkube.resources.core_v1 import ConfigMap, Namespace, Secret, Service
 from lightkube.resources.discovery_v1 import EndpointSlice
 from lightkube.types import PatchType
 
-from .. import features as ft
+from .. import profiles as ft
 from .base import NotShown, ObjectRef, Refused, Target, base_manifest, documents
 
 FIELD_MANAGER = "agw-conformance"

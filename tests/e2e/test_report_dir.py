@@ -17,7 +17,7 @@ import pytest
 import yaml
 from helpers import ROOT
 
-from conformance import features as ft
+from conformance import profiles as ft
 from conformance.report_dir import schema
 
 DOC_KEY = "N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy"  # the docs page's example key

@@ -108,7 +108,7 @@ def rendered(report, tmp_path_factory) -> dict:
 
 
 def test_the_matrix_shows_pass_fail_and_not_supported(rendered):
-    from conformance import features as ft
+    from conformance import profiles as ft
 
     # One row per feature of the profiles run: the opt-in profile was not asked for.
     assert rendered["matrixRows"] == len([f for f, (profile, _) in ft.FEATURES.items() if profile != ft.RELIABILITY])

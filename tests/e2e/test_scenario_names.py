@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from pytest_bdd.parser import FeatureParser
 
-from conformance import features as ft
+from conformance import profiles as ft
 
 pytest_plugins = ["pytester"]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conformance import features as ft
+from conformance import profiles as ft
 from conformance.inventory import load
 from conformance.report import DESELECTED, NOT_SELECTED
 

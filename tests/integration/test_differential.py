@@ -43,7 +43,7 @@ from helpers import BINARY, needs_binary
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conformance import features as ft
+from conformance import profiles as ft
 from conformance.targets.agentgateway.local import AgentgatewayLocalTarget
 from conformance.targets.processes import Program, answers, free_port
 from conformance.targets.reference import ReferenceTarget

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance import features as ft
+from conformance import profiles as ft
 from conformance.targets.agentgateway.builds import last_line
 from conformance.targets.agentgateway.envtest import AGENTGATEWAY_FEATURES, AgentgatewayEnvtestTarget, controller_env
 from conformance.targets.agentgateway.pod import Mount, local_pod

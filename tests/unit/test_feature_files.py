@@ -22,7 +22,7 @@ from gherkin.parser import Parser
 from gherkin.pickles.compiler import Compiler
 from gherkin.token_scanner import TokenScanner
 
-from conformance import features as ft
+from conformance import profiles as ft
 
 ROOT = Path(__file__).resolve().parents[2]
 FEATURES = sorted((ROOT / "features").glob("*.feature"))

@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 import yaml
 
-from conformance import features as ft
+from conformance import profiles as ft
 from conformance.inventory import Entry
 from conformance.report import DESELECTED, NOT_REACHED, NOT_SELECTED, Report
 

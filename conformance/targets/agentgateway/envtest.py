@@ -38,7 +38,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ... import features as ft
+from ... import profiles as ft
 from ...controlplane import ControlPlane
 from ..envtest import EnvtestTarget
 from ..processes import Program, answers, free_port, host_address, stop_all

@@ -47,7 +47,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ... import features as ft
+from ... import profiles as ft
 from ...http import control_get
 from ..base import NotShown, ObjectRef, Refused, documents
 from ..local import LocalTarget

@@ -1,6 +1,8 @@
 """Features (capabilities a target may claim) and the profiles that group them.
 
-Names follow the spec, `docs/spec.md`. Every scenario is tagged with one ID and the
+(Named `profiles` so that "features" means one thing in this project: the Gherkin files
+of `features/`; the capabilities keep the Gateway API's name, `FEATURES`.) Names follow
+the spec, `docs/spec.md`. Every scenario is tagged with one ID and the
 features it needs; a target runs only the scenarios whose features it supports.
 """
 

@@ -23,8 +23,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+from conformance.targets.agentgateway.builds import cached_proxy
+
+from . import anchor, measure
 from . import keys as bench_keys
-from . import measure
 from .load import Result, Wrk
 from .stack import HOST, Stack, key_files
 
@@ -104,7 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--suite-workers", type=int, default=6, help="pytest-xdist workers for the parallel suite run (default 6)")
     parser.add_argument("--pin", choices=("auto", "on", "off"), default="auto",
                         help="pin wrk to one CPU and the servers to the others (auto: with 3 or more CPUs)")
-    parser.add_argument("--skip", default="", help="comma-separated parts to leave out: throughput,workers,churn,memory,harness,suite")
+    parser.add_argument("--skip", default="", help="comma-separated parts to leave out: anchor,throughput,workers,churn,memory,harness,suite")
+    parser.add_argument("--agentgateway-binary", default=cached_proxy(),
+                        help="the real agentgateway proxy, measured as the anchor (default: AGW_AGENTGATEWAY_BINARY, or the newest build in the cache)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
     if args.smoke:
@@ -128,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         wrk = Wrk(Path(tmp), HOST, one_key, load_cpu)
         try:
             echo = stack.echo()
+            if "anchor" not in skip:
+                _anchor(stack, wrk, one_key, args, report)
             if "throughput" not in skip:
                 _throughput(stack, wrk, echo, one_key, many, args, report)
             if "workers" not in skip:
@@ -200,6 +206,38 @@ def _throughput(stack, wrk, echo, one_key, many, args, report) -> None:
     report.goal(f"p50 added at c={low} at most 1 ms", added <= 1.0, f"{added:.2f} ms")
     worst = min(table[("strict-many", c)]["rps"] / table[("strict-1", c)]["rps"] for c in {c for _, c in table})
     report.goal(f"{len(many):,} keys within 5% of 1 key's throughput", worst >= 0.95, f"worst concurrency at {worst:.1%} of 1 key")
+
+
+def _anchor(stack, wrk, key, args, report) -> None:
+    report.say("\n## In front of a static backend: the reference against the real agentgateway proxy (Strict, 1 key)")
+    binary = args.agentgateway_binary
+    if binary:
+        from conformance.targets.agentgateway.builds import binary_version
+
+        report.say(f"agentgateway: {binary_version(binary)}")
+    else:
+        report.say("agentgateway: no binary (--agentgateway-binary, AGW_AGENTGATEWAY_BINARY or a build in the cache), so no anchor")
+    levels = (1, 16) if args.smoke else (1, CONCURRENCY[-1])
+    variants, samples = anchor.run(stack, wrk, key, binary, levels, args.rounds, args.seconds)
+    if not variants:
+        report.say("nginx: not installed, so there is no static backend and this part is skipped (Debian: apt-get install nginx-light)")
+        return
+    table = anchor.medians(samples)
+    labels = {"reference": "reference gateway", "agentgateway": "real agentgateway proxy", "nginx": "nginx with a key map (1 worker)",
+              "naive": "naive starlette + httpx proxy, no auth", "static": "the static backend alone (nginx, 1 worker)"}
+    low, top = levels
+    report.say(f"| proxy | c={low} req/s | c={top} req/s | CPU per 1,000 requests at c={top} | failed |")
+    report.say("|---|---|---|---|---|")
+    for name in variants:
+        a, b = table[(name, low)], table[(name, top)]
+        report.say(f"| {labels[name]} | {a['rps']:,.0f} | {b['rps']:,.0f} | {b['cpu_per_1000']:.3f} s | {a['failed'] + b['failed']} |")
+    report.data["anchor"] = {f"{n} c={c}": v for (n, c), v in table.items()}
+    if "agentgateway" in variants:
+        ref, agw = table[("reference", top)], table[("agentgateway", top)]
+        cost = ref["cpu_per_1000"] / agw["cpu_per_1000"] if agw["cpu_per_1000"] else float("inf")
+        report.goal(f"reference CPU per request at c={top} at most 3x the real proxy's", cost <= 3, f"{cost:.2f}x")
+        share = ref["rps"] / agw["rps"]
+        report.goal(f"reference throughput at c={top} at least 1/3 of the real proxy's", share >= 1 / 3, f"{share:.2f} of it")
 
 
 def _workers(stack, wrk, one_key, args, report) -> None:

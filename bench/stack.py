@@ -6,6 +6,7 @@ generator, every server here is pinned to the others.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import time
@@ -55,12 +56,30 @@ class Stack:
         self.echo_port = port
         return url
 
-    def gateway(self, name: str, files: dict[str, str], workers: int = 1) -> Gateway:
-        """A reference gateway on a manifest directory holding the base objects and `files`."""
+    def static(self) -> str | None:
+        """nginx answering every request itself with a small fixed body (1 worker); None without nginx.
+
+        A backend written in C, so that the proxies in front of it, not the backend, are measured."""
+        binary = _nginx()
+        if binary is None:
+            return None
+        directory = self.workdir / "static"
+        directory.mkdir()
+        port = free_port()
+        (directory / "nginx.conf").write_text(STATIC_CONF.format(dir=directory, port=port))
+        program = self._start("static", [binary, "-p", str(directory), "-e", str(directory / "error.log"), "-c", str(directory / "nginx.conf")])
+        url = f"http://127.0.0.1:{port}"
+        program.wait_until(lambda: answers(url + "/anything"), 30, "ready")
+        self.static_port = port
+        return url
+
+    def gateway(self, name: str, files: dict[str, str], workers: int = 1, backend_port: int | None = None) -> Gateway:
+        """A reference gateway on a manifest directory holding the base objects and `files` (backend: the echo)."""
         directory = self.workdir / name
         directory.mkdir()
         (directory / "base.yaml").write_text(base_manifest("base.yaml"))
-        (directory / "endpoints.yaml").write_text(base_manifest("endpointslice.yaml", address="127.0.0.1", port=str(self.echo_port)))
+        backend = backend_port or self.echo_port
+        (directory / "endpoints.yaml").write_text(base_manifest("endpointslice.yaml", address="127.0.0.1", port=str(backend)))
         for filename, text in files.items():
             (directory / filename).write_text(text)
         port, admin = free_port(), free_port()
@@ -69,28 +88,65 @@ class Stack:
         program.wait_until(lambda: answers(f"http://127.0.0.1:{admin}/healthz/ready"), 60, "ready")
         return Gateway(program, directory, f"http://127.0.0.1:{port}")
 
-    def naive(self) -> str:
+    def naive(self, backend_port: int | None = None) -> str:
         port = free_port()
         program = self._start("naive", [sys.executable, "-m", "bench.naive_proxy", "--listen", f"127.0.0.1:{port}",
-                                        "--upstream", f"http://127.0.0.1:{self.echo_port}"])
+                                        "--upstream", f"http://127.0.0.1:{backend_port or self.echo_port}"])
         url = f"http://127.0.0.1:{port}"
         program.wait_until(lambda: answers(url + "/status/200"), 30, "ready")
         return url
 
-    def nginx(self, name: str, keys: list[str]) -> str | None:
+    def nginx(self, name: str, keys: list[str], backend_port: int | None = None) -> str | None:
         """nginx in front of the echo, checking `Authorization: Bearer <key>` with a `map`; None without nginx."""
-        binary = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if Path(p).exists()), None)
+        binary = _nginx()
         if binary is None:
             return None
         directory = self.workdir / name
         directory.mkdir()
         (directory / "keys.map").write_text("".join(f'"Bearer {k}" 1;\n' for k in keys))
         port = free_port()
-        (directory / "nginx.conf").write_text(NGINX_CONF.format(dir=directory, port=port, echo=self.echo_port))
+        (directory / "nginx.conf").write_text(NGINX_CONF.format(dir=directory, port=port, echo=backend_port or self.echo_port))
         program = self._start(name, [binary, "-p", str(directory), "-e", str(directory / "error.log"), "-c", str(directory / "nginx.conf")])
         url = f"http://127.0.0.1:{port}"
         program.wait_until(lambda: _status(url, keys[0]) == 200, 30, "ready")
         return url
+
+
+    def agentgateway(self, binary: str, key: str, backend_port: int) -> str:
+        """The real agentgateway proxy with the same Strict one-key policy, configured by the suite's translation."""
+        from conformance.targets.agentgateway import config as agw_config
+        from conformance.targets.base import ObjectRef, documents
+
+        texts = [base_manifest("base.yaml"), base_manifest("endpointslice.yaml", address="127.0.0.1", port=str(backend_port)),
+                 *key_files([key]).values()]
+        objects = {ObjectRef.of(doc): doc for text in texts for doc in documents(text)}
+        ports = agw_config.Ports({k: free_port("0.0.0.0") for k in agw_config.listener_ports(objects)},
+                                 admin=free_port(), stats=free_port(), readiness=free_port())
+        config = self.workdir / "agentgateway.yaml"
+        config.write_text(agw_config.render(agw_config.translate(objects, ports).config))
+        program = self._start("agentgateway", [binary, "-f", str(config)])
+        url = f"http://127.0.0.1:{next(iter(ports.listeners.values()))}"
+        program.wait_until(lambda: _status(url, key) == 200, 60, "ready")
+        return url
+
+
+def _nginx() -> str | None:
+    return shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if Path(p).exists()), None)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of every process in the session `pid` leads (a server and its children)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        # After the command: state, ppid, pgrp, session, ..., utime (12th), stime (13th).
+        if int(fields[3]) == pid:
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
 
 
 class Gateway:
@@ -171,6 +227,29 @@ http {{
             proxy_set_header Connection "";
             proxy_set_header Authorization "";
             proxy_set_header Host $host;
+        }}
+    }}
+}}
+"""
+
+STATIC_CONF = """worker_processes 1;
+daemon off;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    keepalive_requests 1000000;
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            default_type application/json;
+            return 200 '{{"ok": true}}\n';
         }}
     }}
 }}

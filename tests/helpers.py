@@ -8,7 +8,6 @@ missing proxy binary skips only the tests marked `needs_proxy`, saying what to s
 from __future__ import annotations
 
 import contextlib
-import glob
 import hashlib
 import json
 import os
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from conformance import Request, Rule
+from conformance.targets.agentgateway.builds import cached_proxy
 
 ROOT = Path(__file__).resolve().parents[1]
 FEATURES = ROOT / "features"
@@ -107,16 +107,7 @@ class CannedUpstream:
 
 # --- the real agentgateway proxy binary ------------------------------------------------
 
-def _binary() -> str | None:
-    given = os.environ.get("AGW_AGENTGATEWAY_BINARY")
-    if given:
-        return given
-    cache = os.environ.get("AGW_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "agw-conformance")
-    found = sorted(glob.glob(os.path.join(cache, "agentgateway", "*", "bin", "agentgateway")))
-    return found[-1] if found else None
-
-
-BINARY = _binary()  # now: pytester moves HOME for the tests that use it
+BINARY = cached_proxy()  # now: pytester moves HOME for the tests that use it
 # Tests that run the real proxy; tests/conftest.py skips them, saying why, when there is no binary.
 needs_binary = needs_proxy = pytest.mark.needs_proxy
 

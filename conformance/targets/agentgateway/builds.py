@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import subprocess
@@ -44,3 +45,13 @@ def binary_version(binary: str) -> str:
         return text.splitlines()[0][:200] if text else "unknown"
     version, revision = str(info.get("version") or "unknown"), str(info.get("git_revision") or "")
     return f"{version} ({revision[:12]})" if revision else version
+
+
+def cached_proxy() -> str | None:
+    """A proxy binary to use when none is named: AGW_AGENTGATEWAY_BINARY, else the newest build in the cache."""
+    given = os.environ.get("AGW_AGENTGATEWAY_BINARY")
+    if given:
+        return given
+    cache = os.environ.get("AGW_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "agw-conformance")
+    found = sorted(glob.glob(os.path.join(cache, "agentgateway", "*", "bin", "agentgateway")))
+    return found[-1] if found else None

@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.keys import SECRET_LIMIT, make_keys, secrets
 from bench.load import parse
+from bench.suite_time import breakdown
 from reference.keys import KeySet, parse_entry
 
 WRK_REPORT = """Running 5s test @ http://127.0.0.1:8080/anything
@@ -49,3 +50,16 @@ def test_keys_are_split_into_secrets_under_the_size_limit_half_raw_half_hashed()
     accepted = KeySet.merge(parse_entry(e) for e in entries)
     assert all(accepted.lookup(k.encode()) is not None for k in (keys[0], keys[len(keys) // 2], keys[-1]))
     assert accepted.lookup(b"not-a-key") is None
+
+
+def test_the_suite_time_is_split_by_what_the_steps_do(tmp_path):
+    def step(keyword, name, seconds):
+        return {"keyword": keyword, "name": name, "result": {"status": "passed", "duration": int(seconds * 1e9)}}
+
+    scenario = {"steps": [step("Given ", "the \"apikey\" Secret is applied", 0.5), step("When ", "I send a request to the httpbin app without an API key", 0.01),
+                          step("Then ", "the request fails with a 401 HTTP response code", 0.25), step("Given ", "I generated the API key \"k\"", 0.0)]}
+    (tmp_path / "cucumber.json").write_text(__import__("json").dumps([{"elements": [scenario]}]))
+    (tmp_path / "junit.xml").write_text('<testsuites><testsuite><testcase name="a" time="1.0"/></testsuite></testsuites>')
+    parts = breakdown(tmp_path)
+    assert parts["applying and deleting"] == 0.5 and parts["sending"] == 0.01 and parts["expectations"] == 0.25
+    assert abs(parts["fixtures: set-up and clean-up"] - 0.24) < 1e-9

@@ -12,20 +12,18 @@ import contextlib
 import errno
 import logging
 import os
-import re
 import signal
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 
-import h11
 import uvicorn
-from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from .http1 import LimitedProtocol
 
 log = logging.getLogger("agw-reference.serving")
 
-_END_OF_HEAD = re.compile(rb"\n\r?\n")
 
 
 @dataclass(frozen=True)
@@ -100,84 +98,6 @@ def _inherited(address: str, fd: int) -> socket.socket:
     return sock
 
 
-class _Protocol(H11Protocol):
-    """uvicorn's HTTP/1.1 protocol, with a deadline and a size limit for request heads.
-
-    The deadline starts when a connection opens, and again with the first byte of each
-    further request; it ends when the request's headers are complete. A client that is
-    too slow (or sends nothing) is disconnected. Between requests on a kept-alive
-    connection the keep-alive timeout applies instead. A head larger than the limit gets
-    a 431 (h11's own limit only covers heads that arrive in several pieces).
-    """
-
-    header_timeout = Limits.header_timeout
-    max_header_bytes = Limits.max_header_bytes
-    _header_timer: asyncio.TimerHandle | None = None
-
-    def connection_made(self, transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self._arm()
-
-    def data_received(self, data: bytes) -> None:
-        if self.conn.their_state is h11.IDLE and self._head_too_large(data):
-            return
-        super().data_received(data)
-        self._watch()
-
-    def _head_too_large(self, data: bytes) -> bool:
-        pending = self.conn.trailing_data[0] + data
-        end = _END_OF_HEAD.search(pending)
-        if (end.end() if end else len(pending)) <= self.max_header_bytes:
-            return False
-        self._disarm()
-        body = b"request header fields too large"
-        self.transport.write(
-            b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain\r\n"
-            b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(body), body)
-        )
-        self.transport.close()
-        return True
-
-    def on_response_complete(self) -> None:
-        super().on_response_complete()
-        if self.conn.their_state is h11.SEND_BODY and not self.transport.is_closing():
-            # Answered (refused, say) before the client sent its body: waiting for a body
-            # nobody will read would let a client that never sends it hold the connection.
-            self.transport.close()
-            return
-        # The next request may already be partly here (pipelined); if not, the connection
-        # is idle, and the keep-alive timer that uvicorn has just set applies.
-        if self.conn.their_state is h11.IDLE and self.conn.trailing_data[0]:
-            self._arm()
-        else:
-            self._disarm()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
-        super().connection_lost(exc)
-
-    def _watch(self) -> None:
-        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
-            self._arm()  # a request head has begun and is not complete yet
-        else:
-            self._disarm()
-
-    def _arm(self) -> None:
-        if self._header_timer is None:
-            self._header_timer = self.loop.call_later(self.header_timeout, self._headers_too_slow)
-
-    def _disarm(self) -> None:
-        if self._header_timer is not None:
-            self._header_timer.cancel()
-            self._header_timer = None
-
-    def _headers_too_slow(self) -> None:
-        self._header_timer = None
-        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
-            log.debug("closing a connection whose request headers did not arrive within %g s", self.header_timeout)
-            self.transport.close()
-
-
 def _unambiguous_framing(app):
     """Refuse requests framed both by Transfer-Encoding and by Content-Length.
 
@@ -209,7 +129,7 @@ class _Server(uvicorn.Server):
 
 
 def _server(app, limits: Limits, log_level: str) -> _Server:
-    protocol = type("Protocol", (_Protocol,), {"header_timeout": limits.header_timeout, "max_header_bytes": limits.max_header_bytes})
+    protocol = type("Protocol", (LimitedProtocol,), {"header_timeout": limits.header_timeout, "max_header_bytes": limits.max_header_bytes})
     config = uvicorn.Config(
         _unambiguous_framing(app),
         http=protocol,
@@ -224,7 +144,6 @@ def _server(app, limits: Limits, log_level: str) -> _Server:
         timeout_keep_alive=limits.keep_alive_timeout,
         # uvicorn counts the connection a request arrives on too: at most N served means N + 1 here.
         limit_concurrency=limits.concurrency + 1,
-        h11_max_incomplete_event_size=limits.max_header_bytes,
     )
     return _Server(config)
 

@@ -18,6 +18,7 @@ from .parts import HOST, Backend, leaks, log_texts, route_to, verbose_gateway
 
 KEY = "backend-faults-key-4b8e21"
 UPSTREAM_TIMEOUT = 1.0
+HEADER_TIMEOUT = 0.4  # shorter than the slow answers below: it is for request heads only
 WITH_KEY = Request(host=HOST, path="/anything").with_header("Authorization", f"Bearer {KEY}")
 
 
@@ -26,7 +27,7 @@ def setup(tmp_path_factory):
     backend = Backend()
     workdir = tmp_path_factory.mktemp("backend-faults")
     try:
-        with verbose_gateway(workdir, "--upstream-timeout", str(UPSTREAM_TIMEOUT)) as gateway:
+        with verbose_gateway(workdir, "--upstream-timeout", str(UPSTREAM_TIMEOUT), "--header-timeout", str(HEADER_TIMEOUT)) as gateway:
             gateway.apply(route_to(backend.port))
             gateway.apply(route_to(free_port(), host="down.example.com", name="down"))  # nothing listens there
             gateway.apply(secret({"api-key": KEY}))
@@ -64,6 +65,14 @@ def test_a_slow_backend_is_a_504_after_the_upstream_timeout(setup):
     assert response.status == 504, response.describe()
     assert UPSTREAM_TIMEOUT * 0.8 <= took < 4.5, took  # the gateway's timeout, not the backend's 5 s
     healthy(gateway)
+
+
+def test_an_answer_slower_than_the_header_timeout_is_still_delivered(setup):
+    # The head deadline ends with the request's headers: a request whose answer takes longer
+    # (here 0.7 s, within the upstream timeout) is not cut off by it.
+    gateway, _, _ = setup
+    response = gateway.send(Request(host=HOST, path="/slow/0.7").with_header("Authorization", f"Bearer {KEY}"))
+    assert response.status == 200, response.describe()
 
 
 def test_a_backend_reset_mid_response_ends_that_response_only(setup):

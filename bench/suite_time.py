@@ -4,7 +4,8 @@
 
 Each step of `cucumber.json` is put in one of four parts: applying or deleting objects
 (until the target holds the change), sending (building the request), expectations (the
-convergence rule: polling until enough consecutive matches), and set-up beyond the steps.
+convergence rule: polling until enough consecutive matches; the docs page's "httpbin is
+installed" step is one, proving a clean state), and given facts that change nothing.
 What a test case took in `junit.xml` beyond its steps is its fixtures' set-up and clean-up.
 """
 
@@ -18,12 +19,16 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 _SEND = re.compile(r"^(I send a request|I repeat the request|requests go to)")
-_READ = re.compile(r"^(I generated the API key|an agentgateway proxy is set up|the httpbin sample app is installed)")
+_READ = re.compile(r"^(I generated the API key|an agentgateway proxy is set up)")
+# A Given that converges like an expectation: it proves no earlier scenario is still in force.
+_CLEAN = "the httpbin sample app is installed"
 
 
 def part(keyword: str, text: str) -> str:
     if keyword.strip() == "Then":
         return "expectations"
+    if text == _CLEAN:
+        return "clean-state check (an expectation)"
     if _SEND.match(text):
         return "sending"
     if _READ.match(text):

@@ -57,9 +57,11 @@ def test_the_suite_time_is_split_by_what_the_steps_do(tmp_path):
         return {"keyword": keyword, "name": name, "result": {"status": "passed", "duration": int(seconds * 1e9)}}
 
     scenario = {"steps": [step("Given ", "the \"apikey\" Secret is applied", 0.5), step("When ", "I send a request to the httpbin app without an API key", 0.01),
-                          step("Then ", "the request fails with a 401 HTTP response code", 0.25), step("Given ", "I generated the API key \"k\"", 0.0)]}
+                          step("Then ", "the request fails with a 401 HTTP response code", 0.25), step("Given ", "I generated the API key \"k\"", 0.0),
+                          step("Given ", "the httpbin sample app is installed", 0.2)]}
     (tmp_path / "cucumber.json").write_text(__import__("json").dumps([{"elements": [scenario]}]))
     (tmp_path / "junit.xml").write_text('<testsuites><testsuite><testcase name="a" time="1.0"/></testsuite></testsuites>')
     parts = breakdown(tmp_path)
     assert parts["applying and deleting"] == 0.5 and parts["sending"] == 0.01 and parts["expectations"] == 0.25
-    assert abs(parts["fixtures: set-up and clean-up"] - 0.24) < 1e-9
+    assert parts["clean-state check (an expectation)"] == 0.2
+    assert abs(parts["fixtures: set-up and clean-up"] - 0.04) < 1e-9

@@ -194,7 +194,8 @@ def key_files(keys: list[str], prefix: str = "bench-keys") -> dict[str, str]:
     return files
 
 
-NGINX_CONF = """worker_processes 1;
+# What every nginx here shares: one worker in the foreground, its files in its own directory.
+_NGINX_HEAD = """worker_processes 1;
 daemon off;
 pid {dir}/nginx.pid;
 error_log {dir}/error.log warn;
@@ -206,7 +207,9 @@ http {{
     fastcgi_temp_path {dir}/fastcgi;
     uwsgi_temp_path {dir}/uwsgi;
     scgi_temp_path {dir}/scgi;
-    map_hash_max_size 400000;
+"""
+
+NGINX_CONF = _NGINX_HEAD + """    map_hash_max_size 400000;
     map_hash_bucket_size 128;
     map $http_authorization $api_key_ok {{
         default 0;
@@ -232,19 +235,7 @@ http {{
 }}
 """
 
-STATIC_CONF = """worker_processes 1;
-daemon off;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    client_body_temp_path {dir}/body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
-    keepalive_requests 1000000;
+STATIC_CONF = _NGINX_HEAD + """    keepalive_requests 1000000;
     server {{
         listen 127.0.0.1:{port};
         location / {{

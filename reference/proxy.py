@@ -65,17 +65,6 @@ def grpc_message(text: str) -> bytes:
     return b"".join(b"%%%02X" % b if b < 0x21 or b >= 0x7F or b == 0x25 else bytes([b]) for b in text.encode())
 
 
-def without_fragment(scope: dict) -> dict:
-    """The request with any `#fragment` cut off its target: it is never part of the path or
-    the query the gateway reads or forwards (as the proxy's URI parser drops it)."""
-    raw = scope.get("raw_path") or scope["path"].encode()
-    target = raw + (b"?" + scope["query_string"] if scope["query_string"] else b"")
-    target = target.partition(b"#")[0]
-    raw, _, query = target.partition(b"?")
-    path = scope["path"].partition("#")[0]
-    return {**scope, "raw_path": raw, "path": path, "query_string": query}
-
-
 async def _refuse(send, reason: str, headers: list[tuple[bytes, bytes]]) -> None:
     message = f"api key authentication failure: {reason}"
     if is_grpc(headers):
@@ -103,8 +92,6 @@ class Proxy:
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             return
-        if b"#" in scope["query_string"] or "#" in scope["path"]:
-            scope = without_fragment(scope)
         config = self.current()
         if config is None:
             await _plain(send, 503, b"no configuration loaded yet")

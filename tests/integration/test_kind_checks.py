@@ -98,6 +98,62 @@ def test_shellcheck_catches_a_broken_script(tmp_path):
     assert done.returncode != 0 and "SC2086" in done.stdout
 
 
+# --- the private container engine's runtime wrapper ----------------------------------
+
+ALL_CAPS = [f"CAP_{n}" for n in (
+    "CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID SETPCAP LINUX_IMMUTABLE NET_BIND_SERVICE "
+    "NET_BROADCAST NET_ADMIN NET_RAW IPC_LOCK IPC_OWNER SYS_MODULE SYS_RAWIO SYS_CHROOT SYS_PTRACE SYS_PACCT SYS_ADMIN "
+    "SYS_BOOT SYS_NICE SYS_RESOURCE SYS_TIME SYS_TTY_CONFIG MKNOD LEASE AUDIT_WRITE AUDIT_CONTROL SETFCAP MAC_OVERRIDE "
+    "MAC_ADMIN SYSLOG WAKE_ALARM BLOCK_SUSPEND AUDIT_READ PERFMON BPF CHECKPOINT_RESTORE").split()]
+
+
+def bounding_set() -> set[str]:
+    line = next(line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("CapBnd:"))
+    mask = int(line.split()[1], 16)
+    return {cap for bit, cap in enumerate(ALL_CAPS) if mask >> bit & 1}
+
+
+@pytest.fixture
+def wrapper(tmp_path):
+    """engine.sh's runc wrapper in front of a stand-in runc that records what it was given."""
+    system_tool("jq", package="jq")
+    fake = tmp_path / "runc"
+    fake.write_text('#!/usr/bin/env bash\nprintf \'%s\\n\' "$@" > "$(dirname "$0")/args"\n')
+    fake.chmod(0o755)
+    path = tmp_path / "runc-wrapper"
+    done = subprocess.run([str(KIND / "engine.sh"), "runtime", str(path)], env={**os.environ, "AGW_ENGINE_RUNC": str(fake)},
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return path
+
+
+def privileged_caps() -> dict[str, list[str]]:
+    return {kind: list(ALL_CAPS) for kind in ("bounding", "effective", "permitted")}
+
+
+def test_the_runtime_wrapper_keeps_exactly_the_capabilities_the_machine_grants(wrapper, tmp_path):
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "config.json").write_text(json.dumps({"ociVersion": "1.0.2", "process": {"args": ["/sbin/init"], "capabilities": privileged_caps()}}))
+    done = subprocess.run([str(wrapper), "--root", "/run/x", "create", "--bundle", str(bundle), "c1"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    config = json.loads((bundle / "config.json").read_text())
+    granted = [cap for cap in ALL_CAPS if cap in bounding_set()]
+    assert config["process"]["capabilities"] == {kind: granted for kind in ("bounding", "effective", "permitted")}
+    assert config["process"]["args"] == ["/sbin/init"]
+    # runc itself gets the arguments unchanged.
+    assert (tmp_path / "args").read_text().split() == ["--root", "/run/x", "create", "--bundle", str(bundle), "c1"]
+
+
+def test_the_runtime_wrapper_filters_an_exec_process_file(wrapper, tmp_path):
+    process = tmp_path / "process.json"
+    process.write_text(json.dumps({"args": ["sh"], "capabilities": privileged_caps()}))
+    done = subprocess.run([str(wrapper), "exec", "--process", str(process), "c1"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    caps = json.loads(process.read_text())["capabilities"]
+    assert all(set(found) == set(ALL_CAPS) & bounding_set() for found in caps.values())
+
+
 # --- the kind config -----------------------------------------------------------------
 
 

@@ -6,8 +6,11 @@ kind_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$kind_dir/../envtest/versions.env"
 # shellcheck source=../agentgateway/versions.env
 source "$kind_dir/../agentgateway/versions.env"
+# A node image named in the environment (a local build) wins over the pinned kindest/node.
+node_image_from_env="${KIND_NODE_IMAGE:-}"
 # shellcheck source=versions.env
 source "$kind_dir/versions.env"
+KIND_NODE_IMAGE="${node_image_from_env:-$KIND_NODE_IMAGE}"
 
 KIND_CLUSTER_NAME="${KIND_CLUSTER_NAME:-agw-conformance}"
 AGW_CHART_VERSION="${AGW_CHART_VERSION:-$AGW_UPSTREAM_TAG}"

@@ -6,7 +6,19 @@
 #   clusters/kind/up.sh KUBECONFIG_OUT
 #
 # Environment: KIND_CLUSTER_NAME (default agw-conformance), AGW_CHART_VERSION (default
-# AGW_UPSTREAM_TAG), KIND (a kind binary). The gateway answers on http://127.0.0.1:30080.
+# AGW_UPSTREAM_TAG), KIND (a kind binary), KIND_NODE_IMAGE (default: the pinned kindest/node).
+# The gateway answers on http://127.0.0.1:30080.
+#
+# Where no registry is reachable (clusters/kind/run-local.sh sets these), the same steps take
+# their inputs from local builds instead; nothing else changes:
+#   AGW_CHART_DIR          a source tree's controller/install/helm (both charts) instead of
+#                          oci://cr.agentgateway.dev/charts
+#   GATEWAY_API_CRDS       a file or directory of the Gateway API standard CRDs instead of the
+#                          release's standard-install.yaml
+#   AGW_LOAD_IMAGES        images to `kind load` into the cluster before installing
+#   AGW_IMAGE_REGISTRY, AGW_IMAGE_TAG, AGW_IMAGE_PULL_POLICY
+#                          the charts' image.registry, image.tag and image.pullPolicy, the
+#                          only values set besides values-agentgateway.yaml
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -25,16 +37,30 @@ fi
 "$kind" get kubeconfig --name "$KIND_CLUSTER_NAME" >"$out"
 export KUBECONFIG="$out"
 
-log "Gateway API $GATEWAY_API_VERSION standard CRDs"
-kubectl apply --server-side -f \
-    "https://github.com/kubernetes-sigs/gateway-api/releases/download/$GATEWAY_API_VERSION/standard-install.yaml"
+for image in ${AGW_LOAD_IMAGES:-}; do
+    log "loading $image"
+    "$kind" load docker-image --name "$KIND_CLUSTER_NAME" "$image"
+done
 
-log "agentgateway $AGW_CHART_VERSION: CRDs and control plane"
-helm upgrade -i agentgateway-crds oci://cr.agentgateway.dev/charts/agentgateway-crds \
-    --version "$AGW_CHART_VERSION" --namespace agentgateway-system --create-namespace --wait
-helm upgrade -i agentgateway oci://cr.agentgateway.dev/charts/agentgateway \
-    --version "$AGW_CHART_VERSION" --namespace agentgateway-system \
-    --values "$kind_dir/values-agentgateway.yaml" --wait --timeout 5m
+log "Gateway API $GATEWAY_API_VERSION standard CRDs"
+kubectl apply --server-side -f "${GATEWAY_API_CRDS:-https://github.com/kubernetes-sigs/gateway-api/releases/download/$GATEWAY_API_VERSION/standard-install.yaml}"
+
+charts=(oci://cr.agentgateway.dev/charts/agentgateway-crds oci://cr.agentgateway.dev/charts/agentgateway)
+chart_args=(--version "$AGW_CHART_VERSION")
+if [[ -n "${AGW_CHART_DIR:-}" ]]; then
+    charts=("$AGW_CHART_DIR/agentgateway-crds" "$AGW_CHART_DIR/agentgateway")
+    chart_args=()
+fi
+image_args=()
+[[ -n "${AGW_IMAGE_REGISTRY:-}" ]] && image_args+=(--set "image.registry=$AGW_IMAGE_REGISTRY")
+[[ -n "${AGW_IMAGE_TAG:-}" ]] && image_args+=(--set "image.tag=$AGW_IMAGE_TAG")
+[[ -n "${AGW_IMAGE_PULL_POLICY:-}" ]] && image_args+=(--set "image.pullPolicy=$AGW_IMAGE_PULL_POLICY")
+
+log "agentgateway ${AGW_CHART_DIR:-$AGW_CHART_VERSION}: CRDs and control plane"
+helm upgrade -i agentgateway-crds "${charts[0]}" "${chart_args[@]}" \
+    --namespace agentgateway-system --create-namespace --wait
+helm upgrade -i agentgateway "${charts[1]}" "${chart_args[@]}" "${image_args[@]}" \
+    --namespace agentgateway-system --values "$kind_dir/values-agentgateway.yaml" --wait --timeout 5m
 
 log "before you begin: Gateway, httpbin, HTTPRoute"
 sed "s/\${GO_HTTPBIN_VERSION}/$GO_HTTPBIN_VERSION/" "$kind_dir/base.yaml" | kubectl apply -f -

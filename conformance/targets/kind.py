@@ -96,7 +96,16 @@ class KindTarget(KubernetesTarget):
             raise RuntimeError(f"clusters/kind/{name} failed (exit {done.returncode}):\n{tail}")
 
     def versions(self) -> dict[str, str]:
-        return {"agentgateway chart": self.version}
+        """What up.sh installs: a released chart, or (run-local.sh) a source tree's charts and images built here."""
+        env = os.environ
+        found = {"kind node image": env.get("KIND_NODE_IMAGE") or read_env(KIND_DIR / "versions.env")["KIND_NODE_IMAGE"]}
+        if env.get("AGW_CHART_DIR"):
+            found["agentgateway charts"] = f"the source tree's, {self.version} tree (AGW_CHART_DIR)"
+        else:
+            found["agentgateway charts"] = f"{self.version} (oci://cr.agentgateway.dev/charts)"
+        if env.get("AGW_IMAGE_TAG"):
+            found["agentgateway images"] = f"{env.get('AGW_IMAGE_REGISTRY', '')}/controller and /agentgateway:{env['AGW_IMAGE_TAG']}, built here"
+        return found
 
     def start(self) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="agw-kind-")

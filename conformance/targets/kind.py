@@ -104,7 +104,8 @@ class KindTarget(KubernetesTarget):
         else:
             found["agentgateway charts"] = f"{self.version} (oci://cr.agentgateway.dev/charts)"
         if env.get("AGW_IMAGE_TAG"):
-            found["agentgateway images"] = f"{env.get('AGW_IMAGE_REGISTRY', '')}/controller and /agentgateway:{env['AGW_IMAGE_TAG']}, built here"
+            registry, tag = env.get("AGW_IMAGE_REGISTRY", ""), env["AGW_IMAGE_TAG"]
+            found["agentgateway images"] = f"{registry}/controller and {registry}/agentgateway:{tag}, built here"
         return found
 
     def start(self) -> None:

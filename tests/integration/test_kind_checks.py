@@ -134,7 +134,8 @@ def privileged_caps() -> dict[str, list[str]]:
 def test_the_runtime_wrapper_keeps_exactly_the_capabilities_the_machine_grants(wrapper, tmp_path):
     bundle = tmp_path / "bundle"
     bundle.mkdir()
-    (bundle / "config.json").write_text(json.dumps({"ociVersion": "1.0.2", "process": {"args": ["/sbin/init"], "capabilities": privileged_caps()}}))
+    config = {"ociVersion": "1.0.2", "process": {"args": ["/sbin/init"], "capabilities": privileged_caps()}}
+    (bundle / "config.json").write_text(json.dumps(config))
     done = subprocess.run([str(wrapper), "--root", "/run/x", "create", "--bundle", str(bundle), "c1"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     config = json.loads((bundle / "config.json").read_text())

@@ -42,12 +42,17 @@ def test_workers_share_the_address_and_stop_with_their_parent(tmp_path):
                                   "--listen", f"127.0.0.1:{port}", "--admin", f"127.0.0.1:{admin}"], tmp_path)
     try:
         echo.wait_until(lambda: answers(f"http://127.0.0.1:{echo_port}/status/200"), 30, "ready")
+        def status() -> int:
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/headers", headers={"host": "www.example.com"}, timeout=5).status_code
+            except httpx.TransportError:
+                return 0  # not listening yet: on a loaded machine the workers start after the echo
+
         # Each worker loads the configuration itself; wait until both answer through the route.
         deadline = time.monotonic() + 30
         statuses: list[int] = []
         while time.monotonic() < deadline:
-            statuses = [httpx.get(f"http://127.0.0.1:{port}/headers", headers={"host": "www.example.com"}, timeout=5).status_code
-                        for _ in range(20)]  # a new connection each: either worker may accept it
+            statuses = [status() for _ in range(20)]  # a new connection each: either worker may accept it
             if statuses == [200] * 20:
                 break
             time.sleep(0.1)

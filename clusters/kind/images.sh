@@ -20,13 +20,8 @@
 set -euo pipefail
 
 kind_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=../envtest/versions.env
-source "$kind_dir/../envtest/versions.env"
-# shellcheck source=versions.env
-source "$kind_dir/versions.env"
-
-log() { printf 'images.sh: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+# shellcheck source=lib.sh
+source "$kind_dir/lib.sh"
 
 [[ -n "${AGW_AGENTGATEWAY_SRC:-}" ]] || die "AGW_AGENTGATEWAY_SRC is not set: point it at an agentgateway source tree"
 docker version >/dev/null 2>&1 || die "no container engine answers (start one: eval \"\$(clusters/kind/engine.sh start)\")"
@@ -46,26 +41,19 @@ slim="$(find "${AGW_KIND_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/agw-conformance/
     -maxdepth 1 -name "slim-$NODE_DEBIAN_SUITE-*.tar" -print -quit)"
 [[ -s "$slim" ]] || die "no slim Debian filesystem in the kind cache: run clusters/kind/node/build.sh first"
 
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-
 image() { # name binary path-in-image user env entrypoint-json
-    local name="$1" dir="$work/${1//[\/:]/_}"
-    if docker image inspect "$name" >/dev/null 2>&1 &&
-        [[ "$(docker image inspect -f '{{index .Config.Labels "agw.binary-sha256"}}' "$name")" == "$(sha256sum <"$2" | cut -c1-64)" ]]; then
-        log "reusing $name"
+    local sha
+    sha="$(sha256sum <"$2" | cut -c1-64)"
+    if docker image inspect "$1" >/dev/null 2>&1 &&
+        [[ "$(docker image inspect -f '{{index .Config.Labels "agw.binary-sha256"}}' "$1")" == "$sha" ]]; then
+        log "reusing $1"
         return
     fi
-    mkdir -p "$dir/$(dirname "$3")"
-    install -m 755 "$2" "$dir/$3"
-    cp "$slim" "$dir.tar"
-    # The file alone: docker import refuses a second entry for a directory the tarball has.
-    tar -C "$dir" --no-recursion -rf "$dir.tar" "./${3#/}"
-    local changes=(--change "ENTRYPOINT $6" --change "LABEL agw.binary-sha256=$(sha256sum <"$2" | cut -c1-64)")
+    local changes=(--change "ENTRYPOINT $6" --change "LABEL agw.binary-sha256=$sha")
     [[ -n "$4" ]] && changes+=(--change "USER $4")
     [[ -n "$5" ]] && changes+=(--change "ENV $5")
-    docker import "${changes[@]}" - "$name" <"$dir.tar" >/dev/null
-    log "built $name"
+    import_image "$1" "$slim" "$2" "$3" "${changes[@]}"
+    log "built $1"
 }
 
 registry=agw.local

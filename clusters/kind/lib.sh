@@ -46,3 +46,19 @@ need() {
     done
     ((${#missing[@]} == 0)) || die "missing on PATH: ${missing[*]}"
 }
+
+# import_image NAME BASE_TAR BINARY PATH_IN_IMAGE [docker import --change ...]: an image made of
+# a filesystem tarball with one binary added (the node's component images, the agentgateway
+# images). Only the file is appended: docker import refuses a second entry for a directory
+# the tarball already has.
+import_image() {
+    local name="$1" base="$2" binary="$3" path="${4#/}" dir
+    shift 4
+    dir="$(mktemp -d)"
+    mkdir -p "$dir/root/$(dirname "$path")"
+    install -m 755 "$binary" "$dir/root/$path"
+    cp "$base" "$dir/image.tar"
+    tar -C "$dir/root" --no-recursion -rf "$dir/image.tar" "./$path"
+    docker import "$@" - "$name" <"$dir/image.tar" >/dev/null
+    rm -rf "$dir"
+}

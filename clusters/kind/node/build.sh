@@ -15,17 +15,14 @@
 #                     gives for NODE_KUBERNETES_VERSION; the build refuses a pin that disagrees
 #
 # The pod network is a static point-to-point CNI configuration for one node (files/etc/cni):
-# kind's kindnetd is not served by any registry reachable here. Binaries and filesystems are
-# cached under ~/.cache/agw-conformance/kind/<stamp>; the image lives in the engine, named
-# agw-kind-node:<kubernetes version>-<stamp hash>.
+# kind's kindnetd is not served by any registry reachable here. Binaries and Debian
+# filesystems are cached under ~/.cache/agw-conformance/kind, each keyed by its own inputs;
+# the image lives in the engine, named agw-kind-node:<kubernetes version>-<hash of all inputs>.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=SCRIPTDIR/../versions.env
-source "$here/../versions.env"
-
-log() { printf 'node/build.sh: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+# shellcheck source=SCRIPTDIR/../lib.sh
+source "$here/../lib.sh"
 
 force=0
 [[ "${1:-}" == --force ]] && force=1
@@ -147,34 +144,29 @@ cleanup() {
 }
 trap cleanup EXIT
 
-component() { # name-in-kubeadm's-list base(scratch|slim) binary entrypoint-json
-    local ref dir="$work/$1"
+# The smallest base a static binary needs: a passwd file and /tmp.
+scratch="$work/scratch.tar"
+mkdir -p "$work/scratch/etc" "$work/scratch/tmp"
+printf 'root:x:0:0:root:/:/sbin/nologin\nnobody:x:65534:65534::/:/sbin/nologin\n' >"$work/scratch/etc/passwd"
+tar -C "$work/scratch" -cf "$scratch" .
+
+component() { # name-in-kubeadm's-list base-tarball binary
+    local ref path="/usr/local/bin/$3"
     ref="$(image_of "$1")"
-    mkdir -p "$dir/usr/local/bin" "$dir/etc" "$dir/tmp"
-    install -m 755 "$bin/$3" "$dir/usr/local/bin/$3"
-    [[ "$2" == scratch ]] && printf 'root:x:0:0:root:/:/sbin/nologin\nnobody:x:65534:65534::/:/sbin/nologin\n' >"$dir/etc/passwd"
-    if [[ "$2" == slim ]]; then
-        # docker import takes one tarball: the slim filesystem with the binary appended (the
-        # file alone: a second entry for a directory the tarball has is refused).
-        cp "$rootfs_slim" "$dir.tar"
-        tar -C "$dir" --no-recursion -rf "$dir.tar" "./usr/local/bin/$3"
-        docker import --change "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
-            --change "ENTRYPOINT $4" - "$ref" <"$dir.tar" >/dev/null
-    else
-        (cd "$dir" && tar -cf - .) | docker import --change "ENV PATH=/usr/local/bin" \
-            --change "ENTRYPOINT $4" - "$ref" >/dev/null
-    fi
+    import_image "$ref" "$2" "$bin/$3" "$path" \
+        --change "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
+        --change "ENTRYPOINT [\"$path\"]"
     refs+=("$ref")
 }
 log "component images"
 refs=()
-component kube-apiserver scratch kube-apiserver '["/usr/local/bin/kube-apiserver"]'
-component kube-controller-manager scratch kube-controller-manager '["/usr/local/bin/kube-controller-manager"]'
-component kube-scheduler scratch kube-scheduler '["/usr/local/bin/kube-scheduler"]'
-component kube-proxy slim kube-proxy '["/usr/local/bin/kube-proxy"]'
-component etcd scratch etcd '["/usr/local/bin/etcd"]'
-component coredns scratch coredns '["/usr/local/bin/coredns"]'
-component pause scratch pause '["/usr/local/bin/pause"]'
+component kube-apiserver "$scratch" kube-apiserver
+component kube-controller-manager "$scratch" kube-controller-manager
+component kube-scheduler "$scratch" kube-scheduler
+component kube-proxy "$rootfs_slim" kube-proxy
+component etcd "$scratch" etcd
+component coredns "$scratch" coredns
+component pause "$scratch" pause
 
 # ---- the node filesystem ----
 log "node filesystem"

@@ -74,6 +74,10 @@ class ManifestDir:
     def __init__(self, path: Path, runtime: Runtime, interval: float = 0.1):
         self.path, self.runtime, self.interval = Path(path), runtime, interval
         self.files: dict[str, FileState] = {}
+        # What `report` shows, taken at the end of each scan: a file's revision appears only
+        # once the configuration built from it is in force, so whoever waits for it (the
+        # suite's reference target) may send traffic the moment it does.
+        self._in_force: list[dict] = []
         self._duplicates: dict[ObjectKey, list[str]] = {}  # already reported
 
     def _listing(self) -> dict[str, tuple]:
@@ -123,6 +127,7 @@ class ManifestDir:
                     state = self.files[name]
                     self.files[name] = FileState(state.signature, state.revision, state.digest, kept, error, "Conflict")
                 self._publish()
+        self._in_force = [{"file": n, "revision": st.revision, "error": st.error, **_refusal(st)} for n, st in sorted(self.files.items())]
         return changed
 
     def _publish(self) -> None:
@@ -214,10 +219,10 @@ class ManifestDir:
             await asyncio.sleep(self.interval)
 
     def report(self) -> list[dict]:
-        """Per file, the version read and its error; a refused version also says why (`reason`)
-        and, where the error names one, which `field` is wrong."""
-        files = sorted(self.files.items())  # sorted() copies at once: scans run in another thread
-        return [{"file": n, "revision": s.revision, "error": s.error, **_refusal(s)} for n, s in files]
+        """Per file, the version the last scan read and its error; a refused version also says
+        why (`reason`) and, where the error names one, which `field` is wrong. Shown only once
+        the configuration of that scan is in force."""
+        return self._in_force
 
     def provenance(self) -> dict[ObjectKey, dict]:
         """Where each object in force comes from, for /status/policies.

@@ -89,3 +89,30 @@ def test_keys_never_reach_reports_or_problems(source):
     [policy] = source.runtime.config.policies
     assert policy.problems == ("secret apikey contains invalid key api-key: metadata must be an object",)
     assert "sup3r" not in repr(source.report()) + repr(source.runtime.config.status)
+
+
+def test_a_revision_is_shown_only_once_its_configuration_is_in_force(source, monkeypatch):
+    """The suite's reference target sends traffic as soon as it sees a file's revision, so
+    the revision must not be shown while the configuration built from it is still being
+    put in force (scans run in a thread beside the admin endpoint)."""
+    write(source, "p.yaml", POLICY % "Strict")
+    source.scan()
+    [before] = source.report()
+    seen_while_publishing = []
+    publish = source.runtime.publish
+
+    def watched(objects):
+        seen_while_publishing.append(source.report())
+        return publish(objects)
+
+    monkeypatch.setattr(source.runtime, "publish", watched)
+    write(source, "p.yaml", POLICY % "Optional")
+    source.scan()
+    assert seen_while_publishing == [[before]]
+    [after] = source.report()
+    assert after["revision"] != before["revision"] and policy_modes(source) == ["Optional"]
+
+    (source.path / "p.yaml").unlink()
+    source.scan()
+    assert seen_while_publishing[-1] == [after], "a removed file is still shown while its objects are in force"
+    assert source.report() == []

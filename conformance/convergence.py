@@ -1,18 +1,29 @@
 """The convergence rule of the Gateway API conformance suite.
 
-An expectation holds once it has matched `threshold` times in a row, polling every
-`interval` seconds, within `timeout` seconds; any miss resets the count. Refusals are held
-to the same rule, so a check can neither pass on one lucky response nor on a stale config.
+An expectation holds once it has matched `threshold` times in a row within `timeout`
+seconds; any miss resets the count, and the next attempt waits `interval` seconds. Refusals
+are held to the same rule, so a check can neither pass on one lucky response nor on a stale
+configuration.
+
+Matches are `interval` apart too, unless the target confirmed that its last change is in
+force (`Rule.spaced` is False then). The pause exists to outlast a change still on its way
+to the gateway: an expectation that happens to hold under the old configuration as well
+must keep holding while the new one arrives. A target whose apply returns only once its
+gateway serves the change leaves nothing on the way, and the Gateway API suite itself
+takes its matches back to back (`AwaitConvergence` in its conformance/utils/http: "each
+failed attempt has a 1s delay; successful attempts have no delay").
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from .http import Request, Response
 
+T = TypeVar("T")
 # A check returns None when the response matches, else what was wrong with it.
 Check = Callable[[Response], str | None]
 
@@ -22,37 +33,58 @@ class Rule:
     threshold: int = 3
     timeout: float = 30.0
     interval: float = 0.1
+    spaced: bool = True  # matches `interval` apart; False only where the target confirms each change in force
 
 
 class NotConverged(AssertionError):
     pass
 
 
-def converge(send: Callable[[Request], Response], request: Request, check: Check, rule: Rule, expectation: str) -> list[Response]:
-    """Send `request` until `check` passes `rule.threshold` times in a row; return those responses."""
+@dataclass
+class Unsteady(Generic[T]):
+    """How attempts that never made a streak went: their count, each kind of miss, the last one."""
+
+    attempts: int = 0
+    misses: dict[str, int] = field(default_factory=dict)
+    last: T | None = None
+    last_problem: str = ""
+
+
+def steady(attempt: Callable[[], T], check: Callable[[T], str | None], rule: Rule,
+           kind_of_miss: Callable[[T], str] = str) -> list[T] | Unsteady[T]:
+    """Call `attempt` until `check` passes `rule.threshold` times in a row: those results;
+    or, when the timeout comes first, how the attempts went."""
     deadline = time.monotonic() + rule.timeout
-    streak: list[Response] = []
-    attempts = 0
-    seen: dict[str, int] = {}
-    last_miss = ""
+    streak: list[T] = []
+    tally: Unsteady[T] = Unsteady()
     while True:
-        response = send(request)
-        attempts += 1
-        problem = check(response)
+        value = attempt()
+        tally.attempts += 1
+        problem = check(value)
         if problem is None:
-            streak.append(response)
+            streak.append(value)
             if len(streak) >= rule.threshold:
                 return streak
         else:
             streak = []
-            last_miss = f"{problem}\n    last response: {response.describe()}"
-            summary = response.error or str(response.status)
-            seen[summary] = seen.get(summary, 0) + 1
+            tally.last, tally.last_problem = value, problem
+            kind = kind_of_miss(value)
+            tally.misses[kind] = tally.misses.get(kind, 0) + 1
         if time.monotonic() >= deadline:
-            history = ", ".join(f"{k} x{v}" for k, v in seen.items())
-            raise NotConverged(
-                f"expected {expectation}, {rule.threshold} times in a row, within {rule.timeout:g} s; "
-                f"it did not happen in {attempts} attempts (misses: {history or 'none'}).\n"
-                f"    request: {request.describe()}\n    {last_miss}"
-            )
-        time.sleep(rule.interval)
+            return tally
+        if problem is not None or rule.spaced:
+            time.sleep(rule.interval)
+
+
+def converge(send: Callable[[Request], Response], request: Request, check: Check, rule: Rule, expectation: str) -> list[Response]:
+    """Send `request` until `check` passes `rule.threshold` times in a row; return those responses."""
+    result = steady(lambda: send(request), check, rule, lambda response: response.error or str(response.status))
+    if isinstance(result, list):
+        return result
+    history = ", ".join(f"{k} x{v}" for k, v in result.misses.items())
+    last_miss = f"{result.last_problem}\n    last response: {result.last.describe()}" if result.last is not None else ""
+    raise NotConverged(
+        f"expected {expectation}, {rule.threshold} times in a row, within {rule.timeout:g} s; "
+        f"it did not happen in {result.attempts} attempts (misses: {history or 'none'}).\n"
+        f"    request: {request.describe()}\n    {last_miss}"
+    )

@@ -22,7 +22,7 @@ def add(parser: pytest.Parser) -> None:
                     help="command that runs the reference gateway (default: python -m reference); also used by --envtest, and for the echo backend of --target=agentgateway-local")
     group.addoption("--convergence-threshold", type=int, default=3, help="matches in a row an expectation needs (default 3)")
     group.addoption("--convergence-timeout", type=float, default=30.0, help="seconds an expectation may take (default 30)")
-    group.addoption("--convergence-interval", type=float, default=0.1, help="seconds between attempts (default 0.1)")
+    group.addoption("--convergence-interval", type=float, default=0.1, help="seconds before the next attempt after a miss, and between matches where the target does not confirm its changes (default 0.1)")
     group.addoption("--supported-features", type=_csv, help="features the target supports (default: what the target declares)")
     group.addoption("--exempt-features", type=_csv, default=[], help="features not to test even if supported")
     group.addoption("--skip-tests", type=_csv, default=[], help="scenario IDs not to run (e.g. APIKEY-EXT-012)")

@@ -58,14 +58,14 @@ def pytest_configure(config: pytest.Config) -> None:
     report.supported = set(config.getoption("supported_features") or target.supported_features)
     report.exempt = set(config.getoption("exempt_features"))
     report.skip_ids = set(config.getoption("skip_tests"))
-    report.run = describe_run(config)
+    report.run = describe_run(config, target)
     report_dir.describe(config, report)
     config.pluginmanager.register(trace.StepHooks(), "agw-conformance-steps")
     if config.pluginmanager.hasplugin("xdist") and not _is_worker(config):
         config.pluginmanager.register(_XdistController(report), "agw-conformance-xdist")
 
 
-def describe_run(config: pytest.Config) -> dict:
+def describe_run(config: pytest.Config, target: Target) -> dict:
     """How this run was made, for the report: what it selected and how it waited."""
     option = config.option
     selection = {"paths": [os.path.relpath(a, config.rootpath) if os.path.isabs(a) else a for a in config.args]}
@@ -77,7 +77,7 @@ def describe_run(config: pytest.Config) -> dict:
     return {
         "selection": selection,
         "convergence": {"threshold": config.getoption("convergence_threshold"), "intervalSeconds": config.getoption("convergence_interval"),
-                        "timeoutSeconds": config.getoption("convergence_timeout")},
+                        "timeoutSeconds": config.getoption("convergence_timeout"), "matchesSpaced": not target.confirms_changes},
         "workers": getattr(option, "numprocesses", None) or 0,
     }
 
@@ -265,6 +265,7 @@ def convergence(pytestconfig: pytest.Config) -> Rule:
         threshold=pytestconfig.getoption("convergence_threshold"),
         timeout=pytestconfig.getoption("convergence_timeout"),
         interval=pytestconfig.getoption("convergence_interval"),
+        spaced=not pytestconfig.stash[_TARGET].confirms_changes,
     )
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import unquote_plus
 
-from .convergence import Check, NotConverged, Rule, converge
+from .convergence import Check, NotConverged, Rule, converge, steady
 from .http import SHOWN_HEADERS, Request, Response
 from .places import Place
 from .targets.base import ObjectRef, Target, documents
@@ -208,26 +208,15 @@ class World:
                 raise self.fail(f"{problem}\n    request: {self.request.describe()}\n    response: {response.describe()}")
 
     def hold(self, read: Callable[[], object], check: Callable[[object], str | None], expectation: str) -> object:
-        """Read something (a status) until `check` passes by the convergence rule: `threshold`
-        matches in a row, one read every `interval`, within `timeout`; a miss resets the count."""
+        """Read something (a status) until `check` passes by the convergence rule, as `expect`
+        sends a request; the last value read."""
         # Status is the controller's report, not the gateway answering: a change followed by
         # a status check is not timed, rather than timed with the status wait included.
         self.trace.untimed()
-        deadline = time.monotonic() + self.rule.timeout
-        streak, reads, last_miss = 0, 0, "no read"
-        while True:
-            value = read()
-            reads += 1
-            problem = check(value)
-            if problem is None:
-                streak += 1
-                if streak >= self.rule.threshold:
-                    return value
-            else:
-                streak, last_miss = 0, problem
-            if time.monotonic() >= deadline:
-                raise self.fail(
-                    f"expected {expectation}, {self.rule.threshold} times in a row, within {self.rule.timeout:g} s; "
-                    f"it did not happen in {reads} reads.\n    last miss: {last_miss}"
-                )
-            time.sleep(self.rule.interval)
+        result = steady(read, check, self.rule)
+        if isinstance(result, list):
+            return result[-1]
+        raise self.fail(
+            f"expected {expectation}, {self.rule.threshold} times in a row, within {self.rule.timeout:g} s; "
+            f"it did not happen in {result.attempts} reads.\n    last miss: {result.last_problem or 'no read'}"
+        )

@@ -85,6 +85,12 @@ class Target(abc.ABC):
     # Why pytest-xdist workers cannot each run this target, or "" when they can (every
     # worker starting a gateway of its own on free ports).
     not_parallel: str = ""
+    # True when `apply` and `delete` return only once the gateway serves the change, and
+    # nothing else changes its configuration: an expectation then cannot meet a change
+    # still on its way, and the convergence rule takes its matches back to back
+    # (conformance/convergence.py). Claim it only with a test that the first request after
+    # each change sees it (tests/integration/test_confirmed_changes.py).
+    confirms_changes: bool = False
 
     @contextlib.contextmanager
     def running(self) -> Iterator[Target]:

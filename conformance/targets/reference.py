@@ -61,6 +61,13 @@ class ReferenceTarget(LocalTarget):
         self._admin = ""
         self._gateway = ""
 
+    @property
+    def confirms_changes(self) -> bool:
+        # `apply` and `delete` wait until the admin endpoint shows the file's revision, which
+        # it shows once the configuration built from it is in force. With several workers
+        # that is the word of whichever worker answered, not of all of them.
+        return not any(flag.startswith("--workers") for flag in self.serve_flags)
+
     def versions(self) -> dict[str, str]:
         from ..report import suite_version
 

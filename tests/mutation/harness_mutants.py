@@ -81,5 +81,18 @@ MUTANTS += [
                   "if sep and name.lower() == self.name.upper():", "stripping is checked in the cookie the key was put in",
                   _PLACE_KILLERS[3:]),
 ]
+# Matches are taken back to back only where the target confirmed its change in force.
+_CONFIRMED = "tests/integration/test_confirmed_changes.py::"
+MUTANTS += [
+    HarnessMutant("matches-never-spaced", "conformance.convergence", "if problem is not None or rule.spaced:", "if problem is not None:",
+                  "matches are an interval apart unless the target confirms its changes",
+                  ("tests/unit/test_convergence.py::test_matches_are_an_interval_apart_by_default",)),
+    HarnessMutant("every-target-confirms", "conformance.targets.base", "    confirms_changes: bool = False", "    confirms_changes: bool = True",
+                  "a target that cannot see its gateway take a change does not claim it",
+                  (_CONFIRMED + "test_only_the_targets_tested_here_claim_it",)),
+    HarnessMutant("apply-before-load", "conformance.targets.reference", "refusal = self._loaded(path)", "refusal = None",
+                  "the reference target's apply returns only once its gateway serves the change",
+                  (_CONFIRMED + "test_the_reference_target_confirms_each_change",)),
+]
 
 BY_NAME = {m.name: m for m in MUTANTS}

@@ -61,3 +61,37 @@ def test_gives_up_at_the_timeout():
     with pytest.raises(NotConverged):
         converge(send, Request(), is_ok, Rule(threshold=3, timeout=0.5, interval=0.05), "200")
     assert 0.45 <= time.monotonic() - start < 3
+
+
+def timed_sender(*responses: Response):
+    """Like `sender`, recording when each call came."""
+    send, _ = sender(*responses)
+    times = []
+
+    def timed(request: Request) -> Response:
+        times.append(time.monotonic())
+        return send(request)
+
+    return timed, times
+
+
+def gaps(times: list[float]) -> list[float]:
+    return [b - a for a, b in itertools.pairwise(times)]
+
+
+def test_matches_are_an_interval_apart_by_default():
+    send, times = timed_sender(OK)
+    converge(send, Request(), is_ok, Rule(threshold=3, timeout=5, interval=0.05), "200")
+    assert len(times) == 3 and all(gap >= 0.05 for gap in gaps(times))
+
+
+def test_unspaced_matches_come_back_to_back_and_a_miss_still_waits():
+    """Where the target confirmed its change, the Gateway API suite's own timing: no pause
+    after a match, the interval after a miss; a miss still resets the count."""
+    send, times = timed_sender(NO, OK, NO, OK, OK, OK)
+    rule = Rule(threshold=3, timeout=5, interval=0.2, spaced=False)
+    assert len(converge(send, Request(), is_ok, rule, "200")) == 3
+    after = gaps(times)  # after: a miss, a match, a miss, a match, a match
+    assert len(times) == 6
+    assert after[0] >= 0.2 and after[2] >= 0.2, after
+    assert after[1] < 0.1 and after[3] < 0.1 and after[4] < 0.1, after

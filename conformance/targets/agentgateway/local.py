@@ -104,6 +104,9 @@ class AgentgatewayLocalTarget(LocalTarget):
     supported_features = frozenset(ft.FEATURES) - frozenset(UNSUPPORTED)
     unsupported_reasons = UNSUPPORTED
     provisional_features = PROVISIONAL
+    # `apply` and `delete` return once the proxy's /config_dump holds the new configuration's
+    # marker, and the proxy routes every request by the configuration its store holds.
+    confirms_changes = True
 
     def __init__(self, binary: str, echo_command: str | None = None, workdir: Path | None = None, timeout: float = 30.0):
         super().__init__(echo_command, workdir, timeout)

@@ -18,6 +18,8 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import yaml
+
 _SEND = re.compile(r"^(I send a request|I repeat the request|requests go to)")
 _READ = re.compile(r"^(I generated the API key|an agentgateway proxy is set up)")
 # A Given that converges like an expectation: it proves no earlier scenario is still in force.
@@ -50,6 +52,15 @@ def breakdown(directory: Path) -> dict[str, float]:
     return parts
 
 
+def _how_matches_were_taken(directory: Path) -> str:
+    try:
+        rule = yaml.safe_load((directory / "conformance-report.yaml").read_text())["run"]["convergence"]
+    except (OSError, KeyError, TypeError):
+        return ""
+    spaced = rule.get("matchesSpaced", True)  # reports from before the field always spaced them
+    return f" (matches {rule['intervalSeconds']:g} s apart)" if spaced else " (matches back to back: the target confirms its changes)"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.suite_time", description=__doc__.split("\n\n")[0])
     parser.add_argument("reports", nargs="+", type=Path, help="directories a run wrote with --report-dir")
@@ -57,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     for directory in args.reports:
         parts = breakdown(directory)
         total = sum(parts.values())
-        print(f"{directory}: {total:.1f} s in test cases")
+        print(f"{directory}: {total:.1f} s in test cases{_how_matches_were_taken(directory)}")
         for name, seconds in sorted(parts.items(), key=lambda item: -item[1]):
             print(f"  {name:32} {seconds:7.1f} s  {seconds / total:6.1%}")
     return 0

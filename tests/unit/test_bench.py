@@ -65,3 +65,14 @@ def test_the_suite_time_is_split_by_what_the_steps_do(tmp_path):
     assert parts["applying and deleting"] == 0.5 and parts["sending"] == 0.01 and parts["expectations"] == 0.25
     assert parts["clean-state check (an expectation)"] == 0.2
     assert abs(parts["fixtures: set-up and clean-up"] - 0.04) < 1e-9
+
+
+def test_the_suite_time_says_how_the_matches_were_taken(tmp_path):
+    from bench.suite_time import _how_matches_were_taken
+
+    assert _how_matches_were_taken(tmp_path) == ""  # no ConformanceReport: nothing to say
+    report = tmp_path / "conformance-report.yaml"
+    report.write_text("run: {convergence: {threshold: 3, intervalSeconds: 0.1, timeoutSeconds: 30}}\n")
+    assert _how_matches_were_taken(tmp_path) == " (matches 0.1 s apart)"  # written before the field: always spaced
+    report.write_text("run: {convergence: {threshold: 3, intervalSeconds: 0.1, timeoutSeconds: 30, matchesSpaced: false}}\n")
+    assert "back to back" in _how_matches_were_taken(tmp_path)

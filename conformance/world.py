@@ -66,8 +66,7 @@ class World:
             self.applied.remove(ref)
 
     def cleanup(self) -> None:
-        for ref in reversed(self.applied):
-            self.target.delete(ref)
+        self.target.delete_all(list(reversed(self.applied)))
         self.applied.clear()
 
     # --- the keys of this scenario ----------------------------------------------------

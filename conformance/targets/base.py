@@ -133,6 +133,12 @@ class Target(abc.ABC):
     def delete(self, ref: ObjectRef) -> None:
         """Delete an object and wait until it is gone; deleting a missing object is fine."""
 
+    def delete_all(self, refs: list[ObjectRef]) -> None:
+        """Delete these objects, in this order, and wait until all are gone. A target that can
+        take them out in one change does, so that a scenario's clean-up is one change."""
+        for ref in refs:
+            self.delete(ref)
+
     @abc.abstractmethod
     def get(self, ref: ObjectRef) -> dict | None:
         """The object as the API would return it (Secrets with base64 `data`), or None."""

@@ -119,7 +119,7 @@ class ReferenceTarget(LocalTarget):
                 # Leave things as an API server would after refusing: unchanged.
                 if previous is None:
                     path.unlink()
-                    self._gone(path.name)
+                    self._gone([path.name])
                 else:
                     self._write(path, previous)
                     self._loaded(path)
@@ -129,11 +129,17 @@ class ReferenceTarget(LocalTarget):
         return refs
 
     def delete(self, ref: ObjectRef) -> None:
-        path = self.manifests / _filename(ref)
-        self.objects.pop(ref, None)
-        if path.exists():
-            path.unlink()
-            self._gone(path.name)
+        self.delete_all([ref])
+
+    def delete_all(self, refs: list[ObjectRef]) -> None:
+        removed = []
+        for ref in refs:
+            path = self.manifests / _filename(ref)
+            self.objects.pop(ref, None)
+            if path.exists():
+                path.unlink()
+                removed.append(path.name)
+        self._gone(removed)
 
     def get(self, ref: ObjectRef) -> dict | None:
         # Read back the file the gateway loads, not the harness's record of what it wrote:
@@ -189,9 +195,15 @@ class ReferenceTarget(LocalTarget):
             time.sleep(0.02)
         raise TimeoutError(f"the reference gateway did not load {path.name} within {self.timeout:g} s")
 
-    def _gone(self, filename: str) -> None:
+    def _gone(self, filenames: list[str]) -> None:
+        """Wait until the gateway no longer holds anything from these removed files."""
         deadline = time.monotonic() + self.timeout
-        while filename in self._sources():
+        left = list(filenames)
+        while left:
+            held = self._sources()
+            left = [name for name in left if name in held]
+            if not left:
+                return
             if time.monotonic() > deadline:
-                raise TimeoutError(f"the reference gateway did not notice that {filename} was removed")
+                raise TimeoutError(f"the reference gateway did not notice that {', '.join(left)} was removed")
             time.sleep(0.02)

@@ -3,7 +3,8 @@ returns sees that change, every time.
 
 The claim lets the convergence rule take its matches back to back (no change can still be
 on its way), so it must hold for every kind of change a scenario makes: a policy applied
-and deleted, a key added to a Secret in use and an old one revoked. One request per
+and deleted (alone, or with its Secret as a scenario's clean-up deletes them), a key added
+to a Secret in use and an old one revoked. One request per
 check, no retries: a target that returned before its gateway served the change fails here.
 """
 
@@ -18,6 +19,7 @@ from conformance.targets.reference import ReferenceTarget
 ROUNDS = 15
 REQUEST = Request(path="/headers", host="www.example.com")
 POLICY = ObjectRef("AgentgatewayPolicy", "agentgateway-system", "apikey-auth")
+SECRET = ObjectRef("Secret", "agentgateway-system", "apikey")
 
 
 def keyed(key: str) -> Request:
@@ -39,8 +41,12 @@ def each_change_seen_by_the_first_request(target) -> None:
         assert once(target, keyed(new)) == 200, f"round {n}: a key added to the Secret in use"
         target.apply(secret({"b": new}))
         assert (once(target, keyed(old)), once(target, keyed(new))) == (401, 200), f"round {n}: the old key revoked"
-        target.delete(POLICY)
-        assert once(target, REQUEST) == 200, f"round {n}: the policy deleted"
+        if n % 2:
+            target.delete(POLICY)
+            assert once(target, REQUEST) == 200, f"round {n}: the policy deleted"
+        else:
+            target.delete_all([POLICY, SECRET])  # a scenario's clean-up, in one change
+            assert once(target, REQUEST) == 200, f"round {n}: the policy and its Secret deleted together"
 
 
 def test_the_reference_target_confirms_each_change():

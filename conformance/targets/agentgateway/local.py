@@ -172,11 +172,15 @@ class AgentgatewayLocalTarget(LocalTarget):
         return refs
 
     def delete(self, ref: ObjectRef) -> None:
-        if ref not in self.objects:
-            return
+        self.delete_all([ref])
+
+    def delete_all(self, refs: list[ObjectRef]) -> None:
+        # One configuration without all of them: one reload of the proxy, not one per object.
         previous = dict(self.objects)
-        del self.objects[ref]
-        self._put_in_force(previous)
+        for ref in refs:
+            self.objects.pop(ref, None)
+        if self.objects != previous:
+            self._put_in_force(previous)
 
     def get(self, ref: ObjectRef) -> dict | None:
         doc = self.objects.get(ref)

@@ -53,19 +53,26 @@ def pytest_configure(config: pytest.Config) -> None:
     # that never answers still leaves room for the expectation to report it.
     target.request_timeout = min(10.0, max(0.5, config.getoption("convergence_timeout") / 3))
     config.stash[_TARGET] = target
+    # One rule for the run, read once: the steps wait by it and the report describes it.
+    config.stash[_RULE] = Rule(
+        threshold=config.getoption("convergence_threshold"),
+        timeout=config.getoption("convergence_timeout"),
+        interval=config.getoption("convergence_interval"),
+        spaced=not target.confirms_changes,
+    )
     report = config.stash[_REPORT] = Report(target)
     report.profiles = set(config.getoption("profiles"))
     report.supported = set(config.getoption("supported_features") or target.supported_features)
     report.exempt = set(config.getoption("exempt_features"))
     report.skip_ids = set(config.getoption("skip_tests"))
-    report.run = describe_run(config, target)
+    report.run = describe_run(config, config.stash[_RULE])
     report_dir.describe(config, report)
     config.pluginmanager.register(trace.StepHooks(), "agw-conformance-steps")
     if config.pluginmanager.hasplugin("xdist") and not _is_worker(config):
         config.pluginmanager.register(_XdistController(report), "agw-conformance-xdist")
 
 
-def describe_run(config: pytest.Config, target: Target) -> dict:
+def describe_run(config: pytest.Config, rule: Rule) -> dict:
     """How this run was made, for the report: what it selected and how it waited."""
     option = config.option
     selection = {"paths": [os.path.relpath(a, config.rootpath) if os.path.isabs(a) else a for a in config.args]}
@@ -76,8 +83,7 @@ def describe_run(config: pytest.Config, target: Target) -> dict:
             selection[key] = list(value) if isinstance(value, (list, tuple)) else value
     return {
         "selection": selection,
-        "convergence": {"threshold": config.getoption("convergence_threshold"), "intervalSeconds": config.getoption("convergence_interval"),
-                        "timeoutSeconds": config.getoption("convergence_timeout"), "matchesSpaced": not target.confirms_changes},
+        "convergence": {"threshold": rule.threshold, "intervalSeconds": rule.interval, "timeoutSeconds": rule.timeout, "matchesSpaced": rule.spaced},
         "workers": getattr(option, "numprocesses", None) or 0,
     }
 
@@ -91,6 +97,7 @@ def _load_inventory(config: pytest.Config, report: Report) -> None:
 
 _TARGET = pytest.StashKey[Target]()
 _REPORT = pytest.StashKey[Report]()
+_RULE = pytest.StashKey[Rule]()
 _CONFIG: list[pytest.Config] = []  # pytest-bdd's tag hook gets no config argument
 
 
@@ -261,12 +268,7 @@ def target(pytestconfig: pytest.Config):
 
 @pytest.fixture(scope="session")
 def convergence(pytestconfig: pytest.Config) -> Rule:
-    return Rule(
-        threshold=pytestconfig.getoption("convergence_threshold"),
-        timeout=pytestconfig.getoption("convergence_timeout"),
-        interval=pytestconfig.getoption("convergence_interval"),
-        spaced=not pytestconfig.stash[_TARGET].confirms_changes,
-    )
+    return pytestconfig.stash[_RULE]
 
 
 @pytest.fixture

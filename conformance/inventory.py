@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from pytest_bdd.feature import get_feature
 
+from . import pages
 from . import profiles as ft
 
 _PLACEHOLDER = re.compile(r"<([^<>]+)>")
@@ -37,10 +38,11 @@ class Entry:
     file: str  # the feature file's name, relative to the suite's directory
     line: int
     title: str = ""  # the scenario's title as written (an outline's keeps its <placeholders>)
+    page: str | None = None  # the tag of the docs page it mirrors (@page-1.4.x), if any
 
     @property
     def profile(self) -> str:
-        return ft.profile_of(set(self.needs))
+        return ft.profile_of(set(self.needs), self.page)
 
 
 def tags_of(template) -> set[str]:
@@ -94,13 +96,18 @@ def load(directory: Path) -> dict[str, Entry]:
             if len(ids) != 1:
                 continue  # the tag checks at collection say what is wrong with it
             needs = frozenset(t for t in tags if t in ft.FEATURES)
+            page_tags = sorted(tags & pages.BY_TAG.keys())
+            if len(page_tags) > 1:
+                raise pytest.UsageError(f"{path.name}:{template.line_number}: a scenario mirrors one page, "
+                                        f"this one is tagged {', '.join('@' + t for t in page_tags)}")
             examples = example_ids(template) if template.examples else [None]
             for example in examples:
                 name = entry_name(ids[0], example)
                 if name in entries:
                     raise pytest.UsageError(f"{path.name}:{template.line_number}: the scenario ID {ids[0]} is used twice "
                                             f"(also in {entries[name].file}:{entries[name].line})")
-                entries[name] = Entry(name, ids[0], needs, path.name, template.line_number, template.name)
+                entries[name] = Entry(name, ids[0], needs, path.name, template.line_number, template.name,
+                                      page_tags[0] if page_tags else None)
     return entries
 
 

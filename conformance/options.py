@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from . import pages
 from . import profiles as ft
 from . import report_dir
 
@@ -26,8 +27,12 @@ def add(parser: pytest.Parser) -> None:
     group.addoption("--supported-features", type=_csv, help="features the target supports (default: what the target declares)")
     group.addoption("--exempt-features", type=_csv, default=[], help="features not to test even if supported")
     group.addoption("--skip-tests", type=_csv, default=[], help="scenario IDs not to run (e.g. APIKEY-EXT-012)")
-    group.addoption("--profiles", type=_csv, default=list(ft.DEFAULT_PROFILES),
-                    help=f"profiles to run (default {', '.join(ft.DEFAULT_PROFILES)}; opt-in: {ft.RELIABILITY})")
+    group.addoption("--profiles", type=_csv, default=None,
+                    help=(f"profiles to run (default {', '.join(ft.DEFAULT_PROFILES)} and the docs page of the target's version; "
+                          f"opt-in: {ft.RELIABILITY}; pages: {', '.join(ft.PAGE_PROFILES)})"))
+    group.addoption("--docs-pages", type=_csv, default=None,
+                    help=(f"versions of the docs page to check, besides the other profiles: {', '.join(pages.PAGES)}, all or none "
+                          "(default: the page the target's version reads; all on the reference and on a cluster of unknown version)"))
     group.addoption("--load-seconds", type=float, default=30.0, help=f"how long the {ft.RELIABILITY} load with key churn runs (default 30)")
     group.addoption("--load-clients", type=int, default=8, help=f"concurrent clients of the {ft.RELIABILITY} load (default 8)")
     group.addoption("--hostile-slow-limit", type=float, default=30.0,
@@ -75,7 +80,14 @@ def check(config: pytest.Config) -> None:
         unknown = sorted(set(config.getoption(dest) or ()) - set(ft.FEATURES))
         if unknown:
             raise pytest.UsageError(f"{flag}: unknown feature(s) {', '.join(unknown)}; known: {', '.join(ft.FEATURES)}")
-    unknown = sorted(set(config.getoption("profiles")) - set(ft.PROFILES))
+    try:
+        pages.choose(config.getoption("docs_pages") or ["none"])
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    named_pages = sorted(set(config.getoption("profiles") or ()) & set(ft.PAGE_PROFILES))
+    if named_pages and config.getoption("docs_pages") is not None:
+        raise pytest.UsageError(f"--profiles names the page profile(s) {', '.join(named_pages)} and --docs-pages chooses pages too; use one")
+    unknown = sorted(set(config.getoption("profiles") or ()) - set(ft.PROFILES))
     if unknown:
         raise pytest.UsageError(f"--profiles: unknown profile(s) {', '.join(unknown)}; known: {', '.join(ft.PROFILES)}")
     bad = sorted(i for i in config.getoption("skip_tests") if not ft.ID_PATTERN.match(i))

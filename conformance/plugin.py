@@ -14,7 +14,7 @@ import sys
 import pytest
 
 from . import profiles as ft
-from . import inventory, options, report_dir, trace
+from . import inventory, options, pages, report_dir, trace
 from .convergence import Rule
 from .masking import mask_report
 from .report import Report
@@ -61,7 +61,7 @@ def pytest_configure(config: pytest.Config) -> None:
         spaced=not target.confirms_changes,
     )
     report = config.stash[_REPORT] = Report(target)
-    report.profiles = set(config.getoption("profiles"))
+    report.profiles, report.page_choice = choose_profiles(config, target)
     report.supported = set(config.getoption("supported_features") or target.supported_features)
     report.exempt = set(config.getoption("exempt_features"))
     report.skip_ids = set(config.getoption("skip_tests"))
@@ -72,13 +72,35 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(_XdistController(report), "agw-conformance-xdist")
 
 
+def choose_profiles(config: pytest.Config, target: Target) -> tuple[set[str], str]:
+    """The profiles this run judges, and why it checks the docs pages it checks.
+
+    Besides --profiles (default core and extended), one version of the docs page: the one
+    users of the target's version read, or every version where the target does not say
+    (the reference implements them all); --docs-pages chooses instead.
+    """
+    given = config.getoption("profiles")
+    chosen = set(given or ft.DEFAULT_PROFILES)
+    if config.getoption("docs_pages") is not None:
+        names = config.getoption("docs_pages")
+        return chosen | {p.profile for p in pages.choose(names)}, f"--docs-pages {','.join(names)}"
+    if given is not None:
+        return chosen, "--profiles"
+    version = target.product_version()
+    if version is None:
+        return chosen | set(ft.PAGE_PROFILES), f"every version: the {target.name} target does not name one product version"
+    page = pages.for_version(version)
+    return chosen | {page.profile}, f"the version of the {target.name} target, {version}, reads the page for {page.name}"
+
+
 def describe_run(config: pytest.Config, rule: Rule) -> dict:
     """How this run was made, for the report: what it selected and how it waited."""
     option = config.option
     selection = {"paths": [os.path.relpath(a, config.rootpath) if os.path.isabs(a) else a for a in config.args]}
     for key, value in (("keyword", option.keyword), ("markers", option.markexpr), ("deselect", option.deselect),
                        ("ignore", option.ignore), ("ignoreGlob", option.ignore_glob), ("maxfail", option.maxfail),
-                       ("skipTests", config.getoption("skip_tests")), ("profiles", config.getoption("profiles"))):
+                       ("skipTests", config.getoption("skip_tests")), ("profiles", config.getoption("profiles")),
+                       ("docsPages", config.getoption("docs_pages"))):
         if value:
             selection[key] = list(value) if isinstance(value, (list, tuple)) else value
     return {

@@ -10,13 +10,21 @@ from __future__ import annotations
 
 import re
 
+from . import pages
+
 CORE = "APIKEY-CORE"
 EXTENDED = "APIKEY-EXTENDED"
 # Opt-in: runs that measure a gateway rather than check a rule (hostile clients, load with
 # key churn). Never in the default profiles; a vendor asks for it by name.
 RELIABILITY = "APIKEY-RELIABILITY"
-PROFILES = (CORE, EXTENDED, RELIABILITY)
+# One profile per published version of the docs page (conformance/pages.py): a page is
+# judged as a whole, like the core profile, so a feature it needs that the target does not
+# support is a skipped scenario, never one left uncounted.
+PAGE_PROFILES = tuple(p.profile for p in pages.PAGES.values())
+PROFILES = (CORE, EXTENDED, RELIABILITY, *PAGE_PROFILES)
 DEFAULT_PROFILES = (CORE, EXTENDED)
+# Profiles in which every scenario counts, whatever the target supports.
+WHOLE = (CORE, *PAGE_PROFILES)
 
 FEATURES: dict[str, tuple[str, str]] = {
     # name: (profile, what it covers)
@@ -45,10 +53,13 @@ FEATURES: dict[str, tuple[str, str]] = {
 REFERENCE_FEATURES = frozenset(FEATURES) - {"ExpressionLocation", "CORS"}
 
 ID_PATTERN = re.compile(r"^APIKEY-(DOC|CORE|EXT|K8S|REL)-\d{3}$")
-OTHER_TAGS = {"doc-page", "beyond-the-page", "decision-table", "mutation-sentinel"}
+OTHER_TAGS = {"doc-page", "beyond-the-page", "decision-table", "mutation-sentinel", *pages.BY_TAG}
 
 
-def profile_of(features: set[str]) -> str:
+def profile_of(features: set[str], page: str | None = None) -> str:
+    """A scenario's profile: its page's, when it mirrors one (`page` is the tag), else its features'."""
+    if page is not None:
+        return pages.BY_TAG[page].profile
     profiles = {FEATURES[f][0] for f in features}
     return RELIABILITY if RELIABILITY in profiles else EXTENDED if EXTENDED in profiles else CORE
 

@@ -38,6 +38,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from . import pages
 from . import profiles as ft
 from .inventory import Entry, name_of
 from .trace import CHANGE_KINDS, from_report
@@ -88,6 +89,8 @@ class Report:
         self.supported: set[str] = set()  # what the target claims, before exemptions
         self.exempt: set[str] = set()
         self.skip_ids: set[str] = set()
+        # Why the run checks the docs pages it checks (the target's version, or --docs-pages).
+        self.page_choice = ""
         # Features whose scenarios ran against something other than the real thing
         # (for example a stand-in CRD): feature -> why.
         self.provisional: dict[str, str] = {}
@@ -124,6 +127,12 @@ class Report:
         if entry.scenario_id in self.skip_ids:
             return Verdict("skipped", f"{entry.scenario_id} {SKIPPED_BY_ID}")
         return Verdict("run")
+
+    def features_in(self, profile: str) -> set[str]:
+        """The features a profile covers: for a docs page, those its scenarios need."""
+        if profile in pages.BY_PROFILE:
+            return {f for e in self.inventory.values() if e.profile == profile for f in e.needs}
+        return ft.in_profile(profile)
 
     def judged(self) -> list[Entry]:
         """The inventory's entries in the profiles this run asked for."""
@@ -196,7 +205,7 @@ class Report:
                 if verdict.listed in listed:
                     continue
                 listed.add(verdict.listed)
-                kind = "skipped" if verdict.kind == "unsupported" and entry.profile == ft.CORE else verdict.kind
+                kind = "skipped" if verdict.kind == "unsupported" and entry.profile in ft.WHOLE else verdict.kind
                 getattr(profile, kind).append(verdict.listed)
                 continue
             outcome = self._outcome.get(name)
@@ -244,7 +253,7 @@ class Report:
             if not p.passed and not p.failed:
                 lines.append(f"  {NOTHING_RAN}")
             why_not = getattr(self.target, "unsupported_reasons", None) or {}  # feature -> why the target lacks it
-            lines += [f"  not supported: {f}: {why}" for f, why in why_not.items() if f in ft.in_profile(name) and f not in self.supported]
+            lines += [f"  not supported: {f}: {why}" for f, why in why_not.items() if f in self.features_in(name) and f not in self.supported]
             lines += [f"  exempt: {entry}" for entry in p.exempt]
             reasons: dict[str, int] = {}
             for entry in p.not_run:
@@ -297,7 +306,7 @@ class Report:
         for name, p in self._tally().items():
             if name not in self.profiles:
                 continue  # only the profiles this run asked for
-            claimed = self.supported & ft.in_profile(name)
+            claimed = self.supported & self.features_in(name)
             statistics_ = {"Passed": len(p.passed), "Skipped": len(p.skipped), "Failed": len(p.failed), "NotRun": len(p.not_run),
                            "Exempt": len(p.exempt), "Provisional": len(p.provisional)}
             profile = {
@@ -309,8 +318,11 @@ class Report:
                 "skippedTests": p.skipped,
                 "notRunTests": p.not_run,
                 "supportedFeatures": sorted(claimed - self.provisional.keys() - self.exempt),
-                "unsupportedFeatures": sorted(ft.in_profile(name) - self.supported),
+                "unsupportedFeatures": sorted(self.features_in(name) - self.supported),
             }
+            page = pages.BY_PROFILE.get(name)
+            if page is not None:
+                profile["page"] = {**page.describe(), "chosenBy": self.page_choice}
             if claimed & self.exempt:
                 profile["exemptFeatures"] = sorted(claimed & self.exempt)
                 profile["exemptTests"] = p.exempt

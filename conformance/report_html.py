@@ -72,7 +72,8 @@ def _matrix(doc: dict, scenarios: list[dict]) -> str:
     rows = []
     for profile in doc["profiles"]:
         supported = set(profile["supportedFeatures"]) | set(profile.get("provisionalFeatures", {}))
-        for feature in sorted(ft.in_profile(profile["name"])):
+        covered = supported | set(profile["unsupportedFeatures"]) | set(profile.get("exemptFeatures", []))
+        for feature in sorted(covered):
             mine = [s for s in scenarios if feature in s["features"] and s["outcome"] != "not supported"]
             outcomes = [s["outcome"] for s in mine]
             mark = feature_mark(feature, feature in supported, outcomes)

@@ -90,11 +90,15 @@ def _profile_cell(profile: dict) -> str:
 
 def overview(names: list[str], results: Path = RESULTS) -> list[str]:
     """One row per report: what ran, at which commit and versions, and each profile's result."""
-    lines = ["| report | suite commit | versions | APIKEY-CORE | APIKEY-EXTENDED |", "|---|---|---|---|---|"]
+    lines = ["| report | suite commit | versions | APIKEY-CORE | APIKEY-EXTENDED | docs page |", "|---|---|---|---|---|---|"]
     for name in names:
         report = load(name, results)
         profiles = {p["name"]: p for p in report["profiles"]}
         cells = [_profile_cell(profiles[n]) if n in profiles else "not run" for n in ("APIKEY-CORE", "APIKEY-EXTENDED")]
+        # The page profiles a report holds: which page (version and website commit) it checked.
+        page_cells = [f"{p['page']['version']} (website `{p['page']['websiteCommit'][:8]}`): {_profile_cell(p)}"
+                      for p in report["profiles"] if "page" in p]
+        cells.append("<br>".join(page_cells) or "not checked")
         lines.append(f"| `docs/results/{name}.yaml` | `{report['suiteCommit'][:12]}` | {_versions(report)} | {' | '.join(cells)} |")
     return lines
 

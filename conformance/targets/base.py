@@ -107,6 +107,11 @@ class Target(abc.ABC):
         """What the target is made of, and at which versions, for the report (component -> version)."""
         return {}
 
+    def product_version(self) -> str | None:
+        """The version of the gateway product, known before anything starts, or None when the target
+        cannot name one (the reference, a vendor's cluster): it chooses the docs page a run checks."""
+        return None
+
     def preflight(self) -> None:
         """Raise, quickly, if the deployment cannot be reached at all.
 

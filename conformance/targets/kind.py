@@ -95,6 +95,9 @@ class KindTarget(KubernetesTarget):
             tail = "\n".join(done.stderr.strip().splitlines()[-15:])
             raise RuntimeError(f"clusters/kind/{name} failed (exit {done.returncode}):\n{tail}")
 
+    def product_version(self) -> str | None:
+        return self.version  # the agentgateway chart version up.sh installs
+
     def versions(self) -> dict[str, str]:
         """What up.sh installs: a released chart, or (run-local.sh) a source tree's charts and images built here."""
         env = os.environ

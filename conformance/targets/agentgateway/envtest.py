@@ -116,6 +116,17 @@ class AgentgatewayEnvtestTarget(EnvtestTarget):
         return cls(source, AGENTGATEWAY_FEATURES, config.getoption("convergence_timeout"),
                    os.environ.get("AGW_AGENTGATEWAY_PROXY") or None, os.environ.get("AGW_AGENTGATEWAY_LOG_DIR") or None)
 
+    def product_version(self) -> str | None:
+        # Known once the controller is built (a cached build only checks its fingerprint): its
+        # build directory is named after the tree's tag or commit (clusters/agentgateway/tree.sh).
+        self._build_controller()
+        return self.version
+
+    def _build_controller(self) -> None:
+        if self.controller_bin is None:
+            self.controller_bin = run_build(CONTROLLER_BUILD, {**os.environ, "AGW_AGENTGATEWAY_SRC": self.source})
+            self.version = self.controller_bin.parent.parent.name
+
     def gateway_versions(self) -> dict[str, str]:
         # The build directory is named after the tree's tag or commit (clusters/agentgateway/tree.sh).
         return {"agentgateway controller": self.version or "unknown",
@@ -132,9 +143,8 @@ class AgentgatewayEnvtestTarget(EnvtestTarget):
                 raise RuntimeError(f"the agentgateway controller binds fixed ports, and these are in use: {', '.join(taken)} "
                                    "(another controller running on this machine?)")
             env = {**os.environ, "AGW_AGENTGATEWAY_SRC": self.source}
-            self.controller_bin = run_build(CONTROLLER_BUILD, env)
+            self._build_controller()
             self.proxy_bin = Path(self.proxy_override) if self.proxy_override else run_build(PROXY_BUILD, env)
-            self.version = self.controller_bin.parent.parent.name
             crds = self.controller_bin.parent.parent / "controller" / "crds"
             self.control_plane = ControlPlane(crds=crds)
             self.control_plane.start()

@@ -129,6 +129,9 @@ class AgentgatewayLocalTarget(LocalTarget):
 
     # --- lifecycle --------------------------------------------------------------------
 
+    def product_version(self) -> str | None:
+        return binary_version(self.binary)
+
     def versions(self) -> dict[str, str]:
         return {"agentgateway": binary_version(self.binary)}
 

@@ -29,6 +29,7 @@ class World:
     request: Request = field(default_factory=Request)
     responses: list[Response] = field(default_factory=list)
     api_key: str | None = None
+    key_hashes: list[str] = field(default_factory=list)  # sha256:<hex> of keys, as the page's command printed them
     place: Place | None = None  # where the last request carried its key
     presented: str | None = None  # the key it carried there
     last_status: dict | None = None

@@ -1,7 +1,7 @@
 """This directory's feature files, collected as pytest tests named after their scenarios.
 
 Each `.feature` file is a test file of its own, and each scenario a test called by its ID
-tag and title, so a run reads `features/api_key_auth.feature::APIKEY-DOC-001 Set up API
+tag and title, so a run reads `features/docs_page_2026_02_19.feature::APIKEY-DOC-001 Set up API
 key auth PASSED`, and `pytest features/status.feature` runs one file (the report still
 judges every scenario of this directory, and lists the others as not selected). An
 outline's examples are named as `conformance/inventory.py` says. Test locations (and so

@@ -6,6 +6,7 @@ pytest fixtures: `features/conftest.py` imports them all for this suite's featur
 
 from .expectations import *  # noqa: F403
 from .manifests import *  # noqa: F403
+from .page import *  # noqa: F403
 from .requests import *  # noqa: F403
 from .reliability import *  # noqa: F403
 from .status import *  # noqa: F403

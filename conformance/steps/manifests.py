@@ -90,12 +90,31 @@ def _page_optional(docs: list[dict]) -> str | None:
     return None if _auth(docs[0]).get("mode") == "Optional" else "a policy in Optional mode"
 
 
+def _page_strict_config_maps(docs: list[dict]) -> str | None:
+    auth = _auth(docs[0])
+    return None if auth.get("mode") == "Strict" and "configMapSelector" in auth else "a Strict policy that selects ConfigMaps"
+
+
+def _page_pre_routing(docs: list[dict]) -> str | None:
+    phase = ((docs[0].get("spec") or {}).get("traffic") or {}).get("phase")
+    return None if phase == "PreRouting" else "a policy in the PreRouting phase"
+
+
 PAGE_SENTENCES = {
     "I create a Kubernetes secret to store my API key": ("Secret", _page_secret),
     "I create an AgentgatewayPolicy resource that configures API key authentication for all routes that the Gateway serves "
     "and reference the apikey secret": (POLICY, _page_strict_ref),
     "I refer to my API key secret by using label selectors": (POLICY, _page_selector),
     "I use the Optional mode to validate API keys when present, but allow requests without an API key": (POLICY, _page_optional),
+    # The page for 1.4.x and main.
+    "I create an AgentgatewayPolicy resource that configures API key authentication for all routes that the Gateway serves, "
+    "and select the apikey ConfigMap with configMapSelector": (POLICY, _page_strict_config_maps),
+    "I reference a single Secret by name with secretRef in the AgentgatewayPolicy": (POLICY, _page_strict_ref),
+    "I select multiple Secrets by label with secretSelector in the AgentgatewayPolicy": (POLICY, _page_selector),
+    "I use the PreRouting phase to validate API keys before any routing decision is made": (POLICY, _page_pre_routing),
+    # The page for 1.0.x to 1.3.x.
+    "I create a Kubernetes secret to store my API keys": ("Secret", _page_secret),
+    "I refer to API key secrets by using label selectors": (POLICY, _page_selector),
 }
 
 
@@ -258,7 +277,7 @@ _SECRET_HOLDS_KEY = 'the secret "{name}" in namespace "{namespace}" holds the AP
 
 
 @then(parsers.parse(_SECRET_HOLDS_KEY))
-def secret_holds_key(world: World, name: str, namespace: str, entry: str) -> None:
+def secret_holds_key(world: World, name: str, namespace: str, entry: str, docstring: str | None = None) -> None:
     """The key the gateway loaded from the entry is the generated one.
 
     Asked of the target as the gateway holds it (a digest; see Target.loaded_key_digests),
@@ -267,6 +286,11 @@ def secret_holds_key(world: World, name: str, namespace: str, entry: str) -> Non
     step passes without its check and the scenario is marked as not fully checked.
     """
     step = _SECRET_HOLDS_KEY.format(name=name, namespace=namespace, entry=entry)
+    if docstring is not None:
+        # The page's command, `kubectl get secret NAME -n NAMESPACE -oyaml`, must name this Secret.
+        words = docstring.split()
+        assert words[:3] == ["kubectl", "get", "secret"] and words[3] == name and words[4:6] == ["-n", namespace], (
+            f"the step '{step}' carries a command that does not get that secret: {docstring}")
     assert world.api_key is not None, "no API key was generated in this scenario"
     try:
         digests = world.target.loaded_key_digests(ObjectRef("Secret", namespace, name))

@@ -179,7 +179,7 @@ def test_a_failed_expectation_reads_as_its_step_without_any_key(pytester):
     result = ours(pytester, "-k", "APIKEY-DOC-001", "--reference-command", f"{sys.executable} {launch} forward-credential")
     out = result.stdout.str()
     assert result.ret == pytest.ExitCode.TESTS_FAILED, out[-2000:]
-    assert "APIKEY-DOC-001 › api_key_auth.feature:" in out or "APIKEY-DOC-001 › features/api_key_auth.feature:" in out, out[-3000:]
+    assert "APIKEY-DOC-001 › docs_page_2026_02_19.feature:" in out or "APIKEY-DOC-001 › features/docs_page_2026_02_19.feature:" in out, out[-3000:]
     assert "httpbin does not see the header" in out
     assert "Traceback" not in out and "pytest_bdd/scenario.py" not in out
     assert "N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy" not in out

@@ -42,11 +42,11 @@ def test_core_only_runs_only_core_scenarios(core_only):
 
 
 def test_a_skipped_core_scenario_makes_core_partial(tmp_path):
-    result, profiles = run(tmp_path, "--profiles", "APIKEY-CORE", "--skip-tests", "APIKEY-DOC-002,APIKEY-CORE-070", "-k", "APIKEY-DOC-002 or APIKEY-CORE-070")
+    result, profiles = run(tmp_path, "--profiles", "APIKEY-CORE", "--skip-tests", "APIKEY-CORE-002,APIKEY-CORE-070", "-k", "APIKEY-CORE-002 or APIKEY-CORE-070")
     assert result.returncode == 0, result.stdout[-2000:]
     core = profiles["APIKEY-CORE"]
     assert core["result"] == "partial"
-    assert "APIKEY-DOC-002" in core["skippedTests"]
+    assert "APIKEY-CORE-002" in core["skippedTests"]
     assert sum(name.startswith("APIKEY-CORE-070[") for name in core["skippedTests"]) == 5  # one per example
     assert core["statistics"]["Passed"] == 0
 
@@ -55,3 +55,31 @@ def test_unknown_feature_is_a_usage_error(tmp_path):
     result, _ = run(tmp_path, "--supported-features", "APIKeyCore,Telepathy")
     assert result.returncode == 4
     assert "Telepathy" in result.stderr + result.stdout
+
+
+def test_the_reference_is_checked_against_every_version_of_the_docs_page(tmp_path):
+    result, profiles = run(tmp_path, "-k", "APIKEY-DOC-101 or APIKEY-DOC-201 or APIKEY-DOC-001")
+    assert result.returncode == 0, result.stdout[-2000:]
+    for name, version, commit in (("APIKEY-DOCS-1.4", "1.4.x", "f14302b2e63307d4c3fe77a9d00a65c034975c4e"),
+                                  ("APIKEY-DOCS-1.0-1.3", "1.0.x-1.3.x", "f14302b2e63307d4c3fe77a9d00a65c034975c4e"),
+                                  ("APIKEY-DOCS-2026-02-19", "2026-02-19", "f9d73ee6e90ba268df9a55092fe9e540eb4d2392")):
+        page = profiles[name]["page"]
+        assert (page["version"], page["websiteCommit"]) == (version, commit)
+        assert page["chosenBy"].startswith("every version"), page
+        assert profiles[name]["statistics"]["Passed"] == 1
+
+
+def test_docs_pages_chooses_the_pages_a_run_checks(tmp_path):
+    result, profiles = run(tmp_path, "--docs-pages", "1.0.x-1.3.x", "-k", "APIKEY-DOC-2")
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert set(profiles) == {"APIKEY-CORE", "APIKEY-EXTENDED", "APIKEY-DOCS-1.0-1.3"}
+    assert profiles["APIKEY-DOCS-1.0-1.3"]["result"] == "success"
+    assert profiles["APIKEY-DOCS-1.0-1.3"]["page"]["chosenBy"] == "--docs-pages 1.0.x-1.3.x"
+    assert "APIKEY-DOC-101" not in result.stdout  # the other pages' scenarios do not run
+
+
+@pytest.mark.parametrize("args", [("--docs-pages", "1.9.x"), ("--docs-pages", "all", "--profiles", "APIKEY-DOCS-1.4")])
+def test_a_wrong_page_choice_is_a_usage_error(tmp_path, args):
+    result, _ = run(tmp_path, *args)
+    assert result.returncode == 4, result.stdout[-2000:]
+    assert "--docs-pages" in result.stderr + result.stdout

@@ -93,7 +93,7 @@ def test_a_skip_points_at_the_feature_file_and_names_the_missing_feature(pyteste
     # Paths are shown relative to the working directory, which here is pytester's.
     assert re.search(rf"SKIPPED \[1\] \S*/features/credential_removal\.feature:{line}: "
                      r"APIKEY-EXT-060 needs KeyLocation, which the target does not support", out), out[-3000:]
-    assert "features/api_key_auth.feature::APIKEY-DOC-002 Cleanup PASSED" in out
+    assert "features/docs_page_2026_02_19.feature::APIKEY-DOC-002 Cleanup PASSED" in out
     assert "pytest_bdd" not in out
 
 

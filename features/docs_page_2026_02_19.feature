@@ -1,8 +1,11 @@
-@doc-page
-Feature: API key auth
-  The agentgateway documentation page "API key auth", step by step, in its order and its
-  words. Every manifest on the page appears verbatim in a docstring. Before any success is
-  checked, each scenario first proves that the gateway refuses a request.
+@doc-page @page-2026-02-19
+Feature: API key auth, the page of 2026-02-19
+  The agentgateway documentation page "API key auth" as published on 2026-02-19, website
+  commit f9d73ee6 (copy: features/pages/apikey-auth-2026-02-19.md), step by step, in its
+  order and its words: the suite's first mirror, kept as it was. Every manifest on the page
+  appears verbatim in a docstring, and every command in the docstring of the step that does
+  what it does. Before any success is checked, each scenario first proves that the gateway
+  refuses a request.
 
   Background: Before you begin
     Given an agentgateway proxy is set up
@@ -25,6 +28,9 @@ Feature: API key auth
   @APIKEY-DOC-001 @APIKeyCore
   Scenario: Set up API key auth
     Then the secret "apikey" in namespace "agentgateway-system" holds the API key base64 encoded in data.api-key
+      """
+      kubectl get secret apikey -n agentgateway-system -oyaml
+      """
     When I create an AgentgatewayPolicy resource that configures API key authentication for all routes that the Gateway serves and reference the apikey secret
       """
       apiVersion: agentgateway.dev/v1alpha1
@@ -43,10 +49,22 @@ Feature: API key auth
             secretRef:
               name: apikey
       """
-    And I send a request to the httpbin app without an API key
+    And I send a request to the httpbin app without an API key, as the page's curl commands do
+      """
+      curl -vi "${INGRESS_GW_ADDRESS}:80/headers" -H "host: www.example.com"
+      curl -vi "localhost:8080/headers" -H "host: www.example.com"
+      """
     Then the request fails with a 401 HTTP response code
     And the response body is "api key authentication failure: no API Key found"
-    When I repeat the request with a valid API key in the Authorization header
+    When I repeat the request with a valid API key in the Authorization header, as the page's curl commands do
+      """
+      curl -vi "${INGRESS_GW_ADDRESS}:80/headers" \
+      -H "host: www.example.com" \
+      -H "Authorization: Bearer N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy"
+      curl -vi "localhost:8080/headers" \
+      -H "host: www.example.com" \
+      -H "Authorization: Bearer N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy"
+      """
     Then the request succeeds
     And httpbin sees the header "Host" with the value "www.example.com"
     And httpbin does not see the header "Authorization"
@@ -73,8 +91,11 @@ Feature: API key auth
       """
     When I send a request to the httpbin app without an API key
     Then the request fails with a 401 HTTP response code
-    When I delete the AgentgatewayPolicy "apikey-auth" in namespace "agentgateway-system"
-    And I delete the Secret "apikey" in namespace "agentgateway-system"
+    When I remove the resources that I created in this guide
+      """
+      kubectl delete AgentgatewayPolicy apikey-auth -n agentgateway-system
+      kubectl delete secret apikey -n agentgateway-system
+      """
     Then the request succeeds
     And httpbin does not see the header "Authorization"
 

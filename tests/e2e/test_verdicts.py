@@ -38,8 +38,8 @@ def test_one_feature_file_is_not_a_whole_profile(pytester):
     core, ext = profiles(document)[ft.CORE], profiles(document)[ft.EXTENDED]
     assert core["result"] == "partial" and ext["result"] == "partial"
     assert core["statistics"]["Passed"] == 2 and ext["statistics"]["Passed"] == 2
-    # Every scenario of the other files is listed as not run, the page's first among them.
-    assert f"APIKEY-DOC-001: {NOT_SELECTED}" in core["notRunTests"]
+    # Every scenario of the other files is listed as not run.
+    assert f"APIKEY-CORE-001: {NOT_SELECTED}" in core["notRunTests"]
     every = [e for e in load(FEATURES).values() if e.profile in (ft.CORE, ft.EXTENDED)]
     listed = sum(core["statistics"][k] + ext["statistics"][k] for k in ("Passed", "Failed", "Skipped", "NotRun"))
     unsupported = {e.name for e in every if e.needs & {"ExpressionLocation", "CORS"}}
@@ -47,11 +47,11 @@ def test_one_feature_file_is_not_a_whole_profile(pytester):
 
 
 def test_a_file_left_out_by_ignore_keeps_core_from_success(pytester):
-    result, document = run(pytester, str(FEATURES), "--ignore", str(FEATURES / "docs_page_2026_02_19.feature"), "-k", "APIKEY-CORE-062")
+    result, document = run(pytester, str(FEATURES), "--ignore", str(FEATURES / "credentials.feature"), "-k", "APIKEY-CORE-062")
     assert result.ret == 0, result.stdout.str()[-2000:]
     core = profiles(document)[ft.CORE]
     assert core["result"] == "partial"
-    assert f"APIKEY-DOC-001: {NOT_SELECTED}" in core["notRunTests"]
+    assert f"APIKEY-CORE-001: {NOT_SELECTED}" in core["notRunTests"]
     assert f"APIKEY-CORE-063: {DESELECTED}" in core["notRunTests"]
     assert "not selected" in result.stdout.str()
 

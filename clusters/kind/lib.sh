@@ -19,6 +19,23 @@ tools_cache="${AGW_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/agw-conformance/
 log() { printf '%s: %s\n' "$(basename "$0")" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
+# Install the Debian packages named as "command:package" whose command is missing, the way
+# the engine installs docker.io: apt-get, through sudo when not root. A machine without
+# apt-get stops here with the command to run.
+need_debian_packages() {
+    local pair missing=() sudo=()
+    for pair in "$@"; do
+        command -v "${pair%%:*}" >/dev/null || [[ -x "/usr/sbin/${pair%%:*}" ]] || missing+=("${pair#*:}")
+    done
+    ((${#missing[@]})) || return 0
+    command -v apt-get >/dev/null ||
+        die "missing ${missing[*]}; install Debian's ${missing[*]} (apt-get install ${missing[*]}) or your system's equivalent"
+    [[ "$(id -u)" == 0 ]] || sudo=(sudo)
+    log "installing Debian's ${missing[*]}"
+    { "${sudo[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}"; } >&2 || die "apt-get install ${missing[*]} failed; run it yourself: ${sudo[*]} apt-get install ${missing[*]}"
+}
+
 # The kind command: $KIND, else kind on PATH at the pinned version, else built once from
 # its Go module into the tools cache.
 kind_bin() {

@@ -43,8 +43,13 @@ engine_env="$("$kind_dir/engine.sh" start)"
 stop_engine() { if ((engine_was_ours)); then "$kind_dir/engine.sh" stop; fi; }
 trap stop_engine EXIT
 
-export_lines < <("$kind_dir/node/build.sh")
-export_lines < <("$kind_dir/images.sh")
+# Each build's output is taken whole, so a failing build stops the run with its own message
+# (read through process substitution, its exit status was lost).
+built="$("$kind_dir/node/build.sh")" || die "the node image build (node/build.sh) failed; its messages are above"
+export_lines <<<"$built"
+built="$("$kind_dir/images.sh")" || die "the image builds (images.sh) failed; their messages are above"
+export_lines <<<"$built"
+[[ -n "${KUBECTL:-}" ]] || die "node/build.sh printed no KUBECTL= line"
 
 # The tools up.sh calls: kubectl of the node's version, helm at the pinned version.
 tools="$(mktemp -d)"

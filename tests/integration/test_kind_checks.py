@@ -329,3 +329,62 @@ def test_up_names_the_tools_it_misses(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and "up.sh: error: missing on PATH: kubectl helm curl" in done.stderr
     assert not (tmp_path / "kubeconfig").exists()
+
+
+def _kind_copy(tmp_path: Path) -> Path:
+    """clusters/kind (with the pin files it sources) copied, so its scripts can be replaced by stand-ins."""
+    clusters = tmp_path / "clusters"
+    shutil.copytree(KIND, clusters / "kind")
+    for pins in ("envtest", "agentgateway"):
+        (clusters / pins).mkdir()
+        shutil.copy(ROOT / "clusters" / pins / "versions.env", clusters / pins / "versions.env")
+    return clusters / "kind"
+
+
+def _stand_in(path: Path, body: str) -> None:
+    path.write_text(f"#!/usr/bin/env bash\n{body}\n")
+    path.chmod(0o755)
+
+
+def test_a_failing_build_ends_the_local_kind_run_with_its_own_message(tmp_path):
+    kind = _kind_copy(tmp_path)
+    _stand_in(kind / "engine.sh", "exit 0")  # an engine that needs nothing
+    _stand_in(kind / "node" / "build.sh", 'echo "build.sh: error: debootstrap failed" >&2; exit 3')
+    _stand_in(kind / "images.sh", 'echo "IMAGES_BUILT=1"; touch "$0.ran"')
+    src = tmp_path / "agentgateway"
+    (src / "controller" / "install" / "helm" / "agentgateway").mkdir(parents=True)
+    done = subprocess.run([str(kind / "run-local.sh")], env={**os.environ, "AGW_AGENTGATEWAY_SRC": str(src), "DOCKER_HOST": "unix:///nonexistent"},
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "build.sh: error: debootstrap failed" in done.stderr
+    assert "the node image build (node/build.sh) failed" in done.stderr, done.stderr
+    assert "unbound variable" not in done.stderr and not (kind / "images.sh.ran").exists()
+
+
+def _debian_tools(tmp_path: Path, with_apt: bool) -> dict[str, str]:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("bash", "dirname", "basename", "cat", "id"):
+        (bin_dir / tool).symlink_to(shutil.which(tool))
+    if with_apt:  # records what it was asked to install, and installs a stand-in debootstrap
+        _stand_in(bin_dir / "apt-get", f'echo "$*" >> {tmp_path}/apt.log; '
+                  f'[[ "$1" == install ]] && printf "#!/bin/sh\\n" > {bin_dir}/debootstrap && chmod +x {bin_dir}/debootstrap; exit 0')
+    return {"PATH": str(bin_dir), "HOME": str(tmp_path)}
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="the stand-in apt-get is called without sudo only as root")
+def test_a_missing_debootstrap_is_installed_from_debian_as_the_engine_is(tmp_path):
+    env = _debian_tools(tmp_path, with_apt=True)
+    done = subprocess.run(["bash", "-c", f"source {KIND / 'lib.sh'} && need_debian_packages debootstrap:debootstrap && command -v debootstrap"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "install -y -qq --no-install-recommends debootstrap" in (tmp_path / "apt.log").read_text()
+    assert "installing Debian's debootstrap" in done.stderr
+
+
+def test_without_apt_get_a_missing_debootstrap_stops_with_the_install_command(tmp_path):
+    env = _debian_tools(tmp_path, with_apt=False)
+    done = subprocess.run(["bash", "-c", f"source {KIND / 'lib.sh'} && need_debian_packages debootstrap:debootstrap; echo reached"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "reached" not in done.stdout
+    assert "apt-get install debootstrap" in done.stderr

@@ -27,6 +27,10 @@ source "$here/../lib.sh"
 force=0
 [[ "${1:-}" == --force ]] && force=1
 
+# debootstrap is installed from Debian's packages as the engine installs docker.io; the
+# rest comes with the machine (Go, gcc) or the engine.
+need_debian_packages debootstrap:debootstrap
+PATH="$PATH:/usr/sbin"
 for tool in go gcc debootstrap docker sha256sum; do
     command -v "$tool" >/dev/null || die "$tool is not on PATH"
 done

@@ -20,6 +20,7 @@ import httpx
 import yaml
 
 from ..targets.processes import Program, free_port, stop_all
+from ..waiting import POLL, wait_until
 from .assets import ControlPlaneError, check_assets, find_assets, find_crds
 
 CRD_API = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
@@ -169,12 +170,14 @@ class ControlPlane:
                     if r.status_code not in (201, 409):
                         raise ControlPlaneError(f"creating CRD {name} from {path} failed: {r.status_code} {r.text}")
                     names.append(name)
-            deadline = time.monotonic() + self.crd_timeout
-            for name in names:
-                while not self._established(client, name):
-                    if time.monotonic() > deadline:
-                        raise ControlPlaneError(f"CRD {name} not Established after {self.crd_timeout:.0f}s")
-                    time.sleep(0.2)
+            waiting = list(names)
+
+            def all_established() -> bool:
+                waiting[:] = [n for n in waiting if not self._established(client, n)]
+                return not waiting
+
+            wait_until(all_established, self.crd_timeout, lambda: f"CRD {', '.join(waiting)} not Established after {self.crd_timeout:.0f}s",
+                       interval=POLL.control_plane, error=ControlPlaneError)
         self.installed_crds.extend(n for n in names if n not in self.installed_crds)
         return names
 
@@ -230,19 +233,16 @@ class ControlPlane:
             self.workdir,
         )
         self._procs.append(proc)
-        deadline = time.monotonic() + self.start_timeout
         with httpx.Client(timeout=2.0) as client:
-            while True:
-                if not proc.running:
-                    raise self._died(proc)
+
+            def healthy() -> bool:
                 try:
-                    if client.get(f"{self.etcd_url}/health").json().get("health") == "true":
-                        return
+                    return client.get(f"{self.etcd_url}/health").json().get("health") == "true"
                 except (httpx.HTTPError, ValueError):
-                    pass
-                if time.monotonic() > deadline:
-                    raise self._timeout(proc, "healthy")
-                time.sleep(0.1)
+                    return False
+
+            wait_until(healthy, self.start_timeout, lambda: str(self._timeout(proc, "healthy")), interval=POLL.api_object,
+                       alive=lambda: self._alive(proc), error=ControlPlaneError)
 
     def _start_apiserver(self) -> None:
         assert self.workdir is not None and self.assets is not None
@@ -280,12 +280,8 @@ class ControlPlane:
         proc = Program("kube-apiserver", argv, self.workdir)
         self._procs.append(proc)
         deadline = time.monotonic() + self.start_timeout
-        while not self.ca_file.exists():  # written early at startup
-            if not proc.running:
-                raise self._died(proc)
-            if time.monotonic() > deadline:
-                raise self._timeout(proc, f"writing {self.ca_file.name}")
-            time.sleep(0.1)
+        wait_until(self.ca_file.exists, self.start_timeout, lambda: str(self._timeout(proc, f"writing {self.ca_file.name}")),
+                   interval=POLL.api_object, alive=lambda: self._alive(proc), error=ControlPlaneError)  # written early at startup
         time.sleep(0.2)  # let the write finish before reading it
         self._wait_ready(proc, deadline)
         self._write_kubeconfig()
@@ -294,19 +290,19 @@ class ControlPlane:
         """Poll kube-apiserver's /readyz until it answers 200, it dies, or the deadline passes."""
         last = ""
         with self.http_client(timeout=5.0) as client:
-            while True:
-                if not proc.running:
-                    raise self._died(proc)
+
+            def ready() -> bool:
+                nonlocal last
                 try:
                     r = client.get("/readyz")
-                    if r.status_code == 200:
-                        return
-                    last = f"/readyz {r.status_code}: {r.text[-500:]}"
                 except httpx.HTTPError as exc:
                     last = f"/readyz: {exc!r}"
-                if time.monotonic() > deadline:
-                    raise self._timeout(proc, f"ready (last answer {last})")
-                time.sleep(0.2)
+                    return False
+                last = f"/readyz {r.status_code}: {r.text[-500:]}"
+                return r.status_code == 200
+
+            wait_until(ready, max(0.0, deadline - time.monotonic()), lambda: str(self._timeout(proc, f"ready (last answer {last})")),
+                       interval=POLL.control_plane, alive=lambda: self._alive(proc), error=ControlPlaneError)
 
     def _write_kubeconfig(self) -> None:
         assert self.workdir is not None
@@ -323,6 +319,10 @@ class ControlPlane:
         self.kubeconfig = self.workdir / "kubeconfig"
         self.kubeconfig.write_text(yaml.safe_dump(config, sort_keys=False))
         self.kubeconfig.chmod(0o600)
+
+    def _alive(self, proc: Program) -> None:
+        if not proc.running:
+            raise self._died(proc)
 
     def _died(self, proc: Program) -> ControlPlaneError:
         return ControlPlaneError(

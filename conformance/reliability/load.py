@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from ..waiting import wait_until
+
 Faults = list[tuple[str, Callable[[list[str]], None]]]
 KINDS = ("steady", "no key", "never configured", "live", "revoked")
 
@@ -103,12 +105,14 @@ class Churn:
         self.failure: str | None = None
 
     def _converge(self, key: str, want: int) -> float:
-        deadline, streak = time.monotonic() + self.timeout, 0
-        while streak < 3:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"a key did not converge to {want} within {self.timeout:g} s")
+        streak = 0
+
+        def three_in_a_row() -> bool:
+            nonlocal streak
             streak = streak + 1 if self.answer(key) == want else 0
-            time.sleep(0.05)
+            return streak >= 3
+
+        wait_until(three_in_a_row, self.timeout, f"a key did not converge to {want} within {self.timeout:g} s")
         return time.monotonic()
 
     def _add(self) -> None:

@@ -11,7 +11,6 @@ import binascii
 import hashlib
 import re
 import socket
-import time
 
 import httpx
 import pytest
@@ -22,6 +21,7 @@ from lightkube.resources.discovery_v1 import EndpointSlice
 from lightkube.types import PatchType
 
 from .. import profiles as ft
+from ..waiting import wait_until
 from .base import NotShown, ObjectRef, Refused, Target, base_manifest, documents
 
 FIELD_MANAGER = "agw-conformance"
@@ -176,11 +176,7 @@ class KubernetesTarget(Target):
             if exc.status.code != 404:
                 raise
             return
-        deadline = time.monotonic() + self.timeout
-        while self.get(ref) is not None:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{ref} was not gone {self.timeout:g} s after its deletion")
-            time.sleep(0.05)
+        wait_until(lambda: self.get(ref) is None, self.timeout, f"{ref} was not gone {self.timeout:g} s after its deletion")
 
     def get(self, ref: ObjectRef) -> dict | None:
         try:

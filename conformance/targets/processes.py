@@ -10,12 +10,12 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
+from .. import waiting
 from ..http import control_get
 
 
@@ -89,14 +89,13 @@ class Program:
             return ""
 
     def wait_until(self, ready: Callable[[], bool], timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.proc.returncode} before {what}:\n{self.tail()}")
-            if ready():
-                return
-            time.sleep(0.05)
-        raise RuntimeError(f"{self.name} did not become {what} within {timeout:g} s:\n{self.tail()}")
+        waiting.wait_until(ready, timeout, lambda: f"{self.name} did not become {what} within {timeout:g} s:\n{self.tail()}",
+                   alive=lambda: self.exited_before(what), error=RuntimeError)
+
+    def exited_before(self, what: str) -> None:
+        """Raise, with the end of its log, if the program has exited before `what` happened."""
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"{self.name} exited with {self.proc.returncode} before {what}:\n{self.tail()}")
 
     @property
     def running(self) -> bool:

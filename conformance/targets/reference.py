@@ -14,12 +14,12 @@ import base64
 import copy
 import os
 import re
-import time
 from pathlib import Path
 
 import yaml
 
 from ..http import control_get
+from ..waiting import POLL, wait_until
 from .base import ObjectRef, Refused, documents
 from .local import LocalTarget
 from .processes import Program, answers, listening
@@ -187,23 +187,23 @@ class ReferenceTarget(LocalTarget):
         """Wait until the gateway has read the file as just written; its refusal, if it refused it."""
         st = path.stat()
         revision = f"{st.st_ino}-{st.st_mtime_ns}"
-        deadline = time.monotonic() + self.timeout
-        while time.monotonic() < deadline:
+
+        def read_as_written() -> dict | None:
             source = self._sources().get(path.name)
-            if source and source["revision"] == revision:
-                return _refusal(source)
-            time.sleep(0.02)
-        raise TimeoutError(f"the reference gateway did not load {path.name} within {self.timeout:g} s")
+            return source if source and source["revision"] == revision else None
+
+        source = wait_until(read_as_written, self.timeout, f"the reference gateway did not load {path.name} within {self.timeout:g} s",
+                            interval=POLL.gateway_admin)
+        return _refusal(source)
 
     def _gone(self, filenames: list[str]) -> None:
         """Wait until the gateway no longer holds anything from these removed files."""
-        deadline = time.monotonic() + self.timeout
         left = list(filenames)
-        while left:
+
+        def all_gone() -> bool:
             held = self._sources()
-            left = [name for name in left if name in held]
-            if not left:
-                return
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"the reference gateway did not notice that {', '.join(left)} was removed")
-            time.sleep(0.02)
+            left[:] = [name for name in left if name in held]
+            return not left
+
+        wait_until(all_gone, self.timeout, lambda: f"the reference gateway did not notice that {', '.join(left)} was removed",
+                   interval=POLL.gateway_admin)

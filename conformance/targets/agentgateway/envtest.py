@@ -32,7 +32,6 @@ import shutil
 import socket
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -40,6 +39,7 @@ import yaml
 
 from ... import profiles as ft
 from ...controlplane import ControlPlane
+from ...waiting import POLL, wait_until
 from ..envtest import EnvtestTarget
 from ..processes import Program, answers, free_port, host_address, stop_all
 from .builds import CONTROLLER_BUILD, PROXY_BUILD, binary_version, run_build
@@ -210,18 +210,10 @@ class AgentgatewayEnvtestTarget(EnvtestTarget):
         return r.json()
 
     def _wait_for(self, what: str, fetch, timeout: float) -> dict:
-        deadline = time.monotonic() + timeout
         controller = self.controller
         assert controller is not None
-        while True:
-            found = fetch()
-            if found is not None:
-                return found
-            if not controller.running:
-                raise RuntimeError(f"the controller exited with {controller.proc.returncode} before {what}:\n{controller.tail()}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{what} did not appear within {timeout:g} s; last lines of the controller's log:\n{controller.tail()}")
-            time.sleep(0.2)
+        return wait_until(fetch, timeout, lambda: f"{what} did not appear within {timeout:g} s; last lines of the controller's log:\n{controller.tail()}",
+                          interval=POLL.control_plane, alive=lambda: controller.exited_before(what), error=RuntimeError)
 
     def _start_proxy(self, gateway: str, namespace: str) -> None:
         deployment = self._wait_for(

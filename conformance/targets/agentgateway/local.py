@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
@@ -49,6 +48,7 @@ import pytest
 
 from ... import profiles as ft
 from ...http import control_get
+from ...waiting import POLL, wait_until
 from ..base import NotShown, ObjectRef, Refused, documents
 from ..local import LocalTarget
 from ..processes import Program, answers, free_port
@@ -262,20 +262,17 @@ class AgentgatewayLocalTarget(LocalTarget):
         return response.status_code == 200 and marker in response.text
 
     def _wait_in_force(self, marker: str, offset: int) -> None:
-        deadline = time.monotonic() + self.timeout
-        while True:
-            if self.proxy is not None and not self.proxy.running:
-                raise RuntimeError(f"agentgateway exited with {self.proxy.proc.returncode}:\n{self.proxy.tail()}")
-            if self._in_force(marker):
-                return
+        def still_coming() -> None:
+            # The proxy exited, or it refused the configuration: it will never be in force.
+            if self.proxy is not None:
+                self.proxy.exited_before("the new configuration was in force")
             error = self._reload_error(offset)
             if error is not None:
                 raise ProxyRejected(f"agentgateway refused the configuration translated from the applied manifests: {error}")
-            if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"agentgateway did not put the new configuration in force within {self.timeout:g} s:\n{self.proxy.tail()}"
-                )
-            time.sleep(0.02)
+
+        wait_until(lambda: self._in_force(marker), self.timeout,
+                   lambda: f"agentgateway did not put the new configuration in force within {self.timeout:g} s:\n{self.proxy.tail()}",
+                   interval=POLL.gateway_admin, alive=still_coming)
 
 
 def _build_from_source() -> str:

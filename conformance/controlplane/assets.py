@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from ..buildscripts import CLUSTERS, BuildFailed, last_path
 
 
 class ControlPlaneError(RuntimeError):
@@ -15,7 +14,7 @@ class ControlPlaneError(RuntimeError):
 
 def build_script() -> Path:
     """Path of ``clusters/envtest/build.sh`` in this repository."""
-    return REPO_ROOT / "clusters" / "envtest" / "build.sh"
+    return CLUSTERS / "envtest" / "build.sh"
 
 
 def check_assets(path: Path, origin: str) -> Path:
@@ -41,11 +40,10 @@ def find_assets(*, build: bool = True) -> Path:
         raise ControlPlaneError(f"KUBEBUILDER_ASSETS is not set (run {script} to build the assets)")
     if not script.is_file():
         raise ControlPlaneError(f"KUBEBUILDER_ASSETS is not set and {script} does not exist")
-    proc = subprocess.run(["bash", str(script)], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, check=False)
-    lines = [line.strip() for line in proc.stdout.splitlines() if line.strip()]
-    if proc.returncode != 0 or not lines:
-        raise ControlPlaneError(f"{script} failed with exit code {proc.returncode} (its messages are above)")
-    return check_assets(Path(lines[-1]), f"the output of {script}")
+    try:
+        return check_assets(last_path(script), f"the output of {script}")
+    except BuildFailed as exc:
+        raise ControlPlaneError(str(exc)) from None
 
 
 def find_crds(assets: Path, crds: Path | None = None) -> Path:

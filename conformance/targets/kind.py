@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from ..controlplane import REPO_ROOT
+from ..buildscripts import CLUSTERS
 from .agentgateway.envtest import AGENTGATEWAY_FEATURES
 from .kubernetes import KubernetesTarget
 
-KIND_DIR = REPO_ROOT / "clusters" / "kind"
+KIND_DIR = CLUSTERS / "kind"
 GATEWAY_ADDRESS = "http://127.0.0.1:30080"  # kind-config.yaml's port mapping to base.yaml's NodePort
 TOOLS = ("kubectl", "helm", "curl")
 _ENGINE_WAIT = 10.0

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conformance import profiles as ft
-from conformance.targets.agentgateway.builds import last_line
+from conformance.buildscripts import BuildFailed, last_path
 from conformance.targets.agentgateway.envtest import AGENTGATEWAY_FEATURES, AgentgatewayEnvtestTarget, controller_env
 from conformance.targets.agentgateway.pod import Mount, local_pod
 
@@ -138,10 +138,16 @@ def test_the_controller_gets_the_chart_defaults_and_a_local_xds_address():
     assert all(k == "KUBECONFIG" or k == "POD_NAMESPACE" or k.startswith("AGW_") for k in env)
 
 
-def test_the_build_scripts_last_line_is_the_path():
-    assert last_line("noise\n/cache/bin/agentgateway-controller\n\n") == "/cache/bin/agentgateway-controller"
-    with pytest.raises(RuntimeError):
-        last_line("\n")
+def test_the_build_scripts_last_line_is_the_path(tmp_path):
+    script = tmp_path / "build.sh"
+    script.write_text("echo noise; echo progress >&2; echo /cache/bin/agentgateway-controller; echo\n")
+    assert last_path(script) == Path("/cache/bin/agentgateway-controller")
+    script.write_text("echo\n")
+    with pytest.raises(BuildFailed, match="printed nothing"):
+        last_path(script)
+    script.write_text("echo /cache/bin/half-built; exit 2\n")
+    with pytest.raises(BuildFailed, match="failed with exit code 2"):
+        last_path(script)
 
 
 def test_the_target_claims_every_feature_of_the_product():

@@ -8,27 +8,17 @@ import os
 import subprocess
 from pathlib import Path
 
-from ...controlplane import REPO_ROOT
+from ...buildscripts import CLUSTERS, last_path
 
-CONTROLLER_BUILD = REPO_ROOT / "clusters" / "agentgateway-controller" / "build.sh"
-PROXY_BUILD = REPO_ROOT / "clusters" / "agentgateway" / "build.sh"
-
-
-def last_line(output: str) -> str:
-    lines = [line.strip() for line in output.splitlines() if line.strip()]
-    if not lines:
-        raise RuntimeError("the build printed nothing on stdout")
-    return lines[-1]
+CONTROLLER_BUILD = CLUSTERS / "agentgateway-controller" / "build.sh"
+PROXY_BUILD = CLUSTERS / "agentgateway" / "build.sh"
 
 
 def run_build(script: Path, env: dict[str, str] | None = None) -> Path:
-    """Run a build script (progress on our stderr); the path it prints last."""
-    proc = subprocess.run(["bash", str(script)], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=env, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{script.relative_to(REPO_ROOT)} failed with exit code {proc.returncode} (its messages are above)")
-    path = Path(last_line(proc.stdout))
+    """Run a build script (progress on our stderr); the executable it prints last."""
+    path = last_path(script, env)
     if not os.access(path, os.X_OK):
-        raise RuntimeError(f"{script.relative_to(REPO_ROOT)} printed {path}, which is not an executable")
+        raise RuntimeError(f"{script.relative_to(CLUSTERS.parent)} printed {path}, which is not an executable")
     return path
 
 

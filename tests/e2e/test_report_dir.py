@@ -111,7 +111,8 @@ def test_the_report_names_the_implementation_and_the_run(reports):
     assert doc["implementation"] == {"organization": "Example Org", "project": "example-gateway", "url": "https://example.com/gw",
                                      "version": "v9.9.9", "contact": ["a@example.com", "b@example.com"]}
     assert doc["target"] == "reference" and doc["mode"] == "strict-only" and doc["suiteVersion"]
-    core, extended = doc["profiles"]
+    core, extended, *pages = doc["profiles"]
+    assert [p["name"] for p in pages] == ["APIKEY-DOCS-2026-02-19", "APIKEY-DOCS-1.4", "APIKEY-DOCS-1.0-1.3"]
     # -m leaves most scenarios out: partial, with nothing failed.
     assert core["core"]["result"] == "partial" and core["core"]["statistics"]["Failed"] == 0
     assert core["core"]["statistics"]["Passed"] > 0 and core["core"]["statistics"]["NotRun"] > 0

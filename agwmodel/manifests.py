@@ -539,9 +539,12 @@ def _unknown_fields(value: Any, fields: dict | list | None, path: str) -> None:
             _unknown_fields(item, fields[key], here)
 
 
-def _policy(meta: m.Meta, doc: dict) -> m.Policy:
-    _unknown_fields(doc, _POLICY_FIELDS, "")
-    spec = _mapping(doc, "spec", required=True)
+def _targets(spec: dict) -> tuple[m.TargetRef, ...]:
+    """`spec.targetRefs`; empty when the policy selects its targets by label (`targetSelectors`,
+    which the model does not read: the policy then lists it among its unread settings)."""
+    if spec.get("targetSelectors") is not None:
+        _exactly_one(spec, ("targetRefs", "targetSelectors"), "spec.")  # the CRD's rule, in its words
+        return ()
     refs = _mappings(spec, "targetRefs", "spec.")
     if not refs:
         raise ManifestError("at least one target is required", field="spec.targetRefs")
@@ -552,20 +555,39 @@ def _policy(meta: m.Meta, doc: dict) -> m.Policy:
         if _str(ref, "group", path, required=True) != m.GATEWAY_GROUP:
             raise ManifestError(f"must be {m.GATEWAY_GROUP}", field=path + "group")
         kind = _enum(ref, "kind", path, _TARGET_KINDS, "")
+        if _port(ref, "port", path, required=False) is not None and (spec.get("traffic") is not None or spec.get("backend") is not None
+                                                                     or spec.get("frontend") is None):
+            # The CRD's rule: a port narrows a frontend policy to one listener port, and means nothing elsewhere.
+            raise ManifestError("port may only be set on frontend-only policies (not traffic or backend)", field=path + "port")
         targets.append(m.TargetRef(kind, _str(ref, "name", path, required=True), _str(ref, "sectionName", path)))
     if len({t.kind for t in targets}) > 1:
         raise ManifestError("all targets must be of the same kind", field="spec.targetRefs")
+    return tuple(targets)
+
+
+def _unread(spec: dict, traffic: dict) -> tuple[str, ...]:
+    """The settings of a policy the model does not interpret, each by its full field path."""
+    unread = ["spec.targetSelectors"] if spec.get("targetSelectors") is not None else []
+    unread += [f"spec.traffic.{k}" for k, v in traffic.items() if k not in ("apiKeyAuthentication", "phase") and v is not None]
+    for part in ("frontend", "backend"):
+        settings = _mapping(spec, part, "spec.")
+        unread += [f"spec.{part}.{shown(k)}" for k, v in settings.items() if v is not None]
+    return tuple(unread)
+
+
+def _policy(meta: m.Meta, doc: dict) -> m.Policy:
+    _unknown_fields(doc, _POLICY_FIELDS, "")
+    spec = _mapping(doc, "spec", required=True)
+    targets = _targets(spec)
     traffic = _mapping(spec, "traffic", "spec.")
     phase = _enum(traffic, "phase", "spec.traffic.", ("PreRouting", "PostRouting"), "PostRouting")
-    if phase == "PreRouting" and targets[0].kind not in ("Gateway", "ListenerSet"):
+    if phase == "PreRouting" and targets and targets[0].kind not in ("Gateway", "ListenerSet"):
         raise ManifestError("PreRouting is only allowed for Gateway and ListenerSet targets", field="spec.traffic.phase")
     inheritance = _enum(_mapping(spec, "strategy", "spec."), "inheritance", "spec.strategy.", ("Default", "Override"), "Default")
     api_key = None
     if traffic.get("apiKeyAuthentication") is not None:
         api_key = _api_key(_mapping(traffic, "apiKeyAuthentication", "spec.traffic."), "spec.traffic.apiKeyAuthentication.")
-    unread = tuple(f"spec.traffic.{k}" for k in traffic if k not in ("apiKeyAuthentication", "phase") and traffic[k] is not None)
-    unread += tuple(f"spec.{k}" for k in ("frontend", "backend") if spec.get(k))
-    return m.Policy(meta, tuple(targets), phase, inheritance, api_key, unread)
+    return m.Policy(meta, targets, phase, inheritance, api_key, _unread(spec, traffic))
 
 
 def _api_key(spec: dict, path: str) -> m.ApiKeyAuth:

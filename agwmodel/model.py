@@ -220,8 +220,10 @@ class Policy:
     phase: Literal["PreRouting", "PostRouting"]
     inheritance: Literal["Default", "Override"]
     api_key: ApiKeyAuth | None
-    # Settings set on the policy that this model does not interpret ("traffic.cors",
-    # "backend", ...): the reference ignores them, the translation refuses them.
+    # Settings set on the policy that this model does not interpret, by field path
+    # ("spec.traffic.cors", "spec.backend.tls", "spec.targetSelectors"): both consumers
+    # refuse a policy that has any, since serving it without them would be serving less
+    # than it asks for (`targets` is empty when the policy uses `targetSelectors`).
     unread: tuple[str, ...] = ()
 
 

@@ -125,8 +125,13 @@ def create_app(runtime: Runtime, sources: Callable[[], list[dict]], provenance: 
     `key_digests_shown` adds `/status/keys` (see the module docstring)."""
 
     async def ready(request: Request):
-        if runtime.config is None:
+        config = runtime.config
+        if config is None:
             return PlainTextResponse("not ready: no configuration loaded yet", status_code=503)
+        if config.refused:
+            lines = "".join(f"\n  {line}" for line in config.refused)
+            return PlainTextResponse(f"not ready: refused, with no earlier good version, and nothing is served until "
+                                     f"each has one or is removed:{lines}\n", status_code=503)
         return PlainTextResponse("ready")
 
     async def dump(request: Request):

@@ -55,6 +55,9 @@ class Config:
     generation: int = 0
     # (route namespace, Service namespace, Service name or None for all) that ReferenceGrants allow
     grants: frozenset[tuple[str, str, str | None]] = frozenset()
+    # Refusals that keep the gateway from serving (`refusals`), one line each naming its
+    # source; while there are any, every request is answered 503 and readiness says why.
+    refused: tuple[str, ...] = ()
 
     def select_listener(self, host: str) -> ListenerView | None:
         for view in self.listeners:
@@ -221,6 +224,26 @@ def _not_attached(target, ns: str, index: _Index) -> str:
         # Upstream main (#2998) names the missing listener; v1.4.1 reported such a policy Attached.
         return f'Policy is not attached: sectionName "{target.section_name}" not found in {what}'
     return f"Policy is not attached: {what} " + ("is not attached to any Gateway" if exists else "not found")
+
+
+def refused_status(current: dict | None, message: str) -> dict:
+    """The status of a policy whose latest version this gateway refused, in the controller's
+    words for a policy it cannot translate: Accepted False, reason Invalid, with why.
+
+    With a last good version in force, its ancestors stay as they are but none says
+    Accepted. Without one, nothing is attached, and the one ancestor is the summary the
+    controller uses when it has no Gateway to name.
+    """
+    if current and current["ancestors"]:
+        accepted = _condition("Accepted", False, "Invalid", f"{message}; the last good version stays in force")
+        return {"ancestors": [{**a, "conditions": [accepted if c["type"] == "Accepted" else c for c in a["conditions"]]}
+                              for a in current["ancestors"]]}
+    return {"ancestors": [{
+        "ancestorRef": {"group": m.POLICY_GROUP, "name": "StatusSummary"},
+        "controllerName": CONTROLLER,
+        "conditions": [_condition("Accepted", False, "Invalid", message),
+                       _condition("Attached", False, reason="Pending", message="Policy is not attached due to invalid status")],
+    }]}
 
 
 def _status(policies: list[AuthPolicy], index: _Index, gateway_class: str) -> dict[tuple[str, str], dict]:

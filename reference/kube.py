@@ -6,8 +6,11 @@ the server resets (410 Gone) or a connection that fails leads back to a relist, 
 backoff; in the meantime the last good configuration stays in force, keys included.
 
 Objects are validated as in file mode; an object that fails validation keeps its last good
-version in force and the error is logged with its kind, name and field. As the controller
-of its Gateways, the gateway writes the status of the policies that target them.
+version in force and the error is logged with its kind, name and field. One refused at its
+first sight has no last good version: unless it is a kind that only narrows what is served,
+the gateway serves nothing until it has one or is deleted (`refusals`). As the controller
+of its Gateways, the gateway writes the status of the policies that target them, and of
+those it refused: not accepted, with why.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from lightkube.types import PatchType
 
 from agwmodel import model as m
 
-from .config import CONTROLLER
+from . import refusals
+from .config import CONTROLLER, Config
 from .objects import Ignored, ManifestError, describe, object_key, parse_object
 from .runtime import ObjectKey, Runtime, key_of
 
@@ -67,7 +71,8 @@ def _text(value) -> str:
 @dataclass
 class Rejected:
     subject: str
-    error: str
+    error: str  # with the subject, for the log and the admin address
+    detail: str  # without it, for the object's own status
 
 
 class KubeSource:
@@ -165,17 +170,38 @@ class KubeSource:
             obj = parse_object(doc, where="", order=order)
         except ManifestError as exc:
             error = str(exc)
+            detail = f"{exc.field}: {exc.message}" if exc.field else exc.message
         except Exception as exc:
             log.debug("%s: unexpected error while reading it", subject, exc_info=True)
             error = f"{subject}: cannot be read ({type(exc).__name__})"
+            detail = f"cannot be read ({type(exc).__name__})"
         else:
             if not isinstance(obj, Ignored):
                 self.objects[key_of(obj)] = obj
                 self.rejected.pop(key_of(obj), None)
             return
         if key not in self.rejected or self.rejected[key].error != error:
-            log.error("%s; its last good version stays in force", error)
-        self.rejected[key] = Rejected(subject, error)
+            if key in self.objects:
+                log.error("%s; its last good version stays in force", error)
+            elif refusals.stops_traffic({key[0]}):
+                log.error("%s; it has no earlier good version, and no request is served until it has one or is deleted", error)
+            else:
+                log.error("%s; it has no earlier good version, and nothing of it is loaded", error)
+        self.rejected[key] = Rejected(subject, error, detail)
+
+    def publish(self) -> Config:
+        """Put in force what the cluster holds, with the refusals that stop traffic and the
+        status of the policies whose latest version was refused."""
+        return self.runtime.publish(self.objects.values(), refused=self.stopping(), refused_policies=self.refused_policies())
+
+    def stopping(self) -> tuple[str, ...]:
+        """The refusals that keep the gateway from serving: objects refused at their first
+        sight (no good version in force) of a kind that could open a route."""
+        return tuple(r.error for key, r in sorted(self.rejected.items()) if key not in self.objects and refusals.stops_traffic({key[0]}))
+
+    def refused_policies(self) -> dict[tuple[str, str], str]:
+        """Why, per policy whose latest version was refused, for its status."""
+        return {key[1:]: r.detail for key, r in self.rejected.items() if key[0] == "AgentgatewayPolicy"}
 
     async def _publisher(self, client: AsyncClient) -> None:
         while True:
@@ -186,7 +212,7 @@ class KubeSource:
             if len(self._synced) < len(WATCHED):
                 continue  # never serve a half-loaded cluster: no config until every kind is listed once
             try:
-                config = self.runtime.publish(self.objects.values())
+                config = self.publish()
             except Exception:
                 log.error("cannot build a configuration from the cluster's objects; the last good one stays in force")
                 log.debug("the failure", exc_info=True)

@@ -9,14 +9,32 @@ from agwmodel import manifests
 from agwmodel import model as m
 from agwmodel.manifests import Ignored, ManifestError, describe, object_key, shown
 
-__all__ = ["Ignored", "ManifestError", "describe", "object_key", "parse_manifest", "parse_object", "shown"]
+__all__ = ["Ignored", "ManifestError", "Unsupported", "describe", "object_key", "parse_manifest", "parse_object", "shown"]
+
+
+class Unsupported(ManifestError):
+    """A setting the CRD defines and this gateway does not implement.
+
+    Not `Invalid`: an API server would accept the object. It is refused all the same,
+    because a policy served without a setting it asks for (an authorization rule, say)
+    lets through what the policy would refuse.
+    """
+
+
+def _unsupported(policy: m.Policy, where: str) -> None:
+    if policy.api_key is not None and policy.api_key.location.kind == "expression":
+        raise Unsupported("CEL expressions are not supported by the reference gateway",
+                          field="spec.traffic.apiKeyAuthentication.location.expression", where=where, subject=policy.meta.ref)
+    if policy.unread:
+        first, *rest = policy.unread
+        others = f" (also not supported: {', '.join(rest)})" if rest else ""
+        raise Unsupported(f"not supported by the reference gateway{others}", field=first, where=where, subject=policy.meta.ref)
 
 
 def parse_object(doc: Any, where: str = "", order: tuple = ()) -> m.Resource | Ignored:
     obj = manifests.parse_object(doc, where, order)
-    if isinstance(obj, m.Policy) and obj.api_key is not None and obj.api_key.location.kind == "expression":
-        raise ManifestError("CEL expressions are not supported by the reference gateway",
-                            field="spec.traffic.apiKeyAuthentication.location.expression", where=where, subject=obj.meta.ref)
+    if isinstance(obj, m.Policy):
+        _unsupported(obj, where)
     return obj
 
 

@@ -96,6 +96,10 @@ class Proxy:
         if config is None:
             await _plain(send, 503, b"no configuration loaded yet")
             return
+        if config.refused:
+            # Which files or objects, and why, is for the operator (readiness, the log), not the client.
+            await _plain(send, 503, b"configuration refused: nothing is served until a good version loads")
+            return
         headers: list[tuple[bytes, bytes]] = scope["headers"]
         host = next((v for k, v in headers if k == b"host"), b"").decode("latin-1").lower()
         host = host.rsplit(":", 1)[0] if not host.endswith("]") else host

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from agwmodel import model as m
 
@@ -37,7 +37,14 @@ class Runtime:
     def current(self) -> cfg.Config | None:
         return self.config
 
-    def publish(self, objects: Iterable[m.Resource]) -> cfg.Config:
+    def publish(self, objects: Iterable[m.Resource], refused: Iterable[str] = (),
+                refused_policies: Mapping[tuple[str, str], str] | None = None) -> cfg.Config:
+        """Put in force the configuration built from `objects`.
+
+        `refused`: the source's refusals that keep the gateway from serving (see `refusals`),
+        one line each. `refused_policies`: per policy (namespace, name) whose latest version
+        the source refused, why; its status says so.
+        """
         current: dict[ObjectKey, m.Resource] = {}
         for obj in objects:
             key = key_of(obj)
@@ -49,8 +56,18 @@ class Runtime:
             del self._first_seen[key]
         self._generation += 1
         config = cfg.build(current.values(), self.gateway_class, self._generation)
+        config.refused = tuple(refused)
+        for key, why in (refused_policies or {}).items():
+            config.status[key] = cfg.refused_status(config.status.get(key), why)
+        was_refused = self.config is not None and self.config.refused
         self.objects = current
         self.config = config
+        if config.refused and not was_refused:
+            # Each refusal has been logged by its source already; this says what it does to traffic.
+            log.error("not serving: every request is answered 503 while a source refused at its first sight could open a route "
+                      "(/healthz/ready on the admin address lists them)")
+        elif was_refused and not config.refused:
+            log.warning("serving again: no refusal is left that could open a route")
         problems = {
             f"policy {p.policy.meta.namespace}/{p.policy.meta.name}: {problem}" for p in config.policies for problem in p.problems
         }

@@ -3,7 +3,10 @@
 Polling (stat every file every interval) is portable, cheap for the handful of files a
 gateway has, and notices atomic renames that inotify-style watchers sometimes miss.
 Each file is all-or-nothing: a file that fails to parse keeps its last good objects in
-force, and the error is reported with the file, the document and the field.
+force, and the error is reported with the file, the document and the field. A refused file
+with no last good objects (it never had a good version, or that version held nothing) can
+leave a route open: unless all it can hold is keys or backends, the gateway stops serving
+until it has a good version or is removed (`refusals`).
 
 Removing objects takes a deliberate act. Deleting a file removes its objects; a file that
 becomes empty (no documents at all) is refused like any other bad version, because that
@@ -26,7 +29,8 @@ from pathlib import Path
 
 from agwmodel import model as m
 
-from .objects import Ignored, ManifestError, parse_manifest, shown
+from . import refusals
+from .objects import Ignored, ManifestError, Unsupported, parse_manifest, shown
 from .runtime import ObjectKey, Runtime, key_of
 
 log = logging.getLogger("agw-reference.files")
@@ -56,18 +60,32 @@ class FileState:
     # the content breaks the schema), and the offending field where the error names one.
     reason: str | None = None
     field: str | None = None
+    # Refused with nothing of the file in force, and what it holds could decide routing or policy.
+    stops_traffic: bool = False
+
+
+def _refused_state(signature: tuple, rev: str, digest: bytes, previous: FileState | None, error: str, reason: str,
+                   kinds: frozenset[str] | None, bad_field: str | None = None) -> FileState:
+    """A refused version: the last good objects stay. With none (the file never had a good
+    version, or its good version held nothing this gateway serves: an editor's new empty
+    file, say), it may stop traffic."""
+    kept = previous.objects if previous else []
+    return FileState(signature, rev, digest, kept, error, reason, bad_field, stops_traffic=not kept and refusals.stops_traffic(kinds))
 
 
 def _names(objects: list[m.Resource]) -> str:
     return ", ".join(o.meta.ref for o in objects)
 
 
-def _refused(name: str, error: str, kept: list[m.Resource]) -> None:
+def _refused(name: str, state: FileState) -> None:
     """Log a refused version: what stays in force, or that nothing from the file is loaded."""
-    if kept:
-        log.error("%s; the last good version of %s stays in force (%s)", error, name, _names(kept))
+    if state.objects:
+        log.error("%s; the last good version of %s stays in force (%s)", state.error, name, _names(state.objects))
+    elif state.stops_traffic:
+        log.error("%s; nothing from %s is loaded, and no request is served until it has a good version or is removed",
+                  state.error, name)
     else:
-        log.error("%s; nothing from %s is loaded", error, name)
+        log.error("%s; nothing from %s is loaded", state.error, name)
 
 
 class ManifestDir:
@@ -113,7 +131,7 @@ class ManifestDir:
             if self._load(name, previous, signature):
                 loaded[name] = previous
                 changed = True
-        if changed or self.runtime.config is None:
+        if changed or self.runtime.config is None or self.runtime.config.refused != self._stopping():
             try:
                 self._publish()
             except Exception as exc:
@@ -122,10 +140,10 @@ class ManifestDir:
                 log.debug("building the configuration failed", exc_info=True)
                 for name, previous in loaded.items():
                     error = f"{name}: cannot be applied with the other files ({type(exc).__name__})"
-                    kept = previous.objects if previous else []
-                    _refused(name, error, kept)
                     state = self.files[name]
-                    self.files[name] = FileState(state.signature, state.revision, state.digest, kept, error, "Conflict")
+                    kinds = frozenset(o.meta.kind for o in state.objects)
+                    self.files[name] = _refused_state(state.signature, state.revision, state.digest, previous, error, "Conflict", kinds)
+                    _refused(name, self.files[name])
                 self._publish()
         self._in_force = [{"file": n, "revision": st.revision, "error": st.error, **_refusal(st)} for n, st in sorted(self.files.items())]
         return changed
@@ -138,7 +156,11 @@ class ManifestDir:
                 log.warning("%s %s/%s is defined in %s; the one in %s is in force", kind, namespace, name, " and ".join(files), files[-1])
         self._duplicates = {key: files for key, files in defined.items() if len(files) > 1}
         # Later files win, so the copy in force is the one in the last file by name.
-        self.runtime.publish(obj for name in sorted(self.files) for obj in self.files[name].objects)
+        self.runtime.publish((obj for name in sorted(self.files) for obj in self.files[name].objects), refused=self._stopping())
+
+    def _stopping(self) -> tuple[str, ...]:
+        """The errors of the refused files that keep the gateway from serving, by file name."""
+        return tuple(state.error for _, state in sorted(self.files.items()) if state.stops_traffic and state.error)
 
     def definitions(self) -> dict[ObjectKey, list[str]]:
         """Every object in force, with the files that define it (in name order; the last one wins)."""
@@ -158,11 +180,11 @@ class ManifestDir:
             return False
         except OSError as exc:
             error = f"{name}: cannot be read: {(exc.strerror or type(exc).__name__).lower()}"
-            kept = previous.objects if previous else []
+            state = _refused_state(listed, previous.revision if previous else "", previous.digest if previous else b"", previous, error,
+                                   "Unreadable", kinds=None)
             if previous is None or previous.error != error:
-                _refused(name, error, kept)
-            self.files[name] = FileState(listed, previous.revision if previous else "", previous.digest if previous else b"", kept, error,
-                                         "Unreadable")
+                _refused(name, state)
+            self.files[name] = state
             return False
         signature, rev, digest = _signature(st), revision(st), hashlib.sha256(raw).digest()
         if previous is not None and previous.digest == digest:
@@ -176,6 +198,8 @@ class ManifestDir:
             error = f"{name}: not UTF-8 text"
         except ManifestError as exc:
             error, bad_field = str(exc), exc.field or None
+            if isinstance(exc, Unsupported):
+                reason = "Unsupported"  # valid by the CRD; this gateway does not implement it
         except Exception as exc:
             log.debug("%s: unexpected error while reading it", name, exc_info=True)
             error, reason = f"{name}: cannot be read ({type(exc).__name__})", "InternalError"
@@ -195,8 +219,8 @@ class ManifestDir:
                 else:
                     log.info("%s: loaded", name)
                 return True
-        _refused(name, error, kept)
-        self.files[name] = FileState(signature, rev, digest, kept, error, reason, bad_field)
+        self.files[name] = _refused_state(signature, rev, digest, previous, error, reason, refusals.kinds_in(raw), bad_field)
+        _refused(name, self.files[name])
         return False
 
     async def watch(self) -> None:
@@ -251,7 +275,7 @@ class ManifestDir:
 def _refusal(state: FileState) -> dict:
     if state.error is None:
         return {}
-    return {"reason": state.reason or "Unknown", "field": state.field}
+    return {"reason": state.reason or "Unknown", "field": state.field, "stopsTraffic": state.stops_traffic}
 
 
 def _signature(st: os.stat_result) -> tuple:

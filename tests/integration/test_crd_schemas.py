@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from test_manifest_fuzz import FUZZ, VALID, bent, json_values
 
 from conformance.controlplane import ControlPlaneError, find_assets, find_crds
-from reference.objects import Ignored, ManifestError, parse_object
+from reference.objects import Ignored, ManifestError, Unsupported, parse_object
 
 pytestmark = pytest.mark.needs_envtest
 
@@ -116,3 +116,31 @@ def test_values_of_the_wrong_type_anywhere_are_refused_as_the_crd_refuses_them(s
     leaves = [p for p in paths(doc) if p and p[0] not in ("apiVersion", "kind", "metadata") and p[-1] != "<new>"]
     path = data.draw(st.sampled_from(leaves))
     check(schemas, which, replaced(doc, path, data.draw(st.one_of(st.integers(), st.booleans(), st.lists(st.integers(), max_size=1), st.text(max_size=3)))))
+
+
+# What the reference implements of an AgentgatewayPolicy; every other setting the CRD defines
+# must be refused by its field path, never accepted and ignored (docs/reference-gateway.md).
+IMPLEMENTED = {"spec.targetRefs", "spec.traffic", "spec.traffic.apiKeyAuthentication", "spec.traffic.phase", "spec.strategy"}
+
+
+def test_every_policy_setting_the_crd_defines_is_implemented_or_refused_by_name(schemas):
+    spec = schemas["AgentgatewayPolicy"]["properties"]["spec"]["properties"]
+    settings = [f"spec.{name}" for name in spec if name not in ("traffic", "frontend", "backend")]
+    settings += [f"spec.{part}.{name}" for part in ("traffic", "frontend", "backend") for name in spec[part]["properties"]]
+    refused = [path for path in settings if path not in IMPLEMENTED]
+    assert "spec.traffic.authorization" in refused and "spec.frontend.tls" in refused, settings
+    for path in refused:
+        doc = copy.deepcopy(VALID["policy"])
+        doc["spec"].pop("strategy")
+        here = doc["spec"]
+        *parents, name = path.split(".")[1:]
+        for parent in parents:
+            here = here.setdefault(parent, {})
+        here[name] = {}
+        if path == "spec.targetSelectors":  # instead of targetRefs, as the CRD asks
+            here[name] = [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "matchLabels": {"app": "x"}}]
+            del here["targetRefs"]
+        with pytest.raises(Unsupported) as caught:
+            parse_object(doc, where="policy.yaml")
+        assert caught.value.field == path, str(caught.value)
+        assert "not supported by the reference gateway" in caught.value.message

@@ -1,5 +1,6 @@
 """`agw-reference serve` itself, as a program: malformed manifests in its directory are
-reported, the process keeps running, and traffic keeps the last good behaviour."""
+reported, the process keeps running, and traffic keeps the last good behaviour; a file
+with no good version yet stops traffic until it has one or is gone."""
 
 from __future__ import annotations
 
@@ -82,7 +83,7 @@ def write(target: ReferenceTarget, name: str, content: str | bytes) -> None:
     os.replace(tmp, target.manifests / name)
 
 
-def test_malformed_files_are_reported_and_the_gateway_keeps_serving(gateway):
+def test_malformed_new_files_are_reported_and_the_gateway_keeps_running(gateway):
     converge(gateway.send, NO_KEY, status(401), RULE, "401 without a key")
     for name, (content, _) in BAD.items():
         write(gateway, name, content)
@@ -92,10 +93,17 @@ def test_malformed_files_are_reported_and_the_gateway_keeps_serving(gateway):
         assert expected in errors[name], errors[name]
     time.sleep(1.5)  # the old failure: an uncaught error ended the process about a second later
     assert gateway.programs[-1].running, f"the gateway exited:\n{gateway.programs[-1].tail()}"
-    converge(gateway.send, NO_KEY, status(401), RULE, "401 without a key after the bad files")
-    converge(gateway.send, WITH_KEY, status(200), RULE, "200 with the key after the bad files")
+    # None of them ever had a good version, so none has one to keep in force. Each but the
+    # Service could have held what decides routing or policy: until they are gone, nothing is served.
+    assert {n: s["stopsTraffic"] for n, s in sources(gateway).items() if n in BAD} == {n: n != "ports.yaml" for n in BAD}
+    converge(gateway.send, NO_KEY, status(503), RULE, "503 without a key while the bad files are there")
+    converge(gateway.send, WITH_KEY, status(503), RULE, "503 with the key while the bad files are there")
+    ready = httpx.get(gateway._admin + "/healthz/ready", timeout=10)
+    assert ready.status_code == 503 and all(f"{n}:" in ready.text for n in BAD if n != "ports.yaml"), ready.text
     for name in BAD:
         (gateway.manifests / name).unlink()
+    converge(gateway.send, NO_KEY, status(401), RULE, "401 without a key once the bad files are gone")
+    converge(gateway.send, WITH_KEY, status(200), RULE, "200 with the key once the bad files are gone")
 
 
 def test_a_bad_version_of_a_policy_file_keeps_the_good_version_in_force(gateway):

@@ -4,7 +4,8 @@ Every kind the gateway reads is taken from a valid example and bent out of shape
 place (a value of any type, anywhere, or a whole document of any shape). In file mode and
 in Kubernetes mode alike, the result must be either accepted, or refused with an error that
 names the source, the object and the field, with the last good configuration left in force
-and traffic answered as before.
+and traffic answered as before; or, for an object bent into a name the gateway had no good
+version of (refused at its first sight), with every request answered 503.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from helpers import CannedUpstream
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from reference import refusals
 from reference.kube import KubeSource
 from reference.objects import ManifestError, parse_manifest, parse_object
 from reference.proxy import Proxy
@@ -349,7 +351,7 @@ def kube_loaded(kubeconfig: str) -> KubeSource:
     source = KubeSource(Runtime(), kubeconfig, write_status=False)
     for doc in VALID.values():
         source._event("ADDED", copy.deepcopy(doc))
-    source.runtime.publish(source.objects.values())
+    source.publish()
     assert source.report() == []
     return source
 
@@ -371,7 +373,7 @@ def test_a_bent_object_from_the_api_is_refused_and_the_last_good_version_stays(k
     source = kube_loaded(kubeconfig)
     before_objects, before_answers = dict(source.objects), answers(source.runtime)
     source._event("MODIFIED", with_identity(doc, VALID[which]))
-    source.runtime.publish(source.objects.values())
+    config = source.publish()
     rejected = source.report()
     if not rejected:
         answers(source.runtime)
@@ -379,7 +381,13 @@ def test_a_bent_object_from_the_api_is_refused_and_the_last_good_version_stays(k
     [entry] = rejected
     assert entry["error"], entry
     assert source.objects == before_objects
-    assert answers(source.runtime) == before_answers
+    [key] = source.rejected
+    if key in before_objects or not refusals.stops_traffic({key[0]}):
+        assert config.refused == () and answers(source.runtime) == before_answers
+    else:
+        # Bent into an object of another name: refused at its first sight, with nothing to keep.
+        assert config.refused == (entry["error"],)
+        assert set(answers(source.runtime).values()) == {503}
 
 
 class Listing:

@@ -193,7 +193,7 @@ MUTANTS = [
            "one-location", ("APIKEY-EXT-091",)),
     Mutant("targets-unlimited", "agwmodel.manifests", "if len(refs) > 16:", "if len(refs) > 64:", "targets-at-most-16", ("APIKEY-EXT-094",)),
     Mutant("targets-mixed-kinds", "agwmodel.manifests", "if len({t.kind for t in targets}) > 1:", "if False:", "targets-one-kind", ("APIKEY-EXT-093",)),
-    Mutant("pre-routing-on-routes", "agwmodel.manifests", 'if phase == "PreRouting" and targets[0].kind not in ("Gateway", "ListenerSet"):',
+    Mutant("pre-routing-on-routes", "agwmodel.manifests", 'if phase == "PreRouting" and targets and targets[0].kind not in ("Gateway", "ListenerSet"):',
            "if False:", "pre-routing-targets", ("APIKEY-EXT-092",)),
     Mutant("pre-routing-after-route-match", "reference.proxy", "        if view.pre_policy is not None:",
            '        if view.pre_policy is not None and routing.select(view.candidates, host, scope["method"], scope["path"], {}) is not None:',

@@ -101,9 +101,9 @@ def test_a_revision_is_shown_only_once_its_configuration_is_in_force(source, mon
     seen_while_publishing = []
     publish = source.runtime.publish
 
-    def watched(objects):
+    def watched(objects, **kwargs):
         seen_while_publishing.append(source.report())
-        return publish(objects)
+        return publish(objects, **kwargs)
 
     monkeypatch.setattr(source.runtime, "publish", watched)
     write(source, "p.yaml", POLICY % "Optional")

@@ -193,7 +193,8 @@ class ReferenceTarget(LocalTarget):
             if source and source["revision"] == revision:
                 return _refusal(source)
             time.sleep(0.02)
-        raise TimeoutError(f"the reference gateway did not load {path.name} within {self.timeout:g} s")
+        raise TimeoutError(f"the change to {path.name} never took effect within {self.timeout:g} s (the convergence timeout): "
+                           "the gateway did not report that version in force")
 
     def _gone(self, filenames: list[str]) -> None:
         """Wait until the gateway no longer holds anything from these removed files."""
@@ -205,5 +206,6 @@ class ReferenceTarget(LocalTarget):
             if not left:
                 return
             if time.monotonic() > deadline:
-                raise TimeoutError(f"the reference gateway did not notice that {', '.join(left)} was removed")
+                raise TimeoutError(f"the removal of {', '.join(left)} never took effect within {self.timeout:g} s (the convergence "
+                                   "timeout): the gateway still holds it")
             time.sleep(0.02)

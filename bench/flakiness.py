@@ -27,6 +27,7 @@ import datetime
 import os
 import platform
 import re
+import shlex
 import statistics
 import subprocess
 import sys
@@ -131,16 +132,16 @@ class Run:
     tail: str  # the end of pytest's output, kept only when the run wrote no report
 
 
-def pytest_command(pytest_args: list[str], report_dir: Path) -> list[str]:
-    return [sys.executable, "-m", "pytest", *pytest_args, "--report-dir", str(report_dir), "-p", "no:cacheprovider", "-q"]
+def pytest_command(runner: list[str], pytest_args: list[str], report_dir: Path) -> list[str]:
+    return [*runner, *pytest_args, "--report-dir", str(report_dir), "-p", "no:cacheprovider", "-q"]
 
 
-def run_once(number: int, pytest_args: list[str], workdir: Path) -> Run:
+def run_once(number: int, runner: list[str], pytest_args: list[str], workdir: Path) -> Run:
     report_dir = workdir / f"run-{number:03d}"
     log = workdir / f"run-{number:03d}.log"
     before, started = os.getloadavg(), time.monotonic()
     with open(log, "wb") as out:
-        code = subprocess.call(pytest_command(pytest_args, report_dir), stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
+        code = subprocess.call(pytest_command(runner, pytest_args, report_dir), stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
                                stdin=subprocess.DEVNULL)
     seconds, after = time.monotonic() - started, os.getloadavg()
     path = report_dir / "conformance-report.yaml"
@@ -205,17 +206,21 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     ours, pytest_args = (argv[: argv.index("--")], argv[argv.index("--") + 1:]) if "--" in argv else (argv, [])
     parser = argparse.ArgumentParser(prog="python -m bench.flakiness", description=__doc__.split("\n\n")[0],
-                                     usage="%(prog)s --runs N [--busy] [--label NAME] [--out FILE] [--keep DIR] -- <pytest args>")
+                                     usage="%(prog)s --runs N [--busy] [--label NAME] [--out FILE] [--keep DIR] [--runner CMD] -- <pytest args>")
     parser.add_argument("--runs", type=int, default=20, help="runs of the suite (default 20)")
     parser.add_argument("--busy", action="store_true", help="keep every CPU busy with a busy loop per CPU while the runs go")
     parser.add_argument("--label", help="names the target in the summary's file name (default: the report's target name, "
                                         "with -nN for pytest-xdist workers); e.g. envtest-reference")
     parser.add_argument("--out", type=Path, help="where to write the summary (default docs/bench/flakiness/<date>-<label>-<quiet|busy>.yaml)")
     parser.add_argument("--keep", type=Path, help="keep every run's reports and output under this directory")
+    parser.add_argument("--runner", help="the command that runs pytest, given the pytest args (default: this Python's -m pytest, "
+                                         "with features/ when no args are given); e.g. clusters/kind/run-local.sh, which runs "
+                                         "pytest features/ --target=kind itself")
     args = parser.parse_args(ours)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
-    pytest_args = pytest_args or ["features/"]
+    runner = shlex.split(args.runner) if args.runner else [sys.executable, "-m", "pytest"]
+    pytest_args = pytest_args or ([] if args.runner else ["features/"])
     interrupt_on_termination()  # `kill` of the command stops the hog and the run under way, as Ctrl-C does
     started = datetime.datetime.now(datetime.UTC)
     hog_processes = cpus() if args.busy else 0
@@ -226,13 +231,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.busy:
             stack.enter_context(cpu_hog(hog_processes))
         for number in range(1, args.runs + 1):
-            run = run_once(number, pytest_args, workdir)
+            run = run_once(number, runner, pytest_args, workdir)
             runs.append(run)
             counts = ", ".join(f"{c} {o}" for o, c in sorted(collections.Counter(read_outcomes(run.report).values()).items())) \
                 if run.report else "no report"
             print(f"run {number}/{args.runs}: exit {run.exit_code}, {run.seconds:.1f} s, load {run.load_before[0]:.2f} -> "
                   f"{run.load_after[0]:.2f}; {counts}", flush=True)
     summary = summarise(runs, pytest_args, args.busy, hog_processes, started)
+    if args.runner:
+        summary["runner"] = args.runner
     out = args.out or SUMMARIES / f"{started:%Y-%m-%d}-{args.label or default_label(summary)}-{'busy' if args.busy else 'quiet'}.yaml"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(yaml.safe_dump(summary, sort_keys=False, allow_unicode=True, width=120))

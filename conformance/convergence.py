@@ -81,10 +81,19 @@ def converge(send: Callable[[Request], Response], request: Request, check: Check
     result = steady(lambda: send(request), check, rule, lambda response: response.error or str(response.status))
     if isinstance(result, list):
         return result
-    history = ", ".join(f"{k} x{v}" for k, v in result.misses.items())
-    last_miss = f"{result.last_problem}\n    last response: {result.last.describe()}" if result.last is not None else ""
-    raise NotConverged(
-        f"expected {expectation}, {rule.threshold} times in a row, within {rule.timeout:g} s; "
-        f"it did not happen in {result.attempts} attempts (misses: {history or 'none'}).\n"
-        f"    request: {request.describe()}\n    {last_miss}"
-    )
+    raise NotConverged(f"{not_converged(expectation, rule, result)}\n    request: {request.describe()}\n    " + (
+        f"{result.last_problem}\n    last response: {result.last.describe()}" if result.last is not None else ""))
+
+
+def not_converged(expectation: str, rule: Rule, result: Unsteady) -> str:
+    """What a failed expectation says first: that the gateway never got there within the
+    timeout, and whether it never matched (the change it waits for never took effect) or
+    matched now and then (it answered both ways)."""
+    history = ", ".join(f"{k} x{v}" for k, v in result.misses.items()) or "none"
+    matched = result.attempts - sum(result.misses.values())
+    head = f"expected {expectation}, {rule.threshold} times in a row, within {rule.timeout:g} s (the convergence timeout)"
+    if matched == 0:
+        return (f"{head}, and not one of {result.attempts} attempts matched (misses: {history}): the change it waits for never took "
+                "effect within the timeout, or the gateway does not behave so")
+    return (f"{head}; {matched} of {result.attempts} attempts matched, never {rule.threshold} in a row (misses: {history}): "
+            "the gateway answered both ways, so the change never took steady effect within the timeout")

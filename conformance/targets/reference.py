@@ -192,8 +192,9 @@ class ReferenceTarget(LocalTarget):
             source = self._sources().get(path.name)
             return source if source and source["revision"] == revision else None
 
-        source = wait_until(read_as_written, self.timeout, f"the reference gateway did not load {path.name} within {self.timeout:g} s",
-                            interval=POLL.gateway_admin)
+        never = (f"the change to {path.name} never took effect within {self.timeout:g} s (the convergence timeout): "
+                 "the gateway did not report that version in force")
+        source = wait_until(read_as_written, self.timeout, never, interval=POLL.gateway_admin)
         return _refusal(source)
 
     def _gone(self, filenames: list[str]) -> None:
@@ -205,5 +206,5 @@ class ReferenceTarget(LocalTarget):
             left[:] = [name for name in left if name in held]
             return not left
 
-        wait_until(all_gone, self.timeout, lambda: f"the reference gateway did not notice that {', '.join(left)} was removed",
-                   interval=POLL.gateway_admin)
+        wait_until(all_gone, self.timeout, lambda: f"the removal of {', '.join(left)} never took effect within {self.timeout:g} s "
+                   "(the convergence timeout): the gateway still holds it", interval=POLL.gateway_admin)

@@ -55,6 +55,27 @@ def test_alternating_answers_never_converge():
         converge(lambda r: next(flip), Request(), is_ok, Rule(threshold=2, timeout=0.3, interval=0.0), "200")
 
 
+def test_a_change_that_never_came_is_named_as_such():
+    """A gateway slower than the timeout never shows what the step waits for: the message
+    says that the change never took effect within the timeout, and which timeout."""
+    send, _ = sender(NO)
+    with pytest.raises(NotConverged) as info:
+        converge(send, Request(), is_ok, Rule(threshold=3, timeout=0.3, interval=0.01), "a 200")
+    first = str(info.value).splitlines()[0]
+    assert "within 0.3 s (the convergence timeout), and not one of" in first
+    assert "attempts matched (misses: 401 x" in first
+    assert "never took effect within the timeout" in first
+
+
+def test_a_gateway_answering_both_ways_is_told_apart_from_one_that_never_changed():
+    flip = itertools.cycle([OK, NO])
+    with pytest.raises(NotConverged) as info:
+        converge(lambda r: next(flip), Request(), is_ok, Rule(threshold=2, timeout=0.3, interval=0.0), "a 200")
+    first = str(info.value).splitlines()[0]
+    assert "attempts matched, never 2 in a row" in first and "answered both ways" in first
+    assert "not one of" not in first
+
+
 def test_gives_up_at_the_timeout():
     send, _ = sender(NO)
     start = time.monotonic()

@@ -361,6 +361,11 @@ def test_a_failing_build_ends_the_local_kind_run_with_its_own_message(tmp_path):
     assert "unbound variable" not in done.stderr and not (kind / "images.sh.ran").exists()
 
 
+# A command no machine has, standing for debootstrap: whether this machine has debootstrap
+# (in /usr/sbin, say) must not decide what the test sees.
+_TOOL = "agw-test-debootstrap"
+
+
 def _debian_tools(tmp_path: Path, with_apt: bool) -> dict[str, str]:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -368,14 +373,14 @@ def _debian_tools(tmp_path: Path, with_apt: bool) -> dict[str, str]:
         (bin_dir / tool).symlink_to(shutil.which(tool))
     if with_apt:  # records what it was asked to install, and installs a stand-in debootstrap
         _stand_in(bin_dir / "apt-get", f'echo "$*" >> {tmp_path}/apt.log; '
-                  f'[[ "$1" == install ]] && printf "#!/bin/sh\\n" > {bin_dir}/debootstrap && chmod +x {bin_dir}/debootstrap; exit 0')
+                  f'[[ "$1" == install ]] && printf "#!/bin/sh\\n" > {bin_dir}/{_TOOL} && chmod +x {bin_dir}/{_TOOL}; exit 0')
     return {"PATH": str(bin_dir), "HOME": str(tmp_path)}
 
 
 @pytest.mark.skipif(os.getuid() != 0, reason="the stand-in apt-get is called without sudo only as root")
 def test_a_missing_debootstrap_is_installed_from_debian_as_the_engine_is(tmp_path):
     env = _debian_tools(tmp_path, with_apt=True)
-    done = subprocess.run(["bash", "-c", f"source {KIND / 'lib.sh'} && need_debian_packages debootstrap:debootstrap && command -v debootstrap"],
+    done = subprocess.run(["bash", "-c", f"source {KIND / 'lib.sh'} && need_debian_packages {_TOOL}:debootstrap && command -v {_TOOL}"],
                           env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "install -y -qq --no-install-recommends debootstrap" in (tmp_path / "apt.log").read_text()
@@ -384,7 +389,7 @@ def test_a_missing_debootstrap_is_installed_from_debian_as_the_engine_is(tmp_pat
 
 def test_without_apt_get_a_missing_debootstrap_stops_with_the_install_command(tmp_path):
     env = _debian_tools(tmp_path, with_apt=False)
-    done = subprocess.run(["bash", "-c", f"source {KIND / 'lib.sh'} && need_debian_packages debootstrap:debootstrap; echo reached"],
+    done = subprocess.run(["bash", "-c", f"source {KIND / 'lib.sh'} && need_debian_packages {_TOOL}:debootstrap; echo reached"],
                           env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and "reached" not in done.stdout
     assert "apt-get install debootstrap" in done.stderr

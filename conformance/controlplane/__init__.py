@@ -48,7 +48,7 @@ directory is kept for inspection and :class:`ControlPlaneError` carries the
 tail of the relevant log.
 """
 
-from .assets import REPO_ROOT, ControlPlaneError, build_script, find_assets, find_crds
+from .assets import ControlPlaneError, build_script, find_assets, find_crds
 from .plane import ControlPlane
 
-__all__ = ["REPO_ROOT", "ControlPlane", "ControlPlaneError", "build_script", "find_assets", "find_crds"]
+__all__ = ["ControlPlane", "ControlPlaneError", "build_script", "find_assets", "find_crds"]

@@ -6,7 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from ..locations import CLUSTERS
 
 
 class ControlPlaneError(RuntimeError):
@@ -14,8 +14,8 @@ class ControlPlaneError(RuntimeError):
 
 
 def build_script() -> Path:
-    """Path of ``clusters/envtest/build.sh`` in this repository."""
-    return REPO_ROOT / "clusters" / "envtest" / "build.sh"
+    """Path of ``clusters/envtest/build.sh``: in the checkout, or in the installed copy (conformance/locations.py)."""
+    return CLUSTERS / "envtest" / "build.sh"
 
 
 def check_assets(path: Path, origin: str) -> Path:

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from ..controlplane import REPO_ROOT
+from ..locations import CLUSTERS
 from .agentgateway.envtest import AGENTGATEWAY_FEATURES
 from .kubernetes import KubernetesTarget
 
-KIND_DIR = REPO_ROOT / "clusters" / "kind"
+KIND_DIR = CLUSTERS / "kind"
 GATEWAY_ADDRESS = "http://127.0.0.1:30080"  # kind-config.yaml's port mapping to base.yaml's NodePort
 TOOLS = ("kubectl", "helm", "curl")
 _ENGINE_WAIT = 10.0
@@ -70,7 +70,8 @@ class KindTarget(KubernetesTarget):
     @classmethod
     def from_options(cls, config: pytest.Config) -> KindTarget:
         if not (KIND_DIR / "up.sh").exists():
-            raise pytest.UsageError(f"--target=kind needs the suite's source checkout: {KIND_DIR / 'up.sh'} does not exist")
+            raise pytest.UsageError(f"--target=kind needs the suite's cluster scripts, and {KIND_DIR / 'up.sh'} does not exist: "
+                                   "reinstall the suite from a wheel built by `python -m build`, or run it from a checkout")
         engine, problems = container_engine()
         if engine is None:
             raise pytest.UsageError(

@@ -8,10 +8,10 @@ import os
 import subprocess
 from pathlib import Path
 
-from ...controlplane import REPO_ROOT
+from ...locations import CLUSTERS, ROOT
 
-CONTROLLER_BUILD = REPO_ROOT / "clusters" / "agentgateway-controller" / "build.sh"
-PROXY_BUILD = REPO_ROOT / "clusters" / "agentgateway" / "build.sh"
+CONTROLLER_BUILD = CLUSTERS / "agentgateway-controller" / "build.sh"
+PROXY_BUILD = CLUSTERS / "agentgateway" / "build.sh"
 
 
 def last_line(output: str) -> str:
@@ -25,10 +25,10 @@ def run_build(script: Path, env: dict[str, str] | None = None) -> Path:
     """Run a build script (progress on our stderr); the path it prints last."""
     proc = subprocess.run(["bash", str(script)], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=env, check=False)
     if proc.returncode != 0:
-        raise RuntimeError(f"{script.relative_to(REPO_ROOT)} failed with exit code {proc.returncode} (its messages are above)")
+        raise RuntimeError(f"{script.relative_to(ROOT)} failed with exit code {proc.returncode} (its messages are above)")
     path = Path(last_line(proc.stdout))
     if not os.access(path, os.X_OK):
-        raise RuntimeError(f"{script.relative_to(REPO_ROOT)} printed {path}, which is not an executable")
+        raise RuntimeError(f"{script.relative_to(ROOT)} printed {path}, which is not an executable")
     return path
 
 

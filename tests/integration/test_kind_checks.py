@@ -23,7 +23,7 @@ WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))
 
 
 def shellcheck() -> str:
-    return system_tool("shellcheck", package="shellcheck")
+    return system_tool("shellcheck")
 
 
 # --- the workflow --------------------------------------------------------------------
@@ -116,7 +116,7 @@ def bounding_set() -> set[str]:
 @pytest.fixture
 def wrapper(tmp_path):
     """engine.sh's runc wrapper in front of a stand-in runc that records what it was given."""
-    system_tool("jq", package="jq")
+    system_tool("jq")
     fake = tmp_path / "runc"
     fake.write_text('#!/usr/bin/env bash\nprintf \'%s\\n\' "$@" > "$(dirname "$0")/args"\n')
     fake.chmod(0o755)

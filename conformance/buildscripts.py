@@ -1,4 +1,4 @@
-"""The build scripts under `clusters/`: where they are, and running one for the path it prints.
+"""Running one of the build scripts under `clusters/` (conformance/locations.py says where they are) for the path it prints.
 
 Every build script of the project (the envtest assets, the agentgateway proxy and
 controller, the kind node) prints progress on stderr and, as its last line on stdout, the
@@ -10,8 +10,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-CLUSTERS = REPO_ROOT / "clusters"
+from .locations import ROOT
 
 
 class BuildFailed(RuntimeError):
@@ -22,7 +21,7 @@ def last_path(script: Path, env: dict[str, str] | None = None) -> Path:
     """Run `script` with bash (progress on our stderr); the path it prints last on stdout."""
     proc = subprocess.run(["bash", str(script)], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=env, check=False)
     lines = [line.strip() for line in proc.stdout.splitlines() if line.strip()]
-    name = script.relative_to(REPO_ROOT) if script.is_relative_to(REPO_ROOT) else script
+    name = script.relative_to(ROOT) if script.is_relative_to(ROOT) else script
     if proc.returncode != 0:
         raise BuildFailed(f"{name} failed with exit code {proc.returncode} (its messages are above)")
     if not lines:

@@ -30,10 +30,7 @@ from __future__ import annotations
 import datetime
 import os
 import statistics
-import subprocess
 from dataclasses import dataclass, field
-from importlib import metadata
-from pathlib import Path
 
 import pytest
 import yaml
@@ -41,6 +38,7 @@ import yaml
 from . import pages
 from . import profiles as ft
 from .inventory import Entry, name_of
+from .provenance import suite_commit, suite_version
 from .trace import CHANGE_KINDS, from_report
 
 NOT_SELECTED = "not selected: the run's paths did not include its feature file"
@@ -381,28 +379,3 @@ class Report:
         with open(path, "w") as fh:
             yaml.safe_dump(self.document(), fh, sort_keys=False)
         return True
-
-
-def suite_version() -> str:
-    try:
-        return metadata.version("agw-apikey-conformance")
-    except metadata.PackageNotFoundError:
-        return "unknown"
-
-
-def suite_commit() -> str:
-    """The suite's git commit (with `-dirty` when tracked files changed), or `unknown` outside a checkout."""
-    checkout = Path(__file__).resolve().parents[1]
-    git = ["git", "-C", str(checkout)]
-    try:
-        top = subprocess.run([*git, "rev-parse", "--show-toplevel"], capture_output=True, text=True, timeout=10)
-        # An installed copy inside some other repository is not a checkout of the suite.
-        if top.returncode != 0 or Path(top.stdout.strip()).resolve() != checkout:
-            return "unknown"
-        head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
-        dirty = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
-    if head.returncode != 0:
-        return "unknown"
-    return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")

@@ -16,6 +16,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import system_tools
 
 from conformance import Request, Rule
 from conformance.targets.agentgateway.builds import cached_proxy
@@ -131,10 +132,7 @@ def cache_dir() -> Path:
 
 
 def go() -> str:
-    found = shutil.which("go") or ("/usr/local/go/bin/go" if Path("/usr/local/go/bin/go").exists() else None)
-    if found is None:
-        pytest.fail("Go (1.26) is needed to build the checkers (actionlint, the kind config checker); put it on PATH")
-    return found
+    return system_tool("go")
 
 
 def _run_go(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
@@ -187,11 +185,10 @@ def go_module_dir(module: str, version: str) -> Path:
     return Path(info["Dir"])
 
 
-def system_tool(*names: str, env: str | None = None, package: str) -> str:
-    if env and os.environ.get(env):
-        return os.environ[env]
-    for name in names:
-        found = shutil.which(name)
-        if found:
-            return found
-    pytest.fail(f"{' or '.join(names)} is not installed: apt-get install {package}" + (f" (or set {env})" if env else ""))
+def system_tool(name: str) -> str:
+    """A program from outside Python (tests/system_tools.py); the test fails saying how to install it when it is missing."""
+    tool = system_tools.TOOLS[name]
+    found = tool.find()
+    if found is None:
+        pytest.fail(f"{name} is not installed: {tool.how_to_install()}")
+    return found

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..buildscripts import CLUSTERS, BuildFailed, last_path
+from ..buildscripts import BuildFailed, last_path
+from ..locations import CLUSTERS
 
 
 class ControlPlaneError(RuntimeError):
@@ -13,7 +14,7 @@ class ControlPlaneError(RuntimeError):
 
 
 def build_script() -> Path:
-    """Path of ``clusters/envtest/build.sh`` in this repository."""
+    """Path of ``clusters/envtest/build.sh``: in the checkout, or in the installed copy (conformance/locations.py)."""
     return CLUSTERS / "envtest" / "build.sh"
 
 

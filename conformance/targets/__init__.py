@@ -7,10 +7,13 @@ our own with `--envtest`), `agentgateway-local` (the real proxy alone) and `kind
 from __future__ import annotations
 
 import importlib
+import re
+from importlib import metadata
 
 import pytest
 
 from .. import profiles as ft
+from ..provenance import DISTRIBUTION
 from .base import Target
 
 
@@ -41,5 +44,22 @@ def _cluster(target: str, module: str, name: str) -> type[Target]:
         return getattr(importlib.import_module(f".{module}", __package__), name)
     except ImportError as exc:
         raise pytest.UsageError(
-            f"--target={target} needs the cluster extra ({exc.name or exc} is not installed): pip install 'agw-apikey-conformance[kubernetes]'"
+            f"--target={target} needs the suite's kubernetes extra ({exc.name or exc} is not installed): {install_extra('kubernetes')}"
         ) from None
+
+
+def install_extra(extra: str) -> str:
+    """The command that installs an extra of the installed suite: its requirements, as its metadata lists them.
+
+    The suite is not on the package index, so `pip install 'agw-apikey-conformance[kubernetes]'`
+    would find nothing; the extra's own requirements are.
+    """
+    try:
+        requires = metadata.requires(DISTRIBUTION) or []
+    except metadata.PackageNotFoundError:
+        requires = []
+    wanted = [spec.strip() for spec, _, marker in (r.partition(";") for r in requires)
+              if re.fullmatch(rf"""\s*extra\s*==\s*["']{re.escape(extra)}["']\s*""", marker)]
+    if not wanted:
+        return f"install the suite with its {extra} extra (pip install -e '.[{extra}]' in a clone)"
+    return "pip install " + " ".join(f"'{spec}'" for spec in wanted)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from ..buildscripts import CLUSTERS
+from ..locations import CLUSTERS
 from .agentgateway.envtest import AGENTGATEWAY_FEATURES
 from .kubernetes import KubernetesTarget
 
@@ -70,7 +70,8 @@ class KindTarget(KubernetesTarget):
     @classmethod
     def from_options(cls, config: pytest.Config) -> KindTarget:
         if not (KIND_DIR / "up.sh").exists():
-            raise pytest.UsageError(f"--target=kind needs the suite's source checkout: {KIND_DIR / 'up.sh'} does not exist")
+            raise pytest.UsageError(f"--target=kind needs the suite's cluster scripts, and {KIND_DIR / 'up.sh'} does not exist: "
+                                   "reinstall the suite from a wheel built by `python -m build`, or run it from a checkout")
         engine, problems = container_engine()
         if engine is None:
             raise pytest.UsageError(

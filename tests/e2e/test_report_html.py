@@ -77,7 +77,7 @@ f.open = true; f.parentNode.insertBefore(f, f.parentNode.querySelector('details'
 
 
 def chromium(*args: str) -> subprocess.CompletedProcess:
-    browser = system_tool("chromium", "chromium-browser", "google-chrome", env="AGW_CHROMIUM", package="chromium")
+    browser = system_tool("chromium")
     with tempfile.TemporaryDirectory(prefix="agw-chromium-") as profile:
         return subprocess.run(
             [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

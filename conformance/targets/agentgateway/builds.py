@@ -8,7 +8,8 @@ import os
 import subprocess
 from pathlib import Path
 
-from ...buildscripts import CLUSTERS, last_path
+from ...buildscripts import last_path
+from ...locations import CLUSTERS
 
 CONTROLLER_BUILD = CLUSTERS / "agentgateway-controller" / "build.sh"
 PROXY_BUILD = CLUSTERS / "agentgateway" / "build.sh"

@@ -8,6 +8,7 @@ from here; `features/conftest.py` imports them for this suite's feature files on
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
@@ -16,7 +17,7 @@ import pytest
 from . import profiles as ft
 from . import inventory, options, report_dir, trace
 from .convergence import Rule
-from .masking import mask_report
+from . import masking
 from .report import Report
 from .targets import make_target
 from .targets.base import Target
@@ -212,13 +213,17 @@ def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func
     request.node.stash[_STEP_ERROR] = (f"{feature.rel_filename}:{step.line_number}: {step.keyword} {step.name}", exception)
 
 
-def pytest_bdd_before_scenario(request, feature, scenario) -> None:
-    # Learn the scenario's keys from its text before it runs, so that the reports can mask
-    # the steps it never reaches as well as those it does (conformance/masking.py).
-    if inventory.name_of(request.node.nodeid) is not None and "world" in request.fixturenames:
-        from .steps.manifests import foresee_keys
+_FORESEEN = pytest.StashKey[set[str]]()
 
-        foresee_keys(request.getfixturevalue("world"), scenario.steps)
+
+def pytest_bdd_before_scenario(request, feature, scenario) -> None:
+    # Learn the scenario's keys from its text before it runs, so that every output can mask
+    # the steps it never reaches as well as those it does (conformance/masking.py). Done for
+    # every pytest-bdd scenario, the suite's or a user's with its steps: reading the text
+    # needs no fixture, and what it finds is only ever used to mask.
+    from .steps.manifests import foreseen_keys
+
+    request.node.stash[_FORESEEN] = foreseen_keys(scenario.steps)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)  # outermost: after pytest-bdd has attached its record
@@ -231,22 +236,45 @@ def pytest_runtest_makereport(item: pytest.Item, call):
     in the harness, say) keeps its traceback, masked like the rest of the report.
     """
     report = yield
-    if inventory.name_of(item.nodeid) is None:
-        return report  # not a scenario of this suite
-    failure = item.stash.get(_STEP_ERROR, None)
-    if report.when == "call" and report.failed and failure is not None and isinstance(failure[1], AssertionError):
-        scenario_id, _ = scenario_tags(item)
-        if scenario_id is not None:
-            where, exc = failure
-            report.longrepr = f"{scenario_id} › {where}\n{exc}"
-    mask_report(report, lambda text: redact(text, item))
+    if inventory.name_of(item.nodeid) is not None:
+        failure = item.stash.get(_STEP_ERROR, None)
+        if report.when == "call" and report.failed and failure is not None and isinstance(failure[1], AssertionError):
+            scenario_id, _ = scenario_tags(item)
+            if scenario_id is not None:
+                where, exc = failure
+                report.longrepr = f"{scenario_id} › {where}\n{exc}"
+    if _WORLD in item.stash or item.stash.get(_FORESEEN, None):
+        masking.mask_report(report, lambda text: redact(text, item))
     return report
 
 
 def redact(text: str, item: pytest.Item) -> str:
-    """`text` without any key the scenario configured or presented (the world knows them)."""
+    """`text` without any key the scenario configured, presented or will use."""
     world = item.stash.get(_WORLD, None)
-    return world.redact(text) if world is not None else text
+    if world is not None:
+        return world.redact(text)
+    return masking.redact(text, item.stash.get(_FORESEEN, ()))
+
+
+_LOG_MASK = masking.LogMask()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem):
+    # Log records go to the log file and live logs as they are made (masking.LogMask). The
+    # handlers of the root logger are pytest's (and any a conftest added) for the whole loop.
+    _LOG_MASK.cover(logging.getLogger().handlers)
+    _LOG_MASK.redact = lambda text: redact(text, item)
+    result = yield
+    # Left set when the test was interrupted: pytest_keyboard_interrupt still needs it.
+    _LOG_MASK.redact = None
+    return result
+
+
+@pytest.hookimpl(tryfirst=True)  # before the terminal reporter keeps the traceback to print
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo) -> None:
+    if _LOG_MASK.redact is not None:
+        masking.hide_keys_of_interrupt(excinfo, _LOG_MASK.redact)
 
 
 @pytest.fixture(scope="session")
@@ -274,6 +302,7 @@ def convergence(pytestconfig: pytest.Config) -> Rule:
 @pytest.fixture
 def world(request: pytest.FixtureRequest, target: Target, convergence: Rule):
     world = request.node.stash[_WORLD] = World(target, convergence)
+    world.foreseen |= request.node.stash.get(_FORESEEN, set())
     try:
         yield world
     finally:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 
 import pytest
 
@@ -46,6 +47,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{tag}: scenario group")
     _CONFIG[:] = [config]
     options.check(config)
+    if not _is_worker(config):
+        report_dir.check_outputs(config)  # workers write no report of their own
     interrupt_on_termination()  # `kill -TERM` of a run stops what it started, as Ctrl-C does
     target = make_target(config)
     if target.not_parallel and config.getoption("numprocesses", None) not in (None, 0) and not _is_worker(config):
@@ -316,6 +319,7 @@ class _ReportHooks:
     def __init__(self, report: Report, config: pytest.Config):
         self.report, self.config = report, config
         self.written: list[str] = []
+        self.unwritten: list[str] = []  # a line per report that could not be written
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.report.record(report)
@@ -328,18 +332,42 @@ class _ReportHooks:
         if not _is_worker(config):
             if not self.report.is_ours() and config.getoption("conformance_report"):
                 terminalreporter.write_line("no ConformanceReport written: this run collected no scenario of the suite")
-            for line in report_dir.where_lines(config, self.written):
-                terminalreporter.write_line(line)
+            for line in report_dir.where_lines(config, self.written, self.unwritten):
+                terminalreporter.write_line(line, red=line.startswith("could not"))
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+    @pytest.hookimpl(wrapper=True, trylast=True)  # innermost wrapper: around pytest's and pytest-bdd's writers
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int):
+        """The ConformanceReport and the HTML first; then JUnit XML and cucumber JSON, which
+        pytest and pytest-bdd write; then the manifests into the cucumber JSON.
+
+        A report that cannot be written (the paths were checked at configure, but a disk
+        can fill or a directory go) is said in one line after the verdict, which is printed
+        all the same, and the run does not exit 0.
+        """
         _load_inventory(self.config, self.report)
         if _is_worker(self.config):
             # The controller writes the report; it gets this worker's part here.
             self.config.workeroutput["agw-conformance-report"] = self.report.state()
-            return
-        if exitstatus != pytest.ExitCode.USAGE_ERROR:
-            self.written = report_dir.write(session.config, self.report)
+            return (yield)
+        if exitstatus == pytest.ExitCode.USAGE_ERROR:
+            return (yield)
+        self.written, self.unwritten = report_dir.write(session.config, self.report)
+        started = time.time()
+        try:
+            result = yield
+        except OSError as exc:
+            if exc.filename is None or not report_dir.is_output(self.config, str(exc.filename)):
+                raise
+            # pytest stops calling writers at the first that fails: say which were not reached.
+            self.unwritten += report_dir.not_written_after(self.config, str(exc.filename), exc, started)
+            result = None
+        else:
+            self.unwritten += report_dir.attach(self.config, self.report)
+        if self.unwritten and session.exitstatus == pytest.ExitCode.OK:
+            # A run that was asked for a report and has none is not a success to a script
+            # that reads only the exit code.
+            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+        return result
 
 
 class _XdistController:

@@ -22,6 +22,7 @@ from lightkube.resources.discovery_v1 import EndpointSlice
 from lightkube.types import PatchType
 
 from .. import profiles as ft
+from . import base_route
 from .base import NotShown, ObjectRef, Refused, Target, base_manifest, documents
 
 FIELD_MANAGER = "agw-conformance"
@@ -97,6 +98,10 @@ class KubernetesTarget(Target):
             socket.create_connection((url.host, url.port or (443 if url.scheme == "https" else 80)), timeout=5).close()
         except OSError as exc:
             raise RuntimeError(f"nothing accepts connections at --gateway-address {self.address}: {exc}") from None
+        if not self.install:
+            # The cluster brings its own "Before you begin": the address must serve it now.
+            # (With --install-base the suite creates it, after this check.)
+            base_route.check(self.address, timeout=5)
 
     def start(self) -> None:
         self.client = Client(config=KubeConfig.from_file(self.kubeconfig), field_manager=FIELD_MANAGER)

@@ -14,6 +14,7 @@ import sys
 import time
 
 import pytest
+from pytest_bdd.reporting import ReportContext, test_report_context_registry
 
 from . import profiles as ft
 from . import inventory, options, report_dir, trace
@@ -257,6 +258,35 @@ def redact(text: str, item: pytest.Item) -> str:
     if world is not None:
         return world.redact(text)
     return masking.redact(text, item.stash.get(_FORESEEN, ()))
+
+
+# pytest-bdd keeps each report's scenario record beside the report, not in it, so under
+# pytest-xdist its cucumber JSON, written on the controller, saw no scenario at all. The
+# record of each of this suite's scenarios travels with its report from the worker (masked
+# there, with the report) and is put back beside it on the controller.
+_BDD_RECORD = "agw-conformance-bdd-record"
+
+
+def _carries_our_scenario(report: pytest.TestReport) -> bool:
+    return inventory.name_of(report.nodeid) is not None or any(name == trace.TRACE_PROPERTY for name, _ in report.user_properties)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_report_to_serializable(config: pytest.Config, report):
+    data = yield
+    context = test_report_context_registry.get(report) if isinstance(report, pytest.TestReport) else None
+    if isinstance(data, dict) and context is not None and _carries_our_scenario(report):
+        data[_BDD_RECORD] = {"name": context.name, "scenario": context.scenario}
+    return data
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_report_from_serializable(config: pytest.Config, data: dict):
+    record = data.pop(_BDD_RECORD, None) if isinstance(data, dict) else None
+    report = yield
+    if record is not None and isinstance(report, pytest.TestReport):
+        test_report_context_registry[report] = ReportContext(scenario=record["scenario"], name=record["name"])
+    return report
 
 
 _LOG_MASK = masking.LogMask()

@@ -156,3 +156,17 @@ def test_no_report_holds_a_key(reports, xdist_reports):
             text = (directory / name).read_text()
             found = [k for k in forbidden if k in text]
             assert not found, f"{name} holds {found}"
+
+
+def cucumber_scenarios(directory) -> list[tuple[str, int]]:
+    features = json.loads((directory / "cucumber.json").read_text())
+    return sorted((el["id"], len(el["steps"])) for f in features for el in f["elements"])
+
+
+def test_cucumber_json_under_workers_holds_every_scenario_with_its_manifests(reports, xdist_reports):
+    # pytest-bdd writes cucumber JSON on the controller from what it saw run there: under
+    # `-n` that was nothing, and the file was `[]`.
+    assert cucumber_scenarios(xdist_reports) == cucumber_scenarios(reports[0]) != []
+    features = json.loads((xdist_reports / "cucumber.json").read_text())
+    embedded = [e for f in features for el in f["elements"] for s in el["steps"] for e in s.get("embeddings", [])]
+    assert any("kind: AgentgatewayPolicy" in base64.b64decode(e["data"]).decode() for e in embedded)

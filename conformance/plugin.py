@@ -357,6 +357,10 @@ class _ReportHooks:
     def pytest_terminal_summary(self, terminalreporter, exitstatus, config) -> None:
         if exitstatus == pytest.ExitCode.USAGE_ERROR:
             return  # nothing ran; the usage error says why
+        if config.option.collectonly:
+            if self.report.is_ours() and not _is_worker(config):
+                terminalreporter.write_line("no verdict: --collect-only runs no scenario (no ConformanceReport or HTML report is written)")
+            return
         for line in self.report.summary_lines():
             terminalreporter.write_line(line)
         if not _is_worker(config):
@@ -379,8 +383,8 @@ class _ReportHooks:
             # The controller writes the report; it gets this worker's part here.
             self.config.workeroutput["agw-conformance-report"] = self.report.state()
             return (yield)
-        if exitstatus == pytest.ExitCode.USAGE_ERROR:
-            return (yield)
+        if exitstatus == pytest.ExitCode.USAGE_ERROR or self.config.option.collectonly:
+            return (yield)  # nothing ran: no verdict to write
         self.written, self.unwritten = report_dir.write(session.config, self.report)
         started = time.time()
         try:

@@ -133,3 +133,13 @@ def test_a_gateway_that_authenticates_nothing_never_gets_success(pytester, selec
                            "--reference-command", f"{sys.executable} {launch} auth-disabled")
     results = {p["name"]: p["result"] for p in document["profiles"]}
     assert "success" not in results.values(), (results, result.stdout.str()[-2000:])
+
+
+def test_collect_only_gives_no_verdict(pytester):
+    # Nothing runs: a `partial` per profile would read as a judgement of the gateway.
+    result, document = run(pytester, str(FEATURES), "--collect-only", "-q")
+    out = result.stdout.str()
+    assert result.ret == 0, out[-2000:]
+    assert document == {}, "a ConformanceReport was written"
+    assert not [line for line in out.splitlines() if line.startswith(("APIKEY-", "  not run"))], out[-2000:]
+    assert "no verdict: --collect-only runs no scenario" in out

@@ -106,3 +106,17 @@ def test_cluster_whose_gateway_address_is_another_server():
 def test_kubeconfig_that_does_not_exist(tmp_path):
     done = run_suite("--target=kubernetes", "--kubeconfig", str(tmp_path / "missing"), "--gateway-address", "http://127.0.0.1:1")
     assert_never_started(done, f"--kubeconfig {tmp_path / 'missing'}: cannot be used")
+
+
+@pytest.mark.parametrize(("content", "said"), [
+    ("hello, I am not a kubeconfig\n", "not a kubeconfig: the file is plain text"),
+    ("- a\n- list\n", "not a kubeconfig: the file is a YAML list"),
+    ("apiVersion: v1\nkind: Config\n", "not a kubeconfig: it has no clusters, no contexts, no users"),
+    ("a: [unclosed\n", "not YAML ("),
+])
+def test_kubeconfig_that_is_not_one(tmp_path, content, said):
+    path = tmp_path / "kubeconfig"
+    path.write_text(content)
+    line = assert_never_started(run_suite("--target=kubernetes", "--kubeconfig", str(path), "--gateway-address", "http://127.0.0.1:1"),
+                                f"--kubeconfig {path}: cannot be used: {said}")
+    assert "object has no attribute" not in line and "KeyError" not in line

@@ -193,6 +193,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             f"{', '.join(sorted(report.supported - report.exempt)) or 'none'}; check --profiles, --supported-features and --exempt-features"
         )
     if deselected:
+        by_profile: dict[str, list[str]] = {}
+        for item in deselected:
+            entry = report.inventory[inventory.name_of(item.nodeid)]
+            by_profile.setdefault(entry.profile, []).append(entry.name)
+        config.stash[_DESELECTED_BY_PROFILE] = by_profile
         config.hook.pytest_deselected(items=deselected)
         items[:] = keep
     if runnable:
@@ -200,6 +205,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             target.preflight()
         except Exception as exc:  # noqa: BLE001 -- any reason the target is unreachable ends the run here
             raise pytest.UsageError(f"the {target.name} target is not reachable: {exc}") from None
+
+
+_DESELECTED_BY_PROFILE = pytest.StashKey[dict[str, list[str]]]()
+
+
+def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
+    """Why the suite deselected what it did: pytest only counts them ("2 deselected")."""
+    by_profile = config.stash.get(_DESELECTED_BY_PROFILE, {})
+    return [f"{len(names)} deselected by the suite: {', '.join(sorted(names))}, of the profile {profile}, not among --profiles"
+            f" (default {', '.join(ft.DEFAULT_PROFILES)})" for profile, names in sorted(by_profile.items())]
 
 
 @pytest.hookimpl(trylast=True)

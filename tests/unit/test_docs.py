@@ -73,3 +73,16 @@ def test_running_md_does_not_call_a_target_with_committed_results_one_that_never
         for row in (r for r in rows if f"`--target={target}`" in r or f"`--target={target}:" in r):
             assert f"docs/results/{path.name}" in row, f"the row for --target={target} does not name {path.name}: {row}"
             assert "has run yet" not in row and "never ran" not in row, row
+
+
+def test_every_test_the_readme_and_running_md_name_exists():
+    # A claim backed by a test names it; a renamed or removed test must not leave the claim
+    # pointing at nothing.
+    named = []
+    for page in (ROOT / "README.md", RUNNING):
+        named += [(page.name, m[1], m[2]) for m in re.finditer(r"`(tests/[\w/]+\.py)(?:::(\w+))?`", page.read_text())]
+    assert len(named) > 10
+    for page, path, test in named:
+        assert (ROOT / path).is_file(), f"{page} names {path}, which does not exist"
+        if test:
+            assert re.search(rf"^def {test}\(", (ROOT / path).read_text(), re.M), f"{page} names {path}::{test}, which does not exist"

@@ -167,9 +167,11 @@ def run(request, tmp_path_factory) -> tuple[dict, dict[str, str]]:
     where = tmp_path_factory.mktemp(f"hygiene-{name}")
     reports = where / "reports"
     (where / "careless.py").write_text(CARELESS)
-    cwd = ROOT
+    # Run from a directory of the test's own: `python -m pytest` puts its working directory
+    # first on sys.path, and the mutation check's copy of the package must come first.
+    paths = [str(ROOT / path) for path in spec["paths"]]
     if name == "user":
-        cwd = where
+        paths = spec["paths"]
         vendor = where / "vendor"
         vendor.mkdir()
         shutil.copy(ROOT / "features" / "conftest.py", vendor / "conftest.py")  # bound as the suite binds features/
@@ -180,11 +182,11 @@ def run(request, tmp_path_factory) -> tuple[dict, dict[str, str]]:
         env["CARELESS_BREAK"] = spec["careless"]
         plugins = ["-p", "careless"]
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", *spec["paths"], *spec["args"], "-p", "no:cacheprovider", *plugins,
+        [sys.executable, "-m", "pytest", *paths, *spec["args"], "-p", "no:cacheprovider", *plugins,
          "-v", "-rA", "--tb=long", "--showlocals", "--log-level=INFO",
          "--log-file", str(where / "run.log"), "--log-file-level=DEBUG", "--convergence-timeout", "2",
          "--report-dir", str(reports), "--reference-command", f"{sys.executable} {LAUNCH} {spec['mutant']}"],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=600,
+        cwd=where, env=env, capture_output=True, text=True, timeout=600,
     )
     outputs = {"stdout": done.stdout, "stderr": done.stderr, "run.log": (where / "run.log").read_text()}
     outputs |= {p.name: p.read_text() for p in reports.iterdir()}

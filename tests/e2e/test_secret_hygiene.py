@@ -7,7 +7,8 @@ report (`--report-dir`), and a log file at debug level. The runs:
 
 - failing: the reference gateway authenticates nothing (the `auth-disabled` mutant), so
   scenarios fail at their first refusal and the keys of every later step are never
-  reached: they are only in the scenario's text, and must be masked all the same;
+  reached: they are only in the scenario's text, and must be masked all the same (and
+  pytest-bdd's Gherkin reporter prints every step);
 - erroring: the gateway reads the query parameter's name without regard to case, so
   APIKEY-EXT-060 fails with an expectation's message, and a plugin of the test's own plays
   a careless harness: it prints and logs every step it runs, and raises an error that
@@ -138,7 +139,8 @@ USER_FEATURE = textwrap.dedent('''\
 # What each run must hide: the keys of its scenarios, in clear and as their Secrets hold them.
 RUNS = {
     "failing": dict(
-        paths=["features/"], args=["-k", "APIKEY-CORE-034 or APIKEY-EXT-021"], mutant="auth-disabled",
+        # pytest-bdd's Gherkin reporter too: at -vv it prints every step of every scenario.
+        paths=["features/"], args=["-k", "APIKEY-CORE-034 or APIKEY-EXT-021", "--gherkin-terminal-reporter", "-vv"], mutant="auth-disabled",
         keys=["old-key-1111", "new-key-2222", "hashed-only-key-3c1f9a", "json-key-1a2b", "spaced-json-key-2c4e", DOC_KEY],
     ),
     "erroring": dict(
@@ -209,6 +211,8 @@ def test_the_run_had_something_to_hide(run):
     if spec["name"] == "erroring":
         assert "RuntimeError: the harness broke near" in out
         assert "running step: I generated the API key" in out and "Captured log call" in out
+    if spec["name"] == "failing":
+        assert 'When I send a request to the httpbin app with the key "<redacted>"' in out  # the Gherkin reporter's steps
     if spec["name"] == "user":
         assert "::A vendor's check of its own, without a suite ID FAILED" in out
     # The reports show the scenarios, masked: the keys were there to be found.

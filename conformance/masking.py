@@ -55,7 +55,8 @@ def store_entries(doc: dict) -> list[tuple[str, str]]:
         text = str(value)
         if doc.get("kind") == "Secret":
             try:
-                text = base64.b64decode(text, validate=True).decode("utf-8", "replace")
+                # Go's decoder, and so the API server, skips line breaks in base64.
+                text = base64.b64decode("".join(text.split()), validate=True).decode("utf-8", "replace")
             except (binascii.Error, ValueError):
                 pass
         out.append((str(name), text))
@@ -84,6 +85,7 @@ def keys_in(stores: Iterable[dict], known: Iterable[str]) -> set[str]:
     by_digest = {hashlib.sha256(k.encode()).hexdigest(): k for k in known if k}
     keys: set[str] = set()
     for doc in stores:
+        keys |= {str(v) for v in (doc.get("data") or {}).values()}  # a Secret's entries as written, base64
         for _, value in store_entries(doc):
             keys |= {value, value.strip(), go_trim(value)}
             try:

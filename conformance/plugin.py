@@ -16,10 +16,9 @@ import time
 import pytest
 from pytest_bdd.reporting import ReportContext, test_report_context_registry
 
+from . import inventory, masking, options, report_dir, trace
 from . import profiles as ft
-from . import inventory, options, report_dir, trace
 from .convergence import Rule
-from . import masking
 from .report import Report
 from .targets import make_target
 from .targets.base import Target

@@ -8,7 +8,10 @@
   cucumber JSON gets them as embeddings of the step that applied them;
 - report.html: the same for a person (conformance/report_html.py).
 
-Paths given explicitly with --junitxml, --cucumberjson or --conformance-report win.
+Paths given explicitly with --junitxml, --cucumberjson or --conformance-report win. Every
+one of them is tried at configure (`check_outputs`), so that a path the run could not
+write stops it before anything runs; one that fails at the end all the same costs only
+that report (the plugin prints the verdict, then what could not be written).
 """
 
 from __future__ import annotations

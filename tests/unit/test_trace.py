@@ -130,3 +130,10 @@ def test_a_secret_value_that_is_not_base64_is_still_masked():
     world.stores += documents(SECRET % "not*base64*key-7e7e")
     assert world.redact("a not*base64*key-7e7e b") == "a <redacted> b"
     assert "not*base64*key-7e7e" not in mask_manifest(SECRET % "not*base64*key-7e7e", lambda text: text)
+
+
+def test_a_secret_value_with_line_breaks_in_its_base64_is_read_as_the_api_server_reads_it():
+    world = World(AddressTarget("http://gateway.invalid"), Rule())
+    encoded = b64("wrapped-key-8f8f")
+    world.stores += documents(SECRET % json.dumps(encoded[:8] + "\n" + encoded[8:]))
+    assert world.redact("sent wrapped-key-8f8f") == "sent <redacted>"

@@ -81,25 +81,39 @@ def _plain(value: object) -> object:
     return value
 
 
-def _json_fields(text: str) -> tuple[str, str, object]:
-    """(key, keyHash, metadata) as Go decodes them; ValueError when not a JSON object."""
+# The controller's struct fields, by member name folded as Go's decoder folds it.
+_FIELDS = {"key": "key", "keyhash": "keyHash", "metadata": "metadata"}
+
+
+def json_members(text: str) -> list[tuple[str | None, str, object]]:
+    """A JSON entry's members in document order, duplicates kept, as Go's decoder meets them.
+
+    Each is (the struct field it sets: `key`, `keyHash` or `metadata`, or None when it sets
+    none; its name as written; its value). ValueError (or RecursionError) when `text` is not
+    a JSON object. Besides `read_entry`, the reports read entries with it to mask every
+    member that sets `key`, however its name is written.
+    """
     members = json.loads(text, object_pairs_hook=_Members, parse_constant=_no_constant)
     if not isinstance(members, _Members):
         raise ValueError("not a JSON object")
+    return [(_FIELDS.get(name.lower()), name, _plain(value)) for name, value in members]
+
+
+def _json_fields(text: str) -> tuple[str, str, object]:
+    """(key, keyHash, metadata) as Go decodes them; ValueError when not a JSON object."""
     key, key_hash, metadata = "", "", None
-    for name, value in members:
-        folded = name.lower()
-        if folded in ("key", "keyhash"):
+    for field, _, value in json_members(text):
+        if field in ("key", "keyHash"):
             if value is None:
                 continue
             if not isinstance(value, str):
-                raise ValueError(f"{folded if folded == 'key' else 'keyHash'} must be a string")
-            if folded == "key":
+                raise ValueError(f"{field} must be a string")
+            if field == "key":
                 key = _go_string(value)
             else:
                 key_hash = _go_string(value)
-        elif folded == "metadata":
-            metadata = _plain(value)
+        elif field == "metadata":
+            metadata = value
     return key, key_hash, metadata
 
 

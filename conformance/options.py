@@ -79,7 +79,7 @@ def check(config: pytest.Config) -> None:
     for flag, dest in (("--supported-features", "supported_features"), ("--exempt-features", "exempt_features")):
         unknown = sorted(set(config.getoption(dest) or ()) - set(ft.FEATURES))
         if unknown:
-            raise pytest.UsageError(f"{flag}: unknown feature(s) {', '.join(unknown)}; known: {', '.join(ft.FEATURES)}")
+            raise pytest.UsageError(f"{flag}: unknown feature(s) {names_unknown(unknown, ft.FEATURES)}; known: {', '.join(ft.FEATURES)}")
     try:
         pages.choose(config.getoption("docs_pages") or ["none"])
     except ValueError as exc:
@@ -89,10 +89,25 @@ def check(config: pytest.Config) -> None:
         raise pytest.UsageError(f"--profiles names the page profile(s) {', '.join(named_pages)} and --docs-pages chooses pages too; use one")
     unknown = sorted(set(config.getoption("profiles") or ()) - set(ft.PROFILES))
     if unknown:
-        raise pytest.UsageError(f"--profiles: unknown profile(s) {', '.join(unknown)}; known: {', '.join(ft.PROFILES)}")
+        raise pytest.UsageError(f"--profiles: unknown profile(s) {names_unknown(unknown, ft.PROFILES)}; known: {', '.join(ft.PROFILES)}")
     bad = sorted(i for i in config.getoption("skip_tests") if not ft.ID_PATTERN.match(i))
     if bad:
         raise pytest.UsageError(f"--skip-tests: {', '.join(bad)} is not a scenario ID (like APIKEY-EXT-012)")
     for name in ("convergence_threshold", "convergence_timeout", "convergence_interval", "load_seconds", "load_clients", "hostile_slow_limit"):
         if config.getoption(name) <= 0:
             raise pytest.UsageError(f"--{name.replace('_', '-')} must be greater than 0")
+
+
+_SHOWN_UNKNOWN = 5
+
+
+def names_unknown(unknown: list[str], known) -> str:
+    """Unknown names for a one-line error: the suite's name for any that is only written in
+    another case, first; at most a few, each cut short, then how many there are in all."""
+    by_folded = {k.lower(): k for k in known}
+    shown = [f"{u} (did you mean {by_folded[u.lower()]}?)" for u in unknown if u.lower() in by_folded]
+    shown += [u if len(u) <= 40 else u[:40] + "..." for u in unknown if u.lower() not in by_folded]
+    text = ", ".join(shown[:_SHOWN_UNKNOWN])
+    if len(shown) > _SHOWN_UNKNOWN:
+        text += f", and {len(shown) - _SHOWN_UNKNOWN} more ({len(shown)} unknown)"
+    return text

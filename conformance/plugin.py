@@ -8,15 +8,17 @@ from here; `features/conftest.py` imports them for this suite's feature files on
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
+import time
 
 import pytest
+from pytest_bdd.reporting import ReportContext, test_report_context_registry
 
+from . import inventory, masking, options, pages, report_dir, trace
 from . import profiles as ft
-from . import inventory, options, pages, report_dir, trace
 from .convergence import Rule
-from .masking import mask_report
 from .report import Report
 from .targets import make_target
 from .targets.base import Target
@@ -45,6 +47,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{tag}: scenario group")
     _CONFIG[:] = [config]
     options.check(config)
+    if not _is_worker(config):
+        report_dir.check_outputs(config)  # workers write no report of their own
     interrupt_on_termination()  # `kill -TERM` of a run stops what it started, as Ctrl-C does
     target = make_target(config)
     if target.not_parallel and config.getoption("numprocesses", None) not in (None, 0) and not _is_worker(config):
@@ -210,6 +214,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             f"{', '.join(sorted(report.supported - report.exempt)) or 'none'}; check --profiles, --supported-features and --exempt-features"
         )
     if deselected:
+        by_profile: dict[str, list[str]] = {}
+        for item in deselected:
+            entry = report.inventory[inventory.name_of(item.nodeid)]
+            by_profile.setdefault(entry.profile, []).append(entry.name)
+        config.stash[_DESELECTED_BY_PROFILE] = by_profile
         config.hook.pytest_deselected(items=deselected)
         items[:] = keep
     if runnable:
@@ -217,6 +226,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             target.preflight()
         except Exception as exc:  # noqa: BLE001 -- any reason the target is unreachable ends the run here
             raise pytest.UsageError(f"the {target.name} target is not reachable: {exc}") from None
+
+
+_DESELECTED_BY_PROFILE = pytest.StashKey[dict[str, list[str]]]()
+
+
+def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
+    """Why the suite deselected what it did: pytest only counts them ("2 deselected")."""
+    by_profile = config.stash.get(_DESELECTED_BY_PROFILE, {})
+    return [f"{len(names)} deselected by the suite: {', '.join(sorted(names))}, of the profile {profile}, not among --profiles"
+            f" (default {', '.join(ft.DEFAULT_PROFILES)})" for profile, names in sorted(by_profile.items())]
 
 
 @pytest.hookimpl(trylast=True)
@@ -234,13 +253,17 @@ def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func
     request.node.stash[_STEP_ERROR] = (f"{feature.rel_filename}:{step.line_number}: {step.keyword} {step.name}", exception)
 
 
-def pytest_bdd_before_scenario(request, feature, scenario) -> None:
-    # Learn the scenario's keys from its text before it runs, so that the reports can mask
-    # the steps it never reaches as well as those it does (conformance/masking.py).
-    if inventory.name_of(request.node.nodeid) is not None and "world" in request.fixturenames:
-        from .steps.manifests import foresee_keys
+_FORESEEN = pytest.StashKey[set[str]]()
 
-        foresee_keys(request.getfixturevalue("world"), scenario.steps)
+
+def pytest_bdd_before_scenario(request, feature, scenario) -> None:
+    # Learn the scenario's keys from its text before it runs, so that every output can mask
+    # the steps it never reaches as well as those it does (conformance/masking.py). Done for
+    # every pytest-bdd scenario, the suite's or a user's with its steps: reading the text
+    # needs no fixture, and what it finds is only ever used to mask.
+    from .steps.manifests import foreseen_keys
+
+    request.node.stash[_FORESEEN] = foreseen_keys(scenario.steps)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)  # outermost: after pytest-bdd has attached its record
@@ -253,22 +276,74 @@ def pytest_runtest_makereport(item: pytest.Item, call):
     in the harness, say) keeps its traceback, masked like the rest of the report.
     """
     report = yield
-    if inventory.name_of(item.nodeid) is None:
-        return report  # not a scenario of this suite
-    failure = item.stash.get(_STEP_ERROR, None)
-    if report.when == "call" and report.failed and failure is not None and isinstance(failure[1], AssertionError):
-        scenario_id, _ = scenario_tags(item)
-        if scenario_id is not None:
-            where, exc = failure
-            report.longrepr = f"{scenario_id} › {where}\n{exc}"
-    mask_report(report, lambda text: redact(text, item))
+    if inventory.name_of(item.nodeid) is not None:
+        failure = item.stash.get(_STEP_ERROR, None)
+        if report.when == "call" and report.failed and failure is not None and isinstance(failure[1], AssertionError):
+            scenario_id, _ = scenario_tags(item)
+            if scenario_id is not None:
+                where, exc = failure
+                report.longrepr = f"{scenario_id} › {where}\n{exc}"
+    if _WORLD in item.stash or item.stash.get(_FORESEEN, None):
+        masking.mask_report(report, lambda text: redact(text, item))
     return report
 
 
 def redact(text: str, item: pytest.Item) -> str:
-    """`text` without any key the scenario configured or presented (the world knows them)."""
+    """`text` without any key the scenario configured, presented or will use."""
     world = item.stash.get(_WORLD, None)
-    return world.redact(text) if world is not None else text
+    if world is not None:
+        return world.redact(text)
+    return masking.redact(text, item.stash.get(_FORESEEN, ()))
+
+
+# pytest-bdd keeps each report's scenario record beside the report, not in it, so under
+# pytest-xdist its cucumber JSON, written on the controller, saw no scenario at all. The
+# record of each of this suite's scenarios travels with its report from the worker (masked
+# there, with the report) and is put back beside it on the controller.
+_BDD_RECORD = "agw-conformance-bdd-record"
+
+
+def _carries_our_scenario(report: pytest.TestReport) -> bool:
+    return inventory.name_of(report.nodeid) is not None or any(name == trace.TRACE_PROPERTY for name, _ in report.user_properties)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_report_to_serializable(config: pytest.Config, report):
+    data = yield
+    context = test_report_context_registry.get(report) if isinstance(report, pytest.TestReport) else None
+    if isinstance(data, dict) and context is not None and _carries_our_scenario(report):
+        data[_BDD_RECORD] = {"name": context.name, "scenario": context.scenario}
+    return data
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_report_from_serializable(config: pytest.Config, data: dict):
+    record = data.pop(_BDD_RECORD, None) if isinstance(data, dict) else None
+    report = yield
+    if record is not None and isinstance(report, pytest.TestReport):
+        test_report_context_registry[report] = ReportContext(scenario=record["scenario"], name=record["name"])
+    return report
+
+
+_LOG_MASK = masking.LogMask()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem):
+    # Log records go to the log file and live logs as they are made (masking.LogMask). The
+    # handlers of the root logger are pytest's (and any a conftest added) for the whole loop.
+    _LOG_MASK.cover(logging.getLogger().handlers)
+    _LOG_MASK.redact = lambda text: redact(text, item)
+    result = yield
+    # Left set when the test was interrupted: pytest_keyboard_interrupt still needs it.
+    _LOG_MASK.redact = None
+    return result
+
+
+@pytest.hookimpl(tryfirst=True)  # before the terminal reporter keeps the traceback to print
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo) -> None:
+    if _LOG_MASK.redact is not None:
+        masking.hide_keys_of_interrupt(excinfo, _LOG_MASK.redact)
 
 
 @pytest.fixture(scope="session")
@@ -296,6 +371,7 @@ def convergence(pytestconfig: pytest.Config) -> Rule:
 @pytest.fixture
 def world(request: pytest.FixtureRequest, target: Target, convergence: Rule):
     world = request.node.stash[_WORLD] = World(target, convergence)
+    world.foreseen |= request.node.stash.get(_FORESEEN, set())
     try:
         yield world
     finally:
@@ -309,6 +385,7 @@ class _ReportHooks:
     def __init__(self, report: Report, config: pytest.Config):
         self.report, self.config = report, config
         self.written: list[str] = []
+        self.unwritten: list[str] = []  # a line per report that could not be written
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.report.record(report)
@@ -316,23 +393,51 @@ class _ReportHooks:
     def pytest_terminal_summary(self, terminalreporter, exitstatus, config) -> None:
         if exitstatus == pytest.ExitCode.USAGE_ERROR:
             return  # nothing ran; the usage error says why
+        if config.option.collectonly:
+            if self.report.is_ours() and not _is_worker(config):
+                terminalreporter.write_line("no verdict: --collect-only runs no scenario (no ConformanceReport or HTML report is written)")
+            return
         for line in self.report.summary_lines():
             terminalreporter.write_line(line)
         if not _is_worker(config):
             if not self.report.is_ours() and config.getoption("conformance_report"):
                 terminalreporter.write_line("no ConformanceReport written: this run collected no scenario of the suite")
-            for line in report_dir.where_lines(config, self.written):
-                terminalreporter.write_line(line)
+            for line in report_dir.where_lines(config, self.written, self.unwritten):
+                terminalreporter.write_line(line, red=line.startswith("could not"))
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+    @pytest.hookimpl(wrapper=True, trylast=True)  # innermost wrapper: around pytest's and pytest-bdd's writers
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int):
+        """The ConformanceReport and the HTML first; then JUnit XML and cucumber JSON, which
+        pytest and pytest-bdd write; then the manifests into the cucumber JSON.
+
+        A report that cannot be written (the paths were checked at configure, but a disk
+        can fill or a directory go) is said in one line after the verdict, which is printed
+        all the same, and the run does not exit 0.
+        """
         _load_inventory(self.config, self.report)
         if _is_worker(self.config):
             # The controller writes the report; it gets this worker's part here.
             self.config.workeroutput["agw-conformance-report"] = self.report.state()
-            return
-        if exitstatus != pytest.ExitCode.USAGE_ERROR:
-            self.written = report_dir.write(session.config, self.report)
+            return (yield)
+        if exitstatus == pytest.ExitCode.USAGE_ERROR or self.config.option.collectonly:
+            return (yield)  # nothing ran: no verdict to write
+        self.written, self.unwritten = report_dir.write(session.config, self.report)
+        started = time.time()
+        try:
+            result = yield
+        except OSError as exc:
+            if exc.filename is None or not report_dir.is_output(self.config, str(exc.filename)):
+                raise
+            # pytest stops calling writers at the first that fails: say which were not reached.
+            self.unwritten += report_dir.not_written_after(self.config, str(exc.filename), exc, started)
+            result = None
+        else:
+            self.unwritten += report_dir.attach(self.config, self.report)
+        if self.unwritten and session.exitstatus == pytest.ExitCode.OK:
+            # A run that was asked for a report and has none is not a success to a script
+            # that reads only the exit code.
+            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+        return result
 
 
 class _XdistController:

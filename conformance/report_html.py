@@ -137,15 +137,54 @@ def _scenario(s: dict) -> str:
     return "".join(parts)
 
 
+# The selection's parts as the options that make them (conformance.plugin.describe_run).
+_SELECTION = (("keyword", "-k"), ("markers", "-m"), ("deselect", "--deselect"), ("ignore", "--ignore"),
+              ("ignoreGlob", "--ignore-glob"), ("maxfail", "--maxfail"), ("skipTests", "--skip-tests"), ("profiles", "--profiles"))
+
+
+def _selection(selection: dict) -> str:
+    parts = [" ".join(selection.get("paths") or []) or "the current directory"]
+    for key, flag in _SELECTION:
+        value = selection.get(key)
+        if value:
+            parts.append(f"{flag} {', '.join(map(str, value)) if isinstance(value, list) else value}")
+    return "; ".join(parts)
+
+
+def _rule(conv: dict) -> str:
+    interval = f"{conv['intervalSeconds']:g} s"
+    spacing = f"matches {interval} apart" if conv.get("matchesSpaced") else "matches back to back (the target confirms each change)"
+    return f"{conv['threshold']} matches in a row within {conv['timeoutSeconds']:g} s, {interval} after a miss; {spacing}"
+
+
+def run_meta(doc: dict) -> dict[str, str]:
+    """How the run was judged, as the ConformanceReport says it: one line each."""
+    run = doc.get("run") or {}
+    target = run.get("target") or {}
+    versions = ", ".join(f"{k} {v}" for k, v in (target.get("versions") or {}).items())
+    meta = {
+        "Suite": f'{doc["suiteVersion"]}, commit {doc.get("suiteCommit", "unknown")}',
+        "Target": f'{doc["target"]}' + (f" ({versions})" if versions else ""),
+    }
+    if doc.get("crds"):
+        meta["CRDs"] = ", ".join(f"{k}: {v}" for k, v in doc["crds"].items())
+    if run:
+        meta["Selection"] = _selection(run.get("selection") or {})
+        meta["Features"] = (f'claimed: {", ".join(run.get("supportedFeatures") or []) or "none"}; '
+                            f'exempt: {", ".join(run.get("exemptFeatures") or []) or "none"}')
+        meta["Convergence"] = _rule(run["convergence"]) if run.get("convergence") else "not described"
+        meta["Workers"] = str(run.get("workers") or "none (one process)")
+    return meta
+
+
 def render(doc: dict, scenarios: list[dict]) -> str:
     impl = doc["implementation"]
     meta = {
         "Implementation": f'{impl["organization"]} / {impl["project"]} {impl["version"]}',
         "URL": impl["url"] or "not given",
         "Contact": ", ".join(impl["contact"]) or "not given",
-        "Target": doc["target"],
         "Mode": doc["mode"],
-        "Suite": doc["suiteVersion"],
+        **run_meta(doc),
         "Date": doc["date"],
     }
     dl = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in meta.items())

@@ -11,7 +11,8 @@ asks for a table with a marker line, and everything up to the end marker is gene
 (suite commit, target, versions, profile results, and why anything was not counted);
 `scenarios` one row per scenario with one result column per report, so two upstream
 versions sit side by side. Each table names the suite commit and the versions it came
-from, from the report itself.
+from, from the report itself. One more kind of section is not a result table:
+`<!-- generated: options -->` is the table of the suite's options (conformance/option_list.py).
 
     python -m conformance.tables          # rewrite every generated table in docs/ and the README
     python -m conformance.tables --check  # exit 1 if a table differs from its reports
@@ -26,10 +27,12 @@ from pathlib import Path
 
 import yaml
 
+from . import option_list
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 RESULTS = DOCS / "results"
-_BEGIN = re.compile(r"^<!-- generated: (?P<kind>overview|summary|scenarios) (?P<reports>[\w.\- ]+) -->$")
+_BEGIN = re.compile(r"^<!-- generated: (?:(?P<kind>overview|summary|scenarios) (?P<reports>[\w.\- ]+)|(?P<options>options)) -->$")
 _END = "<!-- end generated -->"
 
 
@@ -131,8 +134,11 @@ def render(text: str, results: Path = RESULTS) -> str:
         end = next((j for j in range(i, len(lines)) if lines[j].strip() == _END), None)
         if end is None:
             raise SystemExit(f"a generated section has no end marker ({_END!r}) after: {lines[i - 1]}")
-        make = {"overview": overview, "summary": summary, "scenarios": scenarios}[match["kind"]]
-        out += make(match["reports"].split(), results)
+        if match["options"]:
+            out += option_list.table()  # not a result table: the suite's options, from the parser
+        else:
+            make = {"overview": overview, "summary": summary, "scenarios": scenarios}[match["kind"]]
+            out += make(match["reports"].split(), results)
         out.append(_END)
         i = end + 1
     return "\n".join(out) + ("\n" if text.endswith("\n") else "")

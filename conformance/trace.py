@@ -24,7 +24,6 @@ hands it to the controller, and the reports read it from the test report.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import time
@@ -34,12 +33,11 @@ import pytest
 import yaml
 
 from .http import SHOWN_HEADERS, Request, Response
+from .masking import KEY_STORES, MASK, mask_entry, store_entries
 
-KEY_STORES = ("Secret", "ConfigMap")
 CHANGE_KINDS = ("apply", "rotate", "revoke", "delete")
 TRACE_PROPERTY = "agw-trace"
 MANIFEST_PROPERTY = "manifest"
-MASK = "<redacted>"
 _BODY_LIMIT = 4000
 
 
@@ -79,19 +77,6 @@ class Trace:
         self.exchanges.append({"expectation": expectation, "request": request, "response": response, "error": error})
 
 
-def _entries(doc: dict) -> dict[str, str]:
-    out = {str(k): str(v) for k, v in (doc.get("stringData") or {}).items()}
-    for k, v in (doc.get("data") or {}).items():
-        if doc.get("kind") == "Secret":
-            try:
-                out[str(k)] = base64.b64decode(str(v)).decode("utf-8", "replace")
-            except ValueError:
-                out[str(k)] = ""
-        else:
-            out[str(k)] = str(v)
-    return out
-
-
 def kind_of_apply(docs: list[dict], applied: list, stores: list[dict]) -> str:
     """apply, rotate or revoke, for a manifest about to be applied (see the module docstring)."""
     from .targets.base import ObjectRef
@@ -104,21 +89,10 @@ def kind_of_apply(docs: list[dict], applied: list, stores: list[dict]) -> str:
         if ref not in applied:
             continue
         before = [s for s in stores if ObjectRef.of(s) == ref]
-        old = set(_entries(before[-1]).values()) if before else set()
-        new = set(_entries(doc).values())
+        old = {v for _, v in store_entries(before[-1])} if before else set()
+        new = {v for _, v in store_entries(doc)}
         kind = "rotate" if new - old else ("revoke" if kind == "apply" else kind)
     return kind
-
-
-def _mask_entry(value: str) -> str:
-    """A key store entry without its key: JSON entries keep every field but `key`."""
-    try:
-        entry = json.loads(value)
-    except ValueError:
-        return MASK
-    if isinstance(entry, dict):
-        return json.dumps({k: (MASK if k == "key" else v) for k, v in entry.items()})
-    return MASK
 
 
 def mask_manifest(text: str, redact) -> str:
@@ -126,12 +100,12 @@ def mask_manifest(text: str, redact) -> str:
     for doc in yaml.safe_load_all(text):
         if isinstance(doc, dict) and doc.get("kind") in KEY_STORES:
             doc = dict(doc)
-            entries = _entries(doc)
+            entries = dict(store_entries(doc))  # as the API holds them: stringData over data
             doc.pop("data", None)
             doc.pop("stringData", None)
             if entries:
                 # Shown decoded, as stringData, so a reader sees the entry's shape.
-                doc["stringData"] = {k: _mask_entry(v) for k, v in entries.items()}
+                doc["stringData"] = {k: mask_entry(v) for k, v in entries.items()}
         if doc is not None:
             docs.append(doc)
     return redact(yaml.safe_dump_all(docs, sort_keys=False))

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import unquote_plus
 
+from . import masking
 from .convergence import Check, NotConverged, Rule, converge, steady
 from .http import SHOWN_HEADERS, Request, Response
+from .masking import KEY_STORES
 from .places import Place
 from .targets.base import ObjectRef, Target, documents
 from .trace import Change, Trace, kind_of_apply
 
-# Objects whose entries hold keys (spec section 2).
-KEY_STORES = ("Secret", "ConfigMap")
 _PREFIXES = ("bearer ", "token ")
 
 
@@ -38,8 +35,8 @@ class World:
     # What the reports show of the scenario: its manifests, requests and responses, and how
     # long the gateway took to converge on each change (conformance/trace.py).
     trace: Trace = field(default_factory=Trace)
-    # Keys read from the scenario's text before it runs (`foresee`), so that a step that
-    # never ran is masked in the reports as well as one that did.
+    # Keys read from the scenario's text before it runs (masking.foresee), so that a step
+    # that never ran is masked in the reports as well as one that did.
     foreseen: set[str] = field(default_factory=set)
 
     # --- configuration ----------------------------------------------------------------
@@ -72,49 +69,10 @@ class World:
 
     # --- the keys of this scenario ----------------------------------------------------
 
-    def stored_values(self) -> list[str]:
-        """Every entry value of every Secret and ConfigMap this scenario applied, decoded."""
-        values = []
-        for doc in self.stores:
-            values += [str(v) for v in (doc.get("stringData") or {}).values() if v]
-            data = doc.get("data") or {}
-            if doc.get("kind") == "Secret":
-                values += [base64.b64decode(str(v)).decode("utf-8", "replace") for v in data.values() if v]
-            else:
-                values += [str(v) for v in data.values() if v]
-        return values
-
     def configured_keys(self) -> set[str]:
-        """Every key the scenario configured, in every form the scenario knows it in.
-
-        A raw value as stored and trimmed; the `key` of a JSON entry; and for a `keyHash`
-        entry, the plain key when the scenario itself knows it (it generated or sent a
-        value with that SHA-256). Unknown hashes stay unknown: a hash is not a key.
-        """
-        known = self.known_plain_keys()
-        by_digest = {hashlib.sha256(k.encode()).hexdigest(): k for k in known}
-        keys: set[str] = set()
-        for value in self.stored_values():
-            keys.add(value)
-            if value.strip():
-                keys.add(value.strip())
-            if not value.strip().startswith("{"):
-                continue
-            try:
-                entry = json.loads(value)
-            except ValueError:
-                # Not JSON after all: as good as a raw key for what must never be shown.
-                continue
-            if not isinstance(entry, dict):
-                continue
-            if isinstance(entry.get("key"), str) and entry["key"]:
-                keys.add(entry["key"])
-            digest = entry.get("keyHash")
-            if isinstance(digest, str) and digest.lower().startswith("sha256:"):
-                plain = by_digest.get(digest[len("sha256:") :].lower())
-                if plain is not None:
-                    keys.add(plain)
-        return keys
+        """Every key the scenario configured, in every form the scenario knows it in
+        (masking.keys_in: its Secrets and ConfigMaps, read as the gateway reads them)."""
+        return masking.keys_in(self.stores, self.known_plain_keys())
 
     def known_plain_keys(self) -> set[str]:
         """The keys this scenario holds in plain text: generated, presented, or sent."""
@@ -142,24 +100,9 @@ class World:
 
     # --- failure messages -------------------------------------------------------------
 
-    def foresee(self, stores: list[dict], keys: list[str], words: list[str]) -> None:
-        """Learn the keys of a scenario from its text, before it runs.
-
-        `stores` are the Secrets and ConfigMaps its manifests hold, `keys` the keys it says
-        it generated, `words` every other token of its steps: a word is a key when its
-        SHA-256 is one of the stores' `keyHash` entries.
-        """
-        ahead = World(self.target, self.rule, stores=list(stores), sent=[*keys, *words])
-        self.foreseen |= ahead.configured_keys() | set(keys)
-
     def redact(self, text: str) -> str:
         """`text` with every key this scenario knows replaced by a placeholder."""
-        secrets = self.configured_keys() | self.known_plain_keys() | self.foreseen
-        # Longest first, so a key that contains another is replaced whole.
-        for secret in sorted(secrets, key=len, reverse=True):
-            if len(secret.strip()) >= 4:
-                text = text.replace(secret, "<redacted>")
-        return text
+        return masking.redact(text, self.configured_keys() | self.known_plain_keys() | self.foreseen)
 
     def fail(self, message: str) -> AssertionError:
         return AssertionError(self.redact(message))

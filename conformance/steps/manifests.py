@@ -23,6 +23,7 @@ from pathlib import Path
 import yaml
 from pytest_bdd import given, parsers, then, when
 
+from .. import masking
 from ..targets.base import NotShown, ObjectRef, Refused, documents
 from ..world import KEY_STORES, World
 from .requests import HTTPBIN, from_httpbin
@@ -312,13 +313,13 @@ _GENERATED = re.compile(r'^I generated the API key "(?P<key>[^"]*)"$')
 _WORD = re.compile(r'[^\s"&=;,?:/]+')
 
 
-def foresee_keys(world: World, steps) -> None:
-    """Tell the world every key `steps` configure or generate (World.foresee)."""
+def foreseen_keys(steps) -> set[str]:
+    """Every key `steps` configure, generate or use, read from their text (masking.foresee)."""
     stores, keys, words = [], [], []
     for step in steps:
         texts = [step.docstring] if step.docstring else []
         named = _NAMED.match(step.name)
-        if named and (MANIFESTS / f"{named['name']}.yaml").is_file():
+        if named and named["name"] not in BASE_MANIFESTS and (MANIFESTS / f"{named['name']}.yaml").is_file():
             texts.append(named_manifest(named["name"]))
         for text in texts:
             try:
@@ -329,4 +330,4 @@ def foresee_keys(world: World, steps) -> None:
         if generated:
             keys.append(generated["key"])
         words += _WORD.findall(step.name)
-    world.foresee(stores, keys, words)
+    return masking.foresee(stores, keys, words)

@@ -14,6 +14,7 @@ import socket
 
 import httpx
 import pytest
+import yaml
 from lightkube import ApiError, Client, KubeConfig, codecs
 from lightkube.generic_resource import create_namespaced_resource
 from lightkube.resources.core_v1 import ConfigMap, Namespace, Secret, Service
@@ -22,6 +23,7 @@ from lightkube.types import PatchType
 
 from .. import profiles as ft
 from ..waiting import wait_until
+from . import base_route
 from .base import NotShown, ObjectRef, Refused, Target, base_manifest, documents
 
 FIELD_MANAGER = "agw-conformance"
@@ -60,10 +62,9 @@ class KubernetesTarget(Target):
         kubeconfig, address = config.getoption("kubeconfig"), config.getoption("gateway_address")
         if not kubeconfig or not address:
             raise pytest.UsageError("--target=kubernetes needs --kubeconfig FILE and --gateway-address URL")
-        try:
-            KubeConfig.from_file(kubeconfig)
-        except Exception as exc:  # noqa: BLE001 -- unreadable, not YAML, or not a kubeconfig
-            raise pytest.UsageError(f"--kubeconfig {kubeconfig}: cannot be used: {type(exc).__name__}: {exc}") from None
+        problem = kubeconfig_problem(kubeconfig)
+        if problem is not None:
+            raise pytest.UsageError(f"--kubeconfig {kubeconfig}: cannot be used: {problem}")
         if not address.startswith(("http://", "https://")):
             raise pytest.UsageError(f"--gateway-address {address}: give a URL, such as http://192.0.2.10:80")
         if config.getoption("install_base") and not config.getoption("backend_address"):
@@ -97,6 +98,10 @@ class KubernetesTarget(Target):
             socket.create_connection((url.host, url.port or (443 if url.scheme == "https" else 80)), timeout=5).close()
         except OSError as exc:
             raise RuntimeError(f"nothing accepts connections at --gateway-address {self.address}: {exc}") from None
+        if not self.install:
+            # The cluster brings its own "Before you begin": the address must serve it now.
+            # (With --install-base the suite creates it, after this check.)
+            base_route.check(self.address, timeout=5)
 
     def start(self) -> None:
         self.client = Client(config=KubeConfig.from_file(self.kubeconfig), field_manager=FIELD_MANAGER)
@@ -208,6 +213,33 @@ class KubernetesTarget(Target):
             except (binascii.Error, ValueError):
                 continue  # an API server never stores such a value; no key comes from it
         return digests
+
+
+def kubeconfig_problem(path: str) -> str | None:
+    """Why `path` is no kubeconfig the suite can use, in one line, or None.
+
+    lightkube reads any YAML as a kubeconfig and fails on what it does not expect with
+    errors about Python objects (`'str' object has no attribute 'get'`); the file is read
+    first here, so the message says what is wrong with it.
+    """
+    try:
+        with open(path, encoding="utf-8") as fh:
+            content = yaml.safe_load(fh)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        return f"not YAML ({' '.join(str(exc).split())})"
+    if not isinstance(content, dict):
+        what = "empty" if content is None else "plain text" if isinstance(content, str) else f"a YAML {type(content).__name__}"
+        return f"not a kubeconfig: the file is {what}, where a kubeconfig is a YAML mapping with clusters, contexts and users"
+    missing = [k for k in ("clusters", "contexts", "users") if not isinstance(content.get(k), list)]
+    if missing:
+        return f"not a kubeconfig: it has no {', no '.join(missing)} (a kubeconfig is a YAML mapping with clusters, contexts and users)"
+    try:
+        KubeConfig.from_dict(content, fname=path).get()  # its current context, as the run will use it
+    except Exception as exc:  # noqa: BLE001 -- lightkube raises several types for what it cannot use
+        return f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+    return None
 
 
 # The custom kinds every scenario needs: without their CRDs nothing can be applied.

@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 
 import pytest
 from helpers import ROOT
@@ -73,6 +74,49 @@ def test_cluster_with_crds_but_no_gateway_listening():
     assert_never_started(done, f"nothing accepts connections at --gateway-address http://127.0.0.1:{port}")
 
 
+def test_cluster_whose_gateway_address_is_another_server():
+    # Something answers HTTP there, but not the docs page's base route: each scenario would
+    # wait out its convergence timeout in its Background (about 50 minutes for the suite).
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class NotFound(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(404)
+            self.send_header("Content-Length", "9")
+            self.end_headers()
+            self.wfile.write(b"not found")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    address = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with ControlPlane() as cp:
+            done = run_suite("--target=kubernetes", "--kubeconfig", str(cp.kubeconfig), "--gateway-address", address,
+                             "-k", "APIKEY-DOC-001", "--convergence-timeout", "2")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert_never_started(done, f"--gateway-address {address} does not serve the docs page's base route",
+                         "status 404", "'not found'")
+
+
 def test_kubeconfig_that_does_not_exist(tmp_path):
     done = run_suite("--target=kubernetes", "--kubeconfig", str(tmp_path / "missing"), "--gateway-address", "http://127.0.0.1:1")
     assert_never_started(done, f"--kubeconfig {tmp_path / 'missing'}: cannot be used")
+
+
+@pytest.mark.parametrize(("content", "said"), [
+    ("hello, I am not a kubeconfig\n", "not a kubeconfig: the file is plain text"),
+    ("- a\n- list\n", "not a kubeconfig: the file is a YAML list"),
+    ("apiVersion: v1\nkind: Config\n", "not a kubeconfig: it has no clusters, no contexts, no users"),
+    ("a: [unclosed\n", "not YAML ("),
+])
+def test_kubeconfig_that_is_not_one(tmp_path, content, said):
+    path = tmp_path / "kubeconfig"
+    path.write_text(content)
+    line = assert_never_started(run_suite("--target=kubernetes", "--kubeconfig", str(path), "--gateway-address", "http://127.0.0.1:1"),
+                                f"--kubeconfig {path}: cannot be used: {said}")
+    assert "object has no attribute" not in line and "KeyError" not in line

@@ -87,6 +87,18 @@ def test_bad_options_are_one_usage_error_before_anything_runs(pytester, args, sa
     assert "passed" not in result.stdout.str() and "Traceback" not in result.stderr.str()
 
 
+def test_many_unknown_features_are_one_short_line(pytester):
+    # Say, the Gateway API's feature names given where the suite's go: the error names a
+    # few, says how many, suggests the suite's name for one only miswritten, lists the known.
+    names = [f"GatewayApiFeatureNumber{i:02d}" for i in range(60)] + ["apikeycore"]
+    result = ours(pytester, "--supported-features", ",".join(names))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str()[-2000:]
+    errors = [line for line in result.stderr.str().splitlines() if line.strip()]
+    assert len(errors) == 1 and len(errors[0]) < 700, errors
+    assert errors[0].startswith("ERROR: --supported-features: unknown feature(s) apikeycore (did you mean APIKeyCore?), ")
+    assert "and 56 more (61 unknown)" in errors[0] and "; known: APIKeyCore, " in errors[0]
+
+
 def write_kubeconfig(path: Path) -> Path:
     path.write_text(yaml.safe_dump({
         "apiVersion": "v1", "kind": "Config", "current-context": "c",

@@ -157,3 +157,37 @@ def test_no_report_holds_a_key(reports, xdist_reports):
             text = (directory / name).read_text()
             found = [k for k in forbidden if k in text]
             assert not found, f"{name} holds {found}"
+
+
+def cucumber_scenarios(directory) -> list[tuple[str, int]]:
+    features = json.loads((directory / "cucumber.json").read_text())
+    return sorted((el["id"], len(el["steps"])) for f in features for el in f["elements"])
+
+
+def test_cucumber_json_under_workers_holds_every_scenario_with_its_manifests(reports, xdist_reports):
+    # pytest-bdd writes cucumber JSON on the controller from what it saw run there: under
+    # `-n` that was nothing, and the file was `[]`.
+    assert cucumber_scenarios(xdist_reports) == cucumber_scenarios(reports[0]) != []
+    features = json.loads((xdist_reports / "cucumber.json").read_text())
+    embedded = [e for f in features for el in f["elements"] for s in el["steps"] for e in s.get("embeddings", [])]
+    assert any("kind: AgentgatewayPolicy" in base64.b64decode(e["data"]).decode() for e in embedded)
+
+
+def test_the_html_report_says_how_the_run_was_judged_as_the_yaml_does(reports):
+    # What a reader needs to trust a page on its own: the suite's commit, the target and its
+    # versions, what was selected, and the convergence rule, all as the YAML has them.
+    import html
+
+    doc = yaml.safe_load((reports[0] / "conformance-report.yaml").read_text())
+    page = html.unescape((reports[0] / "report.html").read_text())
+    run = doc["run"]
+    assert doc["suiteCommit"] in page
+    for component, version in run["target"]["versions"].items():
+        assert f"{component} {version}" in page
+    assert f"-m {run['selection']['markers']}" in page
+    for path in run["selection"]["paths"]:
+        assert path in page
+    conv = run["convergence"]
+    assert (f"{conv['threshold']} matches in a row within {conv['timeoutSeconds']:g} s, "
+            f"{conv['intervalSeconds']:g} s after a miss") in page
+    assert "claimed: " + ", ".join(run["supportedFeatures"]) in page

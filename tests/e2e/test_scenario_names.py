@@ -100,12 +100,9 @@ def test_a_skip_points_at_the_feature_file_and_names_the_missing_feature(pyteste
 def test_no_scenario_or_example_name_holds_a_key_its_steps_use():
     # Names reach every output before any masking could (`-v` prints them as a test
     # starts), so they must be clean by construction: no key a scenario's steps configure,
-    # generate or present (as the world foresees them) may appear in its name.
-    from types import SimpleNamespace
-
+    # generate or present (as the reports foresee them) may appear in its name.
     from conformance.inventory import entry_name, example_ids, tags_of
-    from conformance.steps.manifests import foresee_keys
-    from conformance.world import World
+    from conformance.steps.manifests import foreseen_keys
 
     checked = 0
     for path in sorted(FEATURES.glob("*.feature")):
@@ -115,10 +112,9 @@ def test_no_scenario_or_example_name_holds_a_key_its_steps_use():
             contexts = [c for examples in template.examples for c in examples.as_contexts()] or [{}]
             names = example_ids(template) if template.examples else [None]
             for context, example in zip(contexts, names, strict=True):
-                world = World(SimpleNamespace(), SimpleNamespace())
-                foresee_keys(world, template.render(context).steps)
+                foreseen = foreseen_keys(template.render(context).steps)
                 name = f"{entry_name(scenario_id, example)} {template.render(context).name}"
-                leaked = [k for k in world.foreseen if len(k.strip()) >= 4 and k in name]
+                leaked = [k for k in foreseen if len(k.strip()) >= 4 and k in name]
                 assert not leaked, f"{path.name}: {name} holds a key"
-                checked += bool(world.foreseen)
+                checked += bool(foreseen)
     assert checked > 50  # most scenarios configure keys: the check saw them

@@ -133,3 +133,27 @@ def test_a_gateway_that_authenticates_nothing_never_gets_success(pytester, selec
                            "--reference-command", f"{sys.executable} {launch} auth-disabled")
     results = {p["name"]: p["result"] for p in document["profiles"]}
     assert "success" not in results.values(), (results, result.stdout.str()[-2000:])
+
+
+def test_collect_only_gives_no_verdict(pytester):
+    # Nothing runs: a `partial` per profile would read as a judgement of the gateway.
+    result, document = run(pytester, str(FEATURES), "--collect-only", "-q")
+    out = result.stdout.str()
+    assert result.ret == 0, out[-2000:]
+    assert document == {}, "a ConformanceReport was written"
+    assert not [line for line in out.splitlines() if line.startswith(("APIKEY-", "  not run"))], out[-2000:]
+    assert "no verdict: --collect-only runs no scenario" in out
+
+
+def test_the_scenarios_the_suite_deselects_are_named_with_why(pytester):
+    # By default the opt-in profile's scenarios are deselected; pytest's "2 deselected" alone
+    # does not say by whom or why.
+    result = pytester.runpytest_subprocess(str(FEATURES), "--collect-only", "-q", "-p", "no:cacheprovider")
+    out = result.stdout.str()
+    opt_in = sorted(e.name for e in load(FEATURES).values() if e.profile == ft.RELIABILITY)
+    assert f"{len(opt_in)} deselected" in out
+    line = f"{len(opt_in)} deselected by the suite: {', '.join(opt_in)}, of the profile {ft.RELIABILITY}, not among --profiles"
+    assert line in out, out[-2000:]
+    # Chosen, they are not deselected, and nothing is said.
+    result = pytester.runpytest_subprocess(str(FEATURES), "--collect-only", "-q", "-p", "no:cacheprovider", "--profiles", ",".join(ft.PROFILES))
+    assert "deselected" not in result.stdout.str()

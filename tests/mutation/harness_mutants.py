@@ -94,5 +94,16 @@ MUTANTS += [
                   "the reference target's apply returns only once its gateway serves the change",
                   (_CONFIRMED + "test_the_reference_target_confirms_each_change",)),
 ]
+# Keys are masked in every output, those of steps a run never reached and those of JSON
+# members named `key` in any case included.
+_HYGIENE = "tests/e2e/test_secret_hygiene.py::test_no_output_holds_a_key"
+MUTANTS += [
+    HarnessMutant("unreached-steps-unmasked", "conformance.plugin", "request.node.stash[_FORESEEN] = foreseen_keys(scenario.steps)",
+                  "request.node.stash[_FORESEEN] = set()", "the keys of the steps a failing run never reached are masked",
+                  tuple(f"{_HYGIENE}[failing-{output}]" for output in ("junit.xml", "cucumber.json", "report.html"))),
+    HarnessMutant("key-member-in-lower-case-only", "conformance.masking", "MASK if field == 'key' else member",
+                  "MASK if name == 'key' else member", "a JSON entry's key is masked whatever the case of its member's name",
+                  ("tests/unit/test_trace.py::test_a_key_member_in_any_case_is_masked_in_the_manifest_shown",)),
+]
 
 BY_NAME = {m.name: m for m in MUTANTS}

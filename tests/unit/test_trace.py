@@ -93,3 +93,47 @@ def test_the_record_lists_the_checks_a_step_could_not_make_without_their_keys():
     assert record(item, world)["unchecked"] == [{"step": 'the key "<redacted>" is loaded', "reason": "this target cannot show it"}]
     world.trace.unchecked.clear()
     assert record(item, world)["unchecked"] == []
+
+
+# Go's decoder, and so the controller, takes a member named `key` in any case as the entry's
+# key, and applies each of several in turn (spec section 2, agwmodel.entries).
+CASED = """
+apiVersion: v1
+kind: Secret
+metadata: {name: cased, namespace: agentgateway-system}
+stringData:
+  upper: '{"KEY": "upper-member-key-5e7d", "note": "kept"}'
+  mixed: '  {"Key": "mixed-member-key-9a1b", "metadata": {"team": "x"}}'
+  twice: '{"key": "first-of-two-3c3c", "kEY": "second-of-two-4d4d"}'
+"""
+CASED_KEYS = ("upper-member-key-5e7d", "mixed-member-key-9a1b", "first-of-two-3c3c", "second-of-two-4d4d")
+
+
+def test_a_key_member_in_any_case_is_masked_in_the_manifest_shown():
+    masked = mask_manifest(CASED, lambda text: text)
+    assert not [k for k in CASED_KEYS if k in masked], masked
+    entries = yaml.safe_load(masked)["stringData"]
+    assert json.loads(entries["upper"]) == {"KEY": "<redacted>", "note": "kept"}
+    assert json.loads(entries["mixed"]) == {"Key": "<redacted>", "metadata": {"team": "x"}}
+    assert entries["twice"] == '{"key": "<redacted>", "kEY": "<redacted>"}'  # both members, in order
+
+
+def test_a_key_member_in_any_case_is_a_key_the_world_masks_everywhere():
+    world = World(AddressTarget("http://gateway.invalid"), Rule())
+    world.stores += documents(CASED)
+    text = "sent " + ", ".join(CASED_KEYS)
+    assert world.redact(text) == "sent " + ", ".join(["<redacted>"] * 4)
+
+
+def test_a_secret_value_that_is_not_base64_is_still_masked():
+    world = World(AddressTarget("http://gateway.invalid"), Rule())
+    world.stores += documents(SECRET % "not*base64*key-7e7e")
+    assert world.redact("a not*base64*key-7e7e b") == "a <redacted> b"
+    assert "not*base64*key-7e7e" not in mask_manifest(SECRET % "not*base64*key-7e7e", lambda text: text)
+
+
+def test_a_secret_value_with_line_breaks_in_its_base64_is_read_as_the_api_server_reads_it():
+    world = World(AddressTarget("http://gateway.invalid"), Rule())
+    encoded = b64("wrapped-key-8f8f")
+    world.stores += documents(SECRET % json.dumps(encoded[:8] + "\n" + encoded[8:]))
+    assert world.redact("sent wrapped-key-8f8f") == "sent <redacted>"

@@ -94,6 +94,22 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _command(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _all(holds, within: float = 10.0) -> bool:
+    deadline = time.monotonic() + within
+    while not holds():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 def _gone(pids: list[int], within: float = 10.0) -> bool:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
@@ -126,6 +142,10 @@ def test_the_hog_is_stopped_when_the_command_is_interrupted_or_killed(sig):
         try:
             pids = [int(p) for p in command.stdout.readline().split()]
             assert len(pids) == 2 and all(_alive(p) for p in pids)
+            # Each loop starts as setpriv, which sets the parent-death signal and then becomes the
+            # loop: a parent killed before that (a loaded machine can be that slow) leaves an
+            # orphan that no signal reaches. Wait until each one is the loop.
+            assert _all(lambda: all(_command(p) != "setpriv" for p in pids)), "a busy loop never left setpriv"
             command.send_signal(sig)
             command.wait(20)
             assert _gone(pids), f"busy loops left running after {sig.name}"

@@ -98,9 +98,7 @@ RULES = _rules(
     ("missing-not-invalid", "3", SENTENCE),
     ("custom-header", "3", SENTENCE),
     ("query-parameter", "3", SENTENCE),
-    ("fragment-not-query", "3", SENTENCE,
-     "the reference's HTTP parser (llhttp, through uvicorn) separates the fragment before any code of ours sees the request, "
-     "so no mutant of ours can break it; APIKEY-EXT-078 still checks it on every target"),
+    ("fragment-not-query", "3", SENTENCE),
     ("cookie", "3", SENTENCE),
     ("key-compared-exactly", "3", SENTENCE),
     ("digest-compare", "3", SENTENCE,
@@ -311,10 +309,22 @@ MUTANTS = [
            "if value[: len(prefix)] != prefix:", "bearer-prefix", ("APIKEY-CORE-002",)),
     Mutant("presented-key-trimmed", "reference.credentials", "return value[len(prefix) :]", "return value[len(prefix) :].strip()",
            "bearer-prefix", ("APIKEY-CORE-070",)),
+    Mutant("no-header-is-an-empty-key", "reference.credentials",
+           "        if value is None or not _visible_ascii(value):\n            return None\n",
+           '        if value is None:\n            return b""\n        if not _visible_ascii(value):\n            return None\n',
+           "missing-not-invalid", ("APIKEY-CORE-001",)),
     Mutant("non-ascii-accepted", "reference.credentials", "if value is None or not _visible_ascii(value):", "if value is None:",
            "missing-not-invalid", ("APIKEY-CORE-070",)),
     Mutant("prefix-optional", "reference.credentials", "if value[: len(prefix)].lower() != prefix.lower():\n                return None",
            "if value[: len(prefix)].lower() != prefix.lower():\n                return value", "missing-not-invalid", ("APIKEY-CORE-003", "APIKEY-CORE-004")),
+    # `Bearer` followed by the key with no space between them: the space taken as optional.
+    Mutant("prefix-space-optional", "reference.credentials",
+           "            if value[: len(prefix)].lower() != prefix.lower():\n                return None\n            return value[len(prefix) :]",
+           '            bare = prefix.rstrip(b" ")\n'
+           "            if value[: len(bare)].lower() != bare.lower():\n                return None\n"
+           "            rest = value[len(bare) :]\n"
+           '            return rest[1:] if bare != prefix and rest[:1] == b" " else rest',
+           "missing-not-invalid", ("APIKEY-CORE-003",)),
     Mutant("custom-header-needs-bearer", "agwmodel.manifests", '_str(item, "prefix", lpath + "header.", default="")',
            '_str(item, "prefix", lpath + "header.", default="Bearer ")', "custom-header", ("APIKEY-EXT-011",)),
     Mutant("custom-header-name-ignored", "agwmodel.manifests", 'm.KeyLocation("header", name, ', 'm.KeyLocation("header", "authorization", ',
@@ -327,11 +337,20 @@ MUTANTS = [
            "query-parameter", ("APIKEY-EXT-075",)),
     Mutant("query-plus-not-space", "reference.credentials", "                return _decode(value)", "                return unquote_to_bytes(value)",
            "query-parameter", ("APIKEY-EXT-075",)),
+    # The fragment is separated by llhttp before our code sees the request; this mutant
+    # reads the query from the raw request target, fragment and all.
+    Mutant("fragment-read-as-query", "reference.http1", "        self._in_head = False\n        super().on_headers_complete()\n",
+           "        self._in_head = False\n        super().on_headers_complete()\n"
+           '        if b"#" in self.url and "query_string" in self.scope:\n'
+           '            self.scope["query_string"] = self.url.partition(b"?")[2]\n',
+           "fragment-not-query", ("APIKEY-EXT-078",)),
     Mutant("cookie-not-read", "reference.credentials", "    for key, value in _cookies(headers):\n        if key == name:\n            return value",
            "    for key, value in _cookies(headers):\n        if key == name:\n            return None", "cookie", ("APIKEY-EXT-011", "APIKEY-EXT-061")),
     Mutant("cookie-header-not-ascii-read", "reference.credentials", 'if key != b"cookie" or not _visible_ascii(value):',
            'if key != b"cookie":', "cookie", ("APIKEY-EXT-077",)),
     Mutant("cookie-name-untrimmed", "reference.credentials", 'name = name.strip(b" \\t")', "name = name",
+           "cookie", ("APIKEY-EXT-077",)),
+    Mutant("cookie-value-untrimmed", "reference.credentials", 'found.append((name, val.strip(b" \\t")))', "found.append((name, val))",
            "cookie", ("APIKEY-EXT-077",)),
     Mutant("keys-case-insensitive", "reference.keys", "return hashlib.sha256(key).digest()", "return hashlib.sha256(key.lower()).digest()",
            "key-compared-exactly", ("APIKEY-CORE-073", "APIKEY-CORE-070")),
@@ -339,6 +358,10 @@ MUTANTS = [
            "key-compared-exactly", ("APIKEY-CORE-074",)),
     Mutant("grpc-case-sensitive", "reference.proxy", 'media = value.split(b";")[0].strip(b" \\t").lower()',
            'media = value.split(b";")[0].strip(b" \\t")', "grpc-detected", ("APIKEY-EXT-079",)),
+    Mutant("grpc-parameters-kept", "reference.proxy", 'media = value.split(b";")[0].strip(b" \\t").lower()',
+           'media = value.strip(b" \\t").lower()', "grpc-detected", ("APIKEY-EXT-079",)),
+    Mutant("grpc-subtype-not-grpc", "reference.proxy", 'return media == b"application/grpc" or media.startswith(b"application/grpc+")',
+           'return media == b"application/grpc"', "grpc-detected", ("APIKEY-EXT-079",)),
     Mutant("grpc-web-is-grpc", "reference.proxy", 'media.startswith(b"application/grpc+")', 'media.startswith(b"application/grpc")',
            "grpc-detected", ("APIKEY-EXT-079",)),
     # 4. Decision table

@@ -2,7 +2,8 @@
 Feature: When keys are missing, broken or changing
   Spec section 2: a policy whose Secret is missing, or whose selector matches nothing, has
   zero keys and refuses every key (it fails closed); a bad entry is skipped while the
-  others keep working; keys change without a restart.
+  others keep working; keys, in Secrets and ConfigMaps, and policies change without a
+  restart.
 
   Background:
     Given an agentgateway proxy is set up
@@ -93,6 +94,8 @@ Feature: When keys are missing, broken or changing
         both: '{"key": "both-key-1c2d", "keyHash": "sha256:ec831936fbbab1232344d9da271d1629fabc992aef393d7d54735b210d4ff166"}'
         neither: '{"metadata": {"team": "a"}}'
         short-hash: '{"keyHash": "sha256:ec8319"}'
+        no-prefix-hash: '{"keyHash": "022694d4435deabdf81c36a65dde86e2577149555d0de74d284e66b94633a615"}'
+        bad-json: '{key: bad-json-key-5b6c}'
         bad-metadata: '{"key": "meta-key-7a8b", "metadata": "not an object"}'
       """
     And I apply a Strict policy that reads it
@@ -116,6 +119,10 @@ Feature: When keys are missing, broken or changing
     When I send a request to the httpbin app with the header "Authorization: Bearer meta-key-7a8b"
     Then the request is refused with "invalid credentials"
     When I send a request to the httpbin app with the header "Authorization: Bearer both-key-1c2d"
+    Then the request is refused with "invalid credentials"
+    When I send a request to the httpbin app with the header "Authorization: Bearer hashed-only-key-3c1f9a"
+    Then the request is refused with "invalid credentials"
+    When I send a request to the httpbin app with the header "Authorization: Bearer {key: bad-json-key-5b6c}"
     Then the request is refused with "invalid credentials"
     When I send a request to the httpbin app with a valid key in the Authorization header
     Then the request is refused with "invalid credentials"
@@ -238,4 +245,124 @@ Feature: When keys are missing, broken or changing
     And I send a request to the httpbin app with the key "old-key-1111" in the Authorization header
     Then the request is refused with "invalid credentials"
     When I send a request to the httpbin app with the key "new-key-2222" in the Authorization header
+    Then the request is forwarded without the credential
+
+  @APIKEY-CORE-035 @APIKeyCore
+  Scenario: A policy changed in place takes effect without a restart: Optional, then Strict
+    Given I apply an Optional policy that reads the page's Secret
+      """
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: apikey-auth
+        namespace: agentgateway-system
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: Gateway
+            name: agentgateway-proxy
+        traffic:
+          apiKeyAuthentication:
+            mode: Optional
+            secretRef:
+              name: apikey
+      """
+    When I send a request to the httpbin app with an invalid key in the Authorization header
+    Then the request is refused with "invalid credentials"
+    When I send a request to the httpbin app with no key in the Authorization header
+    Then the request is forwarded
+    When I apply a Strict policy in its place
+      """
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: apikey-auth
+        namespace: agentgateway-system
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: Gateway
+            name: agentgateway-proxy
+        traffic:
+          apiKeyAuthentication:
+            mode: Strict
+            secretRef:
+              name: apikey
+      """
+    And I send a request to the httpbin app with no key in the Authorization header
+    Then the request is refused with "no API Key found"
+    When I send a request to the httpbin app with a valid key in the Authorization header
+    Then the request is forwarded without the credential
+
+  @APIKEY-EXT-036 @ConfigMapKeys @HashedKeys
+  Scenario: Rotation in a ConfigMap: a new hash added, both keys valid at once, then the old one revoked
+    Given I create a ConfigMap holding the hash of the old key
+      """
+      apiVersion: v1
+      kind: ConfigMap
+      metadata:
+        name: rotating-hashes
+        namespace: agentgateway-system
+        labels:
+          keys: rotating
+      data:
+        old: '{"keyHash": "sha256:e1820013250a8a7d370780508bcfe671bed9d37acc13a68cca33f29b66cbc92b"}'
+      """
+    And I apply a Strict policy that selects it
+      """
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: apikey-auth
+        namespace: agentgateway-system
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: Gateway
+            name: agentgateway-proxy
+        traffic:
+          apiKeyAuthentication:
+            mode: Strict
+            configMapSelector:
+              matchLabels:
+                keys: rotating
+      """
+    When I send a request to the httpbin app with no key in the Authorization header
+    Then the request is refused with "no API Key found"
+    When I send a request to the httpbin app with the key "old-hashed-key-5a1b" in the Authorization header
+    Then the request is forwarded without the credential
+    When I send a request to the httpbin app with the key "new-hashed-key-6c2d" in the Authorization header
+    Then the request is refused with "invalid credentials"
+    When I update the ConfigMap to add the hash of the new key
+      """
+      apiVersion: v1
+      kind: ConfigMap
+      metadata:
+        name: rotating-hashes
+        namespace: agentgateway-system
+        labels:
+          keys: rotating
+      data:
+        old: '{"keyHash": "sha256:e1820013250a8a7d370780508bcfe671bed9d37acc13a68cca33f29b66cbc92b"}'
+        new: '{"keyHash": "sha256:0401d5f83f43707dc16b510be08a5f625d8065f2190676132823590a744dc650"}'
+      """
+    And I send a request to the httpbin app with the key "new-hashed-key-6c2d" in the Authorization header
+    Then the request is forwarded without the credential
+    When I send a request to the httpbin app with the key "old-hashed-key-5a1b" in the Authorization header
+    Then the request is forwarded without the credential
+    When I update the ConfigMap to revoke the old key
+      """
+      apiVersion: v1
+      kind: ConfigMap
+      metadata:
+        name: rotating-hashes
+        namespace: agentgateway-system
+        labels:
+          keys: rotating
+      data:
+        new: '{"keyHash": "sha256:0401d5f83f43707dc16b510be08a5f625d8065f2190676132823590a744dc650"}'
+      """
+    And I send a request to the httpbin app with the key "old-hashed-key-5a1b" in the Authorization header
+    Then the request is refused with "invalid credentials"
+    When I send a request to the httpbin app with the key "new-hashed-key-6c2d" in the Authorization header
     Then the request is forwarded without the credential

@@ -1,7 +1,8 @@
 @beyond-the-page
 Feature: How keys are stored
   Spec section 2: every entry of a Secret is one key, either the raw value exactly as
-  stored or a JSON object with a key or a SHA-256 hash of one; ConfigMaps hold hashes only.
+  stored or a JSON object with a key or a SHA-256 hash of one; an entry that is only
+  whitespace is none; ConfigMaps hold hashes only.
 
   Background:
     Given an agentgateway proxy is set up
@@ -207,4 +208,45 @@ Feature: How keys are stored
     When I send a request to the httpbin app with the header "Authorization: Bearer stray-configmap-key-2e6a"
     Then the request is refused with "invalid credentials"
     When I send a request to the httpbin app with the key "N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy" in the Authorization header
+    Then the request is forwarded without the credential
+
+  @APIKEY-EXT-024 @KeyLocation
+  Scenario: An entry that is only whitespace is no key, even where a client can send one
+    # A header value loses its surrounding spaces on the way; a query parameter keeps them,
+    # so this is where a gateway that took such an entry as a key would let a request in.
+    Given I create a Secret with a blank entry next to a good one
+      """
+      apiVersion: v1
+      kind: Secret
+      metadata:
+        name: blank-entry
+        namespace: agentgateway-system
+      stringData:
+        blank: "   "
+        good: good-key-4b9d
+      """
+    And I apply a Strict policy reading the api_key query parameter
+      """
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: apikey-auth
+        namespace: agentgateway-system
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: Gateway
+            name: agentgateway-proxy
+        traffic:
+          apiKeyAuthentication:
+            mode: Strict
+            secretRef:
+              name: blank-entry
+            location:
+              queryParameter:
+                name: api_key
+      """
+    When I send a request to the httpbin app with the key "   " in the api_key query parameter
+    Then the request is refused with "invalid credentials"
+    When I send a request to the httpbin app with the key "good-key-4b9d" in the api_key query parameter
     Then the request is forwarded without the credential

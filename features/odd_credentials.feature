@@ -190,5 +190,7 @@ Feature: Odd credentials
     When I send a request to the httpbin app with the header "Content-Type: Application/GRPC+proto; charset=utf-8"
     Then the request is refused the gRPC way, with grpc-status 16
     And the response has the header "grpc-message: api%20key%20authentication%20failure:%20no%20API%20Key%20found"
+    When I send a request to the httpbin app with the header "Content-Type: application/grpc;charset=utf-8"
+    Then the request is refused the gRPC way, with grpc-status 16
     When I send a request to the httpbin app with the header "Content-Type: application/grpc-web"
     Then the request is refused with "no API Key found"

@@ -3,11 +3,13 @@ if a gateway broke it.
 
 The rules, their mutants and the scenarios tagged for each come from
 `tests/mutation/mutants.py`; what each scenario is (its file, title and feature tags) comes
-from the feature files. `tests/e2e/test_mutants.py` checks that the page is up to date and runs
-each mutant against its scenarios.
+from the feature files. In sections 2 and 3 each rule is one sentence of the spec, found by
+its anchor (`tests/spec_sentences.py`), and `--check` also fails when a sentence there has
+no rule or a rule no sentence. `tests/e2e/test_mutants.py` checks that the page is up to
+date and runs each mutant against its scenarios.
 
     python tests/spec_coverage.py          # rewrite the page
-    python tests/spec_coverage.py --check  # exit 1 if it is out of date
+    python tests/spec_coverage.py --check  # exit 1 if it is out of date, or sentences and rules differ
 """
 
 from __future__ import annotations
@@ -24,20 +26,23 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).parent / "mutation"))
 
 import mutants  # noqa: E402
+import spec_sentences  # noqa: E402
 
 from conformance import profiles as ft  # noqa: E402
 
 PAGE = ROOT / "docs" / "spec-coverage.md"
+SPEC = ROOT / "docs" / "spec.md"
 SECTIONS = {
     "1": "The resources",
     "2": "Where keys come from",
-    "3": "Extracting the credential",
+    "3": "Reading the credential",
     "4": "Decision table",
     "5": "The refusal",
     "6": "What the backend sees",
     "7": "Status",
     "8": "Precedence",
     "9": "Defaults by front end",
+    "11": "Versions",
 }
 
 
@@ -79,8 +84,25 @@ def rows():
         yield rule.section, key, rule, breaking, ids
 
 
+def sentence_problems(spec: str | None = None) -> list[str]:
+    """Where the spec's anchored sentences and the rules of those sections are not one to one."""
+    spec = SPEC.read_text() if spec is None else spec
+    return spec_sentences.problems(spec, {key: rule.section for key, rule in mutants.RULES.items()})
+
+
+def rule_text(key: str, spec: str | None = None) -> str:
+    """A rule as the page shows it: its text in RULES, or for a sentence rule the spec's sentence."""
+    rule = mutants.RULES[key]
+    if rule.text is not None:
+        return rule.text
+    spec = SPEC.read_text() if spec is None else spec
+    found = [s.text for s in spec_sentences.sentences(spec) if s.key == key]
+    return found[0] if found else f"(no sentence of docs/spec.md carries the anchor rule-{key})"
+
+
 def render() -> str:
     known = scenarios()
+    spec = SPEC.read_text()
     all_rows = list(rows())
     covered = [r for r in all_rows if r[3]]
     unchecked = [r for r in all_rows if not r[3]]
@@ -95,10 +117,12 @@ def render() -> str:
         "of the reference gateway that breaks exactly that rule is killed by a scenario tagged for",
         "it: `tests/e2e/test_mutants.py` runs each mutant against those scenarios alone and requires a",
         "failure, after a run without any mutant has passed them all. Rules without a mutant say",
-        "why. Sections 10 to 12 of the spec are not rules of the gateway: section 10 lists where",
-        "the docs page differs (each difference is decided by a rule above), section 11 gives the",
-        "releases behind the feature names, and section 12 describes how the harness waits and",
-        "reports (tested by the harness's own tests).",
+        "why. In sections 2 and 3 every sentence of the spec is one rule, shown in the spec's own",
+        "words and linked to it. Sections 10 and 12 of the spec are not rules of the gateway:",
+        "section 10 lists where the docs page differs (each difference is decided by a rule",
+        "above), and section 12 describes how the harness waits and reports (tested by the",
+        "harness's own tests). Section 11 gives the releases behind the feature names; the rule",
+        "listed under it is one it states for upstream main after v1.4.1.",
         "",
         f"**{len(covered)} of {len(all_rows)} rules covered** by {len(mutants.MUTANTS)} mutants; "
         f"{len(unchecked)} without a mutant, each with its reason.",
@@ -115,9 +139,14 @@ def render() -> str:
                 names = ", ".join(f"`{m.name}`" for m in breaking)
             else:
                 listed, names = "", f"none: {rule.unchecked}"
-            out.append(f"| {rule.text} | {listed} | {names} |")
+            text = rule.text if rule.text is not None else f"{_cell(rule_text(key, spec))} ([spec](spec.md#rule-{key}))"
+            out.append(f"| {text} | {listed} | {names} |")
         out.append("")
     return "\n".join(out)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")  # a table cell ends at a bare |
 
 
 def _scenario(known: dict[str, Scenario], scenario_id: str) -> str:
@@ -128,8 +157,13 @@ def _scenario(known: dict[str, Scenario], scenario_id: str) -> str:
 
 
 def main(argv: list[str]) -> int:
+    problems = sentence_problems()
+    for problem in problems:
+        print(problem, file=sys.stderr)
     text = render()
     if "--check" in argv:
+        if problems:
+            return 1
         current = PAGE.read_text() if PAGE.exists() else ""
         if current != text:
             print(f"{PAGE.relative_to(ROOT)} is out of date: run python tests/spec_coverage.py", file=sys.stderr)
@@ -137,7 +171,7 @@ def main(argv: list[str]) -> int:
         return 0
     PAGE.parent.mkdir(exist_ok=True)
     PAGE.write_text(text)
-    return 0
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

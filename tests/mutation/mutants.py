@@ -1,8 +1,11 @@
 """The rules of the spec, and hand-written mutants of the reference gateway that break them.
 
 `RULES` lists every rule of the spec (`docs/spec.md`) that a gateway can break,
-section by section, in the spec's order. A rule is *covered* when a mutant breaking
-exactly that rule is killed by the scenarios tagged for it: each `Mutant` names its rule
+section by section, in the spec's order. In sections 2 and 3 a rule is one sentence of the
+spec: its key is the anchor `rule-<key>` that begins the sentence, and its text is the
+sentence itself (`SENTENCE`; `tests/spec_sentences.py` finds it, and `tests/spec_coverage.py
+--check` fails unless sentences and rules are one to one). A rule is *covered* when a mutant
+breaking exactly that rule is killed by the scenarios tagged for it: each `Mutant` names its rule
 and those scenarios (`scenarios`), and `tests/e2e/test_mutants.py` runs only them against the
 mutant and requires a failure. A rule with no mutant says why (`RULES[...].unchecked`):
 either no outside observer can check it, or the reference gateway lacks the feature.
@@ -22,10 +25,14 @@ OUTSIDE = "not observable from outside"
 NOT_IN_REFERENCE = "the reference gateway does not implement it, so no mutant can break it"
 
 
+# The text of a rule that is one sentence of the spec: the sentence itself, found by its anchor.
+SENTENCE = None
+
+
 @dataclass(frozen=True)
 class SpecRule:
     section: str  # of the spec
-    text: str
+    text: str | None  # SENTENCE (None) for the spec's anchored sentences (tests/spec_sentences.py)
     unchecked: str | None = None  # why no mutant covers it; None when mutants do
 
 
@@ -67,45 +74,36 @@ RULES = _rules(
     ("unknown-fields-refused", "1", ("a policy with a field the CRD does not define (a misspelt `apiKeyAuthentification:`) is refused, "
                                      "as kubectl's strict field validation refuses it, and the last good version stays in force "
                                      "(Kubernetes' rule for the schema the spec lists)")),
-    # 2. Where keys come from
-    ("secret-type-ignored", "2", "the Secret's `type` is not checked"),
-    ("every-entry-a-key", "2", "every entry of a Secret is one key"),
-    ("entry-name-not-a-key", "2", "an entry's name is only an identifier: it is not a key"),
-    ("json-entries", "2", "a value whose trimmed form starts with `{` is a JSON entry: `key` or `keyHash` (hex in either case), optional `metadata`, unknown fields ignored"),
-    ("json-read-like-go", "2", "JSON entries are read as the controller's Go decoder reads them: field names match without regard to case, "
-     "an empty or null `key`/`keyHash` is unset, `metadata: null` is no metadata (found against v1.4.1; the spec is silent)"),
-    ("raw-value-untrimmed", "2", "a raw value is used exactly as stored, untrimmed"),
-    ("configmap-hashed-only", "2", "ConfigMap entries must use `keyHash`: a raw key or a JSON `key` there is invalid"),
-    ("bad-entry-skipped", "2", "an invalid entry is skipped and the others stay in force"),
-    ("missing-secret-closed", "2", "a referenced Secret that does not exist leaves the policy in force with zero keys (fail closed)"),
-    ("empty-selector-no-error", "2", "a selector matching nothing gives zero keys and no error"),
-    ("sources-merged", "2", "keys from every selected Secret are merged; the same key twice is not an error"),
-    ("changes-live", "2", "changes to Secrets, ConfigMaps and policies take effect without a restart"),
-    # 3. Extracting the credential
-    ("first-authorization", "3", "the first `Authorization` header value is the one read"),
-    ("prefix-case-insensitive", "3", "the `Bearer ` prefix is matched ASCII case-insensitively"),
-    ("presented-untrimmed", "3", "what follows the prefix is the key, untrimmed"),
-    ("no-prefix-is-missing", "3", "a value without the prefix (another scheme, a bare key, `Bearer` without the space) is a missing key, not an invalid one"),
-    ("non-ascii-is-missing", "3", "a value that is not visible ASCII is a missing key"),
-    ("custom-header", "3", "`location.header`: the named header; without `prefix` its whole value is the key"),
-    ("query-decoded", "3", "`queryParameter`: the value is percent-decoded and `+` is a space"),
-    ("query-first", "3", "`queryParameter`: the first parameter of that name is the key"),
-    ("query-name-case-sensitive", "3", "`queryParameter`: names are case-sensitive"),
-    ("cookie", "3", "`cookie`: the cookie of that name is the key"),
-    ("cookie-parsed-like-the-proxy", "3", "cookies are read as the proxy's parser reads them: names and values trimmed around `=`, "
-     "and a `Cookie` header that is not visible ASCII holds no cookie"),
-    ("fragment-not-query", "3", "a `#fragment` is not part of the query the key is read from",
-     "the reference's HTTP parser (llhttp, through uvicorn) separates the fragment before any code of ours sees the request, "
-     "so no mutant of ours can break it; APIKEY-EXT-078 still checks it on every target"),
-    ("grpc-detected", "3", "gRPC is `application/grpc` or `application/grpc+<subtype>`, ASCII case-insensitively, parameters ignored; "
-     "`application/grpc-web` is not gRPC"),
-    ("proxy-authorization-key", "3", "`location.header` may name `Proxy-Authorization`; it is read like any other header "
-     "(upstream main, #3098; v1.4.1 strips it before any policy runs, so a key there is missing)"),
-    ("key-case-sensitive", "3", "a key is valid only when its bytes equal a configured key's exactly: letter case counts"),
-    ("key-compared-whole", "3", "a key is compared whole: a configured key with more bytes after it, or only its start, is invalid"),
-    ("digest-compare", "3", "keys are compared by SHA-256 digest, so the cost does not depend on the number of keys and leaks no timing",
+    ("expression-location", "1", "`location.expression`: a CEL expression selects the key", NOT_IN_REFERENCE + " (scenario APIKEY-EXT-012 exists)"),
+    # 2. Where keys come from, and 3. Reading the credential: one rule per sentence of the spec.
+    # Each key is the anchor `rule-<key>` that begins its sentence in docs/spec.md; the
+    # sentence is the rule's text (tests/spec_sentences.py), so it is not written again here.
+    ("keys-resolved-by-controller", "2", SENTENCE,
+     OUTSIDE + ": which part of a gateway reads the Secrets, and in what form it hands keys to another part, "
+     "shows neither in its answers nor in its status"),
+    ("secret-type-ignored", "2", SENTENCE),
+    ("every-entry-a-key", "2", SENTENCE),
+    ("json-entries", "2", SENTENCE),
+    ("json-read-like-go", "2", SENTENCE),
+    ("raw-value-untrimmed", "2", SENTENCE),
+    ("whitespace-entry-invalid", "2", SENTENCE),
+    ("configmap-hashed-only", "2", SENTENCE),
+    ("bad-entry-skipped", "2", SENTENCE),
+    ("missing-secret-closed", "2", SENTENCE),
+    ("empty-selector-no-error", "2", SENTENCE),
+    ("sources-merged", "2", SENTENCE),
+    ("changes-live", "2", SENTENCE),
+    ("first-authorization", "3", SENTENCE),
+    ("bearer-prefix", "3", SENTENCE),
+    ("missing-not-invalid", "3", SENTENCE),
+    ("custom-header", "3", SENTENCE),
+    ("query-parameter", "3", SENTENCE),
+    ("fragment-not-query", "3", SENTENCE),
+    ("cookie", "3", SENTENCE),
+    ("key-compared-exactly", "3", SENTENCE),
+    ("digest-compare", "3", SENTENCE,
      OUTSIDE + ": a matter of timing, measured by the benchmarks rather than asserted by scenarios"),
-    ("expression-location", "3", "`location.expression`: a CEL expression selects the key", NOT_IN_REFERENCE + " (scenario APIKEY-EXT-012 exists)"),
+    ("grpc-detected", "3", SENTENCE),
     # 4. Decision table
     ("enforced", "4", "a policy is enforced at all"),
     ("strict-missing", "4", "Strict refuses a missing key"),
@@ -161,6 +159,9 @@ RULES = _rules(
     # 9. Defaults by front end
     ("standalone-default", "9", "agentgateway's standalone YAML defaults `mode` to optional",
      OUTSIDE + " for this suite: it configures gateways through Kubernetes manifests only"),
+    # 11. Versions: what upstream main changed after v1.4.1
+    ("proxy-authorization-key", "11", "`location.header` may name `Proxy-Authorization`; it is read like any other header "
+     "(upstream main, #3098; v1.4.1 strips it before any policy runs, so a key there is missing)"),
 )
 
 MUTANTS = [
@@ -200,31 +201,49 @@ MUTANTS = [
            "pre-routing-before-routes", ("APIKEY-EXT-054", "APIKEY-DOC-108", "APIKEY-DOC-205")),
     Mutant("unknown-fields-ignored", "agwmodel.manifests", '    _unknown_fields(doc, _POLICY_FIELDS, "")', "    pass",
            "unknown-fields-refused", ("APIKEY-EXT-096",)),
-    # 2. Where keys come from
+    # 2. Where keys come from (each rule is one sentence of the spec, in its order)
     Mutant("only-page-type-secrets", "agwmodel.manifests", "    return m.Secret(meta, data)",
            '    return m.Secret(meta, data if doc.get("type") == "extauth.solo.io/apikey" else {})', "secret-type-ignored", ("APIKEY-CORE-083",)),
+    Mutant("page-type-secrets-ignored", "agwmodel.manifests", "    return m.Secret(meta, data)",
+           '    return m.Secret(meta, {} if doc.get("type") == "extauth.solo.io/apikey" else data)', "secret-type-ignored", ("APIKEY-DOC-001",)),
     Mutant("first-entry-only", "agwmodel.entries", "        for name in sorted(store.data):\n", "        for name in sorted(store.data)[:1]:\n",
            "every-entry-a-key", ("APIKEY-CORE-084", "APIKEY-CORE-034")),
+    Mutant("data-entries-ignored", "agwmodel.manifests", "            data[key] = base64.b64decode(value, validate=True)",
+           "            base64.b64decode(value, validate=True)", "every-entry-a-key", ("APIKEY-CORE-034", "APIKEY-CORE-020")),
+    Mutant("string-data-ignored", "agwmodel.manifests", "        data[key] = value.encode()", "        pass",
+           "every-entry-a-key", ("APIKEY-CORE-084",)),
     Mutant("entry-name-is-a-key", "agwmodel.entries", "        for name in sorted(store.data):\n",
            '        for name in sorted(store.data):\n            keys.append(Found(Entry(name, ""), store, name))\n',
-           "entry-name-not-a-key", ("APIKEY-CORE-084", "APIKEY-CORE-063")),
+           "every-entry-a-key", ("APIKEY-CORE-084", "APIKEY-CORE-063")),
+    Mutant("entry-name-to-backend", "reference.proxy", "            return credentials.strip(location, headers, query)",
+           "            stripped, rest = credentials.strip(location, headers, query)\n"
+           '            return stripped + [(b"x-api-key-entry", policy.entry_names.get(decision.entry.digest, "").encode())], rest',
+           "every-entry-a-key", ("APIKEY-CORE-063",)),
     Mutant("json-detected-untrimmed", "agwmodel.entries", '    if not trimmed.startswith("{"):', '    if not value.startswith("{"):',
            "json-entries", ("APIKEY-EXT-021",)),
-    Mutant("json-unknown-fields-refused", "agwmodel.entries", '        elif field == "metadata":\n            metadata = value\n',
-           '        elif field == "metadata":\n            metadata = value\n        else:\n            raise ValueError("unknown field")\n',
-           "json-entries", ("APIKEY-EXT-021",)),
-    Mutant("hash-hex-lowercase-only", "agwmodel.entries", 'r"sha256:[0-9a-fA-F]{64}"', 'r"sha256:[0-9a-f]{64}"', "json-entries", ("APIKEY-EXT-021",)),
     Mutant("json-read-as-raw", "agwmodel.entries", '    if not trimmed.startswith("{"):', "    if True:", "json-entries",
            ("APIKEY-EXT-021",)),
+    Mutant("hash-hex-lowercase-only", "agwmodel.entries", 'r"sha256:[0-9a-fA-F]{64}"', 'r"sha256:[0-9a-f]{64}"', "json-entries", ("APIKEY-EXT-021",)),
+    Mutant("json-metadata-required", "agwmodel.entries", "    if metadata is not None and not isinstance(metadata, dict):\n",
+           "    if not isinstance(metadata, dict):\n", "json-entries", ("APIKEY-EXT-021",)),
     Mutant("json-names-case-sensitive", "agwmodel.entries", "_FIELDS.get(name.lower())",
            '{"key": "key", "keyHash": "keyHash", "metadata": "metadata"}.get(name)', "json-read-like-go", ("APIKEY-EXT-023",)),
     Mutant("json-empty-field-counts-as-set", "agwmodel.entries", '            if field == "key":\n                key = _go_string(value)',
            '            if value == "":\n                raise ValueError("set but empty")\n            if field == "key":\n                key = _go_string(value)',
            "json-read-like-go", ("APIKEY-EXT-023",)),
+    Mutant("json-null-field-refused", "agwmodel.entries", "            if value is None:\n                continue\n", "",
+           "json-read-like-go", ("APIKEY-EXT-023",)),
     Mutant("json-null-metadata-refused", "agwmodel.entries", "            metadata = value\n",
            '            metadata = "null" if value is None else value\n', "json-read-like-go", ("APIKEY-EXT-023",)),
+    Mutant("json-unknown-fields-refused", "agwmodel.entries", '        elif field == "metadata":\n            metadata = value\n',
+           '        elif field == "metadata":\n            metadata = value\n        else:\n            raise ValueError("unknown field")\n',
+           "json-read-like-go", ("APIKEY-EXT-021",)),
     Mutant("raw-value-trimmed", "agwmodel.entries", '        key, key_hash, metadata = value, "", None', '        key, key_hash, metadata = trimmed, "", None',
            "raw-value-untrimmed", ("APIKEY-CORE-020",)),
+    Mutant("raw-value-newline-dropped", "agwmodel.entries", '        key, key_hash, metadata = value, "", None',
+           '        key, key_hash, metadata = value.removesuffix("\\n"), "", None', "raw-value-untrimmed", ("APIKEY-CORE-020",)),
+    Mutant("whitespace-entry-a-key", "agwmodel.entries", '    if not trimmed:\n        raise InvalidEntry("empty value")',
+           '    if not value:\n        raise InvalidEntry("empty value")', "whitespace-entry-invalid", ("APIKEY-EXT-024",)),
     Mutant("configmap-accepts-raw", "agwmodel.entries", '        key, key_hash, metadata = value, "", None',
            '        key, key_hash, metadata = value, "", None\n        if from_config_map:\n            return Entry(value, "")',
            "configmap-hashed-only", ("APIKEY-EXT-022", "APIKEY-DOC-103")),
@@ -236,61 +255,115 @@ MUTANTS = [
            "bad-entry-skipped", ("APIKEY-EXT-032", "APIKEY-EXT-041")),
     Mutant("both-key-and-hash-accepted", "agwmodel.entries", '    if (key == "") == (key_hash == ""):\n', '    if key == "" and key_hash == "":\n',
            "bad-entry-skipped", ("APIKEY-EXT-032",)),
+    Mutant("hash-prefix-optional", "agwmodel.entries", 'r"sha256:[0-9a-fA-F]{64}"', 'r"(?:sha256:)?[0-9a-fA-F]{64}"',
+           "bad-entry-skipped", ("APIKEY-EXT-032",)),
+    Mutant("bad-json-taken-raw", "agwmodel.entries", "            raise InvalidEntry(reason) from None\n",
+           '            return Entry(value, "")\n', "bad-entry-skipped", ("APIKEY-EXT-032",)),
     Mutant("bad-metadata-accepted", "agwmodel.entries", "    if metadata is not None and not isinstance(metadata, dict):\n", "    if False:\n",
            "bad-entry-skipped", ("APIKEY-EXT-032",)),
+    Mutant("invalid-entry-not-named", "agwmodel.entries", 'problems.append(f"{_kind(store)} {store.meta.name} contains invalid key {name}: {exc}")',
+           'problems.append(f"{_kind(store)} {store.meta.name} contains an invalid key: {exc}")', "bad-entry-skipped", ("APIKEY-EXT-041",)),
+    Mutant("invalid-entry-value-shown", "agwmodel.entries", 'problems.append(f"{_kind(store)} {store.meta.name} contains invalid key {name}: {exc}")',
+           'problems.append(f"{_kind(store)} {store.meta.name} contains invalid key {name} ({value!r}): {exc}")', "bad-entry-skipped",
+           ("APIKEY-EXT-041",)),
     Mutant("missing-secret-fails-open", "reference.config", "    found, problems = entries.policy_keys(auth, policy.meta.namespace, stores)\n",
            "    found, problems = entries.policy_keys(auth, policy.meta.namespace, stores)\n"
            '    if any(p.endswith("not found") for p in problems):\n'
            '        return AuthPolicy(__import__("dataclasses").replace(policy, api_key=__import__("dataclasses").replace(auth, mode="Permissive")), KeySet(), tuple(problems))\n',
            "missing-secret-closed", ("APIKEY-EXT-030",)),
+    Mutant("missing-secret-namespace-unsaid", "agwmodel.entries", '[] if found else [f"secret {namespace}/{source.name} not found"]',
+           '[] if found else [f"secret {source.name} not found"]', "missing-secret-closed", ("APIKEY-EXT-042",)),
     Mutant("empty-selector-reported", "agwmodel.entries", "    return selected, []",
            '    return selected, [] if selected else [f"no {wanted.__name__} matches the selector"]', "empty-selector-no-error", ("APIKEY-EXT-044",)),
+    Mutant("empty-selector-takes-namespace", "agwmodel.entries", "    return selected, []",
+           "    return selected or [o for o in objects if isinstance(o, wanted) and o.meta.namespace == namespace], []",
+           "empty-selector-no-error", ("APIKEY-EXT-031",)),
     Mutant("first-selected-secret-only", "agwmodel.entries", "    return selected, []", "    return selected[:1], []",
            "sources-merged", ("APIKEY-CORE-084", "APIKEY-CORE-033")),
+    Mutant("duplicate-keys-dropped", "reference.keys", "        return cls({e.digest: e for e in entries})",
+           "        entries = list(entries)\n"
+           '        twice = {d for d, n in __import__("collections").Counter(e.digest for e in entries).items() if n > 1}\n'
+           "        return cls({e.digest: e for e in entries if e.digest not in twice})",
+           "sources-merged", ("APIKEY-CORE-033",)),
     Mutant("key-changes-ignored", "reference.config", "    return AuthPolicy(policy, KeySet.merge(accepted), tuple(problems), names)",
            '    return AuthPolicy(policy, globals().setdefault("_first_keys", {}).setdefault((policy.meta.namespace, policy.meta.name, repr(auth.source)), '
            "KeySet.merge(accepted)), tuple(problems), names)", "changes-live", ("APIKEY-CORE-034", "APIKEY-EXT-030", "APIKEY-CORE-033")),
-    # 3. Extracting the credential
+    Mutant("configmap-changes-ignored", "reference.config", "    return AuthPolicy(policy, KeySet.merge(accepted), tuple(problems), names)",
+           '    if auth.source.kind == "configMapSelector":\n'
+           '        return AuthPolicy(policy, globals().setdefault("_first_keys", {}).setdefault((policy.meta.namespace, policy.meta.name, repr(auth.source)), '
+           "KeySet.merge(accepted)), tuple(problems), names)\n"
+           "    return AuthPolicy(policy, KeySet.merge(accepted), tuple(problems), names)", "changes-live", ("APIKEY-EXT-036",)),
+    # A policy edited in place keeps its first version until it is deleted.
+    Mutant("policy-updates-ignored", "reference.config",
+           '    auth_policies = [_load_keys(p, index) for p in index.all("AgentgatewayPolicy") if p.api_key is not None]',
+           '    first = globals().setdefault("_first_versions", {})\n'
+           '    live = {(p.meta.namespace, p.meta.name): p for p in index.all("AgentgatewayPolicy")}\n'
+           "    for gone in set(first) - set(live):\n"
+           "        del first[gone]\n"
+           "    auth_policies = [_load_keys(first.setdefault(k, p), index) for k, p in live.items() if first.get(k, p).api_key is not None]",
+           "changes-live", ("APIKEY-CORE-035", "APIKEY-EXT-014")),
+    # 3. Reading the credential (each rule is one sentence of the spec, in its order)
     Mutant("last-header-counts", "reference.credentials", "for key, value in headers:\n        if key == name:\n            return value",
            "for key, value in reversed(headers):\n        if key == name:\n            return value", "first-authorization", ("APIKEY-CORE-062",)),
     Mutant("prefix-case-sensitive", "reference.credentials", "if value[: len(prefix)].lower() != prefix.lower():",
-           "if value[: len(prefix)] != prefix:", "prefix-case-insensitive", ("APIKEY-CORE-002",)),
+           "if value[: len(prefix)] != prefix:", "bearer-prefix", ("APIKEY-CORE-002",)),
     Mutant("presented-key-trimmed", "reference.credentials", "return value[len(prefix) :]", "return value[len(prefix) :].strip()",
-           "presented-untrimmed", ("APIKEY-CORE-070",)),
-    Mutant("proxy-authorization-stripped-early", "reference.credentials",
-           'value = _first_header(headers, location.name.lower().encode("latin-1"))',
-           'value = None if location.name.lower() == "proxy-authorization" else _first_header(headers, location.name.lower().encode("latin-1"))',
-           "proxy-authorization-key", ("APIKEY-EXT-102",)),
-    Mutant("prefix-optional", "reference.credentials", "if value[: len(prefix)].lower() != prefix.lower():\n                return None",
-           "if value[: len(prefix)].lower() != prefix.lower():\n                return value", "no-prefix-is-missing", ("APIKEY-CORE-003", "APIKEY-CORE-004")),
+           "bearer-prefix", ("APIKEY-CORE-070",)),
+    Mutant("no-header-is-an-empty-key", "reference.credentials",
+           "        if value is None or not _visible_ascii(value):\n            return None\n",
+           '        if value is None:\n            return b""\n        if not _visible_ascii(value):\n            return None\n',
+           "missing-not-invalid", ("APIKEY-CORE-001",)),
     Mutant("non-ascii-accepted", "reference.credentials", "if value is None or not _visible_ascii(value):", "if value is None:",
-           "non-ascii-is-missing", ("APIKEY-CORE-070",)),
+           "missing-not-invalid", ("APIKEY-CORE-070",)),
+    Mutant("prefix-optional", "reference.credentials", "if value[: len(prefix)].lower() != prefix.lower():\n                return None",
+           "if value[: len(prefix)].lower() != prefix.lower():\n                return value", "missing-not-invalid", ("APIKEY-CORE-003", "APIKEY-CORE-004")),
+    # `Bearer` followed by the key with no space between them: the space taken as optional.
+    Mutant("prefix-space-optional", "reference.credentials",
+           "            if value[: len(prefix)].lower() != prefix.lower():\n                return None\n            return value[len(prefix) :]",
+           '            bare = prefix.rstrip(b" ")\n'
+           "            if value[: len(bare)].lower() != bare.lower():\n                return None\n"
+           "            rest = value[len(bare) :]\n"
+           '            return rest[1:] if bare != prefix and rest[:1] == b" " else rest',
+           "missing-not-invalid", ("APIKEY-CORE-003",)),
     Mutant("custom-header-needs-bearer", "agwmodel.manifests", '_str(item, "prefix", lpath + "header.", default="")',
            '_str(item, "prefix", lpath + "header.", default="Bearer ")', "custom-header", ("APIKEY-EXT-011",)),
     Mutant("custom-header-name-ignored", "agwmodel.manifests", 'm.KeyLocation("header", name, ', 'm.KeyLocation("header", "authorization", ',
            "custom-header", ("APIKEY-EXT-011",)),
-    Mutant("query-value-not-decoded", "reference.credentials", "                return _decode(value)", "                return value",
-           "query-decoded", ("APIKEY-EXT-075",)),
-    Mutant("query-plus-not-space", "reference.credentials", "                return _decode(value)", "                return unquote_to_bytes(value)",
-           "query-decoded", ("APIKEY-EXT-075",)),
     Mutant("last-query-parameter-counts", "reference.credentials", "for key, value in _query_pairs(query):",
-           "for key, value in reversed(_query_pairs(query)):", "query-first", ("APIKEY-EXT-076",)),
-    Mutant("cookie-header-not-ascii-read", "reference.credentials", 'if key != b"cookie" or not _visible_ascii(value):',
-           'if key != b"cookie":', "cookie-parsed-like-the-proxy", ("APIKEY-EXT-077",)),
-    Mutant("cookie-name-untrimmed", "reference.credentials", 'name = name.strip(b" \\t")', "name = name",
-           "cookie-parsed-like-the-proxy", ("APIKEY-EXT-077",)),
-    Mutant("grpc-case-sensitive", "reference.proxy", 'media = value.split(b";")[0].strip(b" \\t").lower()',
-           'media = value.split(b";")[0].strip(b" \\t")', "grpc-detected", ("APIKEY-EXT-079",)),
-    Mutant("grpc-web-is-grpc", "reference.proxy", 'media.startswith(b"application/grpc+")', 'media.startswith(b"application/grpc")',
-           "grpc-detected", ("APIKEY-EXT-079",)),
+           "for key, value in reversed(_query_pairs(query)):", "query-parameter", ("APIKEY-EXT-076",)),
     Mutant("query-name-case-insensitive", "reference.credentials", "if _decode(key) == name:", "if _decode(key).lower() == name.lower():",
-           "query-name-case-sensitive", ("APIKEY-EXT-060",)),
+           "query-parameter", ("APIKEY-EXT-060",)),
+    Mutant("query-value-not-decoded", "reference.credentials", "                return _decode(value)", "                return value",
+           "query-parameter", ("APIKEY-EXT-075",)),
+    Mutant("query-plus-not-space", "reference.credentials", "                return _decode(value)", "                return unquote_to_bytes(value)",
+           "query-parameter", ("APIKEY-EXT-075",)),
+    # The fragment is separated by llhttp before our code sees the request; this mutant
+    # reads the query from the raw request target, fragment and all.
+    Mutant("fragment-read-as-query", "reference.http1", "        self._in_head = False\n        super().on_headers_complete()\n",
+           "        self._in_head = False\n        super().on_headers_complete()\n"
+           '        if b"#" in self.url and "query_string" in self.scope:\n'
+           '            self.scope["query_string"] = self.url.partition(b"?")[2]\n',
+           "fragment-not-query", ("APIKEY-EXT-078",)),
     Mutant("cookie-not-read", "reference.credentials", "    for key, value in _cookies(headers):\n        if key == name:\n            return value",
            "    for key, value in _cookies(headers):\n        if key == name:\n            return None", "cookie", ("APIKEY-EXT-011", "APIKEY-EXT-061")),
+    Mutant("cookie-header-not-ascii-read", "reference.credentials", 'if key != b"cookie" or not _visible_ascii(value):',
+           'if key != b"cookie":', "cookie", ("APIKEY-EXT-077",)),
+    Mutant("cookie-name-untrimmed", "reference.credentials", 'name = name.strip(b" \\t")', "name = name",
+           "cookie", ("APIKEY-EXT-077",)),
+    Mutant("cookie-value-untrimmed", "reference.credentials", 'found.append((name, val.strip(b" \\t")))', "found.append((name, val))",
+           "cookie", ("APIKEY-EXT-077",)),
     Mutant("keys-case-insensitive", "reference.keys", "return hashlib.sha256(key).digest()", "return hashlib.sha256(key.lower()).digest()",
-           "key-case-sensitive", ("APIKEY-CORE-073", "APIKEY-CORE-070")),
+           "key-compared-exactly", ("APIKEY-CORE-073", "APIKEY-CORE-070")),
     Mutant("key-compared-by-prefix", "reference.keys", "return hashlib.sha256(key).digest()", "return hashlib.sha256(key[:32]).digest()",
-           "key-compared-whole", ("APIKEY-CORE-074",)),
+           "key-compared-exactly", ("APIKEY-CORE-074",)),
+    Mutant("grpc-case-sensitive", "reference.proxy", 'media = value.split(b";")[0].strip(b" \\t").lower()',
+           'media = value.split(b";")[0].strip(b" \\t")', "grpc-detected", ("APIKEY-EXT-079",)),
+    Mutant("grpc-parameters-kept", "reference.proxy", 'media = value.split(b";")[0].strip(b" \\t").lower()',
+           'media = value.strip(b" \\t").lower()', "grpc-detected", ("APIKEY-EXT-079",)),
+    Mutant("grpc-subtype-not-grpc", "reference.proxy", 'return media == b"application/grpc" or media.startswith(b"application/grpc+")',
+           'return media == b"application/grpc"', "grpc-detected", ("APIKEY-EXT-079",)),
+    Mutant("grpc-web-is-grpc", "reference.proxy", 'media.startswith(b"application/grpc+")', 'media.startswith(b"application/grpc")',
+           "grpc-detected", ("APIKEY-EXT-079",)),
     # 4. Decision table
     Mutant("auth-disabled", "reference.proxy", "decision = decide(", "decision = __import__('reference.decision').decision.Decision(True) or decide(",
            "enforced", ("APIKEY-DOC-001", "APIKEY-CORE-010", "APIKEY-DOC-101", "APIKEY-DOC-201")),
@@ -406,6 +479,11 @@ MUTANTS = [
            "            headers, query = outcome\n",
            "            outcome = await self._authenticate(view.pre_policy, headers, query, send, None)\n            if outcome is None:\n                return\n",
            "pre-routing-removes", ("APIKEY-EXT-055",)),
+    # 11. Versions: what upstream main changed after v1.4.1
+    Mutant("proxy-authorization-stripped-early", "reference.credentials",
+           'value = _first_header(headers, location.name.lower().encode("latin-1"))',
+           'value = None if location.name.lower() == "proxy-authorization" else _first_header(headers, location.name.lower().encode("latin-1"))',
+           "proxy-authorization-key", ("APIKEY-EXT-102",)),
 ]
 
 BY_NAME = {m.name: m for m in MUTANTS}

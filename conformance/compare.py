@@ -332,13 +332,13 @@ def run_then_compare(command: list[str], report_dir: Path, baseline_of, allow_mi
           + ("" if code == 0 else " (failures: the report is judged against its baseline below)" if code == 1
              else " (the run did not finish: this fails whatever the report says)"), flush=True)
     if not report_path.is_file():
-        print(f"compare: the command wrote no report at {report_path}", file=sys.stderr)
+        print(f"compare: the command wrote no report at {report_path}", flush=True)
         return code if not finished else UNUSABLE
     try:
         report = load(report_path)
         status = report_on(baseline_of(report), report, allow_mismatch)
     except Unusable as exc:
-        print(f"compare: {exc}", file=sys.stderr)
+        print(f"compare: {exc}", flush=True)
         return code if not finished else UNUSABLE
     if not finished:
         return code

@@ -28,7 +28,7 @@ scenario's, and no baseline holds it).
 One line per difference, by scenario ID (outline examples by their full name,
 `APIKEY-CORE-003[a bare key]`), then a summary:
 
-- new failure: failed now, and not in the baseline;
+- new failure: failed now, and did not fail in the baseline;
 - recorded failure now passes: failed in the baseline, passed now (provisional counts as
   passed), so the baseline, or what it records, is out of date;
 - not run: not selected, deselected or not reached now;
@@ -135,8 +135,10 @@ def load(path: str | Path) -> Run:
         raise Unusable(f"{path}: field target: missing or not a string")
     if not isinstance(document.get("run"), dict):
         raise Unusable(f"{path}: field run: missing or not a mapping")
-    versions = (document["run"].get("target") or {}).get("versions") if isinstance(document["run"].get("target"), dict) else None
-    if versions is not None and not isinstance(versions, dict):
+    run_target = document["run"].get("target")
+    if run_target is not None and not isinstance(run_target, dict):
+        raise Unusable(f"{path}: field run.target: not a mapping")
+    if not isinstance((run_target or {}).get("versions") or {}, dict):
         raise Unusable(f"{path}: field run.target.versions: not a mapping")
     scenarios = document.get("scenarios")
     if not isinstance(scenarios, list):

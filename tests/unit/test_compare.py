@@ -176,6 +176,7 @@ def test_a_file_that_is_not_a_report_is_a_usage_error(tmp_path, capsys, text, sa
     (lambda d: d["scenarios"].append(dict(d["scenarios"][0])), "scenarios[2]: APIKEY-CORE-001 is listed twice"),
     (lambda d: d["scenarios"][0].pop("name"), "scenarios[0]: not a scenario with a name"),
     (lambda d: d["run"]["target"].update(versions=["v1"]), "field run.target.versions: not a mapping"),
+    (lambda d: d["run"].update(target="agentgateway-local"), "field run.target: not a mapping"),
 ])
 def test_a_malformed_report_is_refused_naming_the_field(tmp_path, capsys, change, says):
     baseline = write(tmp_path / "baseline.yaml", {"APIKEY-CORE-001": "passed", "APIKEY-CORE-002": "passed"})

@@ -18,7 +18,7 @@ import pytest
 from helpers import ROOT
 
 NEVER_STARTED = 4  # pytest.ExitCode.USAGE_ERROR
-ONE = "APIKEY-DOC-001"
+ONE = "APIKEY-CORE-001"
 
 
 def run_suite(*args: str, cwd=ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

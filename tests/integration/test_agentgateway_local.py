@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 from helpers import BINARY, needs_binary
 
 from conformance.http import Request
@@ -66,10 +67,13 @@ def test_the_target_declares_what_it_cannot_offer_with_reasons():
 def test_the_suite_runs_the_binary_given_with_the_option(pytester):
     report = pytester.path / "report.yaml"
     result = ours(pytester, "--target=agentgateway-local", "--agentgateway-binary", BINARY,
-                  "-m", "APIKEY-DOC-001", "--conformance-report", str(report), "-v")
+                  "-m", "APIKEY-DOC-106", "--conformance-report", str(report), "-v")
     result.assert_outcomes(passed=1)
     text = report.read_text()
     assert "agentgateway-local target" in text and "unsupportedFeatureReasons" in text
+    # The binary's version chooses the page its users read: the 1.4.x page, and only it.
+    pages = {p["name"]: p["page"] for p in yaml.safe_load(text)["profiles"] if "page" in p}
+    assert list(pages) == ["APIKEY-DOCS-1.4"] and "v1.4" in pages["APIKEY-DOCS-1.4"]["chosenBy"], pages
 
 
 POLICY = textwrap.dedent(f"""\

@@ -234,8 +234,10 @@ _DESELECTED_BY_PROFILE = pytest.StashKey[dict[str, list[str]]]()
 def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
     """Why the suite deselected what it did: pytest only counts them ("2 deselected")."""
     by_profile = config.stash.get(_DESELECTED_BY_PROFILE, {})
-    return [f"{len(names)} deselected by the suite: {', '.join(sorted(names))}, of the profile {profile}, not among --profiles"
-            f" (default {', '.join(ft.DEFAULT_PROFILES)})" for profile, names in sorted(by_profile.items())]
+    checked = config.stash[_REPORT].page_choice
+    return [f"{len(names)} deselected by the suite: {', '.join(sorted(names))}, of the profile {profile}, " + (
+            f"a docs page this run does not check ({checked}; --docs-pages chooses)" if profile in pages.BY_PROFILE
+            else f"not among --profiles (default {', '.join(ft.DEFAULT_PROFILES)})") for profile, names in sorted(by_profile.items())]
 
 
 @pytest.hookimpl(trylast=True)

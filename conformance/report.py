@@ -102,6 +102,9 @@ class Report:
         # How the run was made: the suite, the convergence rule, the selection, the target.
         self.run: dict = {}
         self.traces: dict[str, dict] = {}  # entry name -> the scenario's record (conformance/trace.py)
+        # Read when the run starts: the commit whose code ran, even if the checkout moves on
+        # while a long run is under way.
+        self.commit = suite_commit()
 
     def note_target(self) -> None:
         """Read what the started target says about its own parts (CRD origins, stand-ins, versions)."""
@@ -349,7 +352,7 @@ class Report:
             "implementation": implementation,
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "suiteVersion": version,
-            "suiteCommit": suite_commit(),
+            "suiteCommit": self.commit,
             "target": self.target.name,
             "mode": self.mode,
             "run": self._run_description(),

@@ -200,3 +200,13 @@ def test_the_report_directory_is_created(tmp_path):
     path = tmp_path / "new" / "dir" / "report.yaml"
     report.write(str(path))
     assert yaml.safe_load(path.read_text())["kind"] == "ConformanceReport"
+
+
+def test_the_report_names_the_commit_the_run_started_at(monkeypatch):
+    # A long run whose checkout moves on (a commit, a pull) still names the code that ran.
+    import conformance.report as report_module
+
+    monkeypatch.setattr(report_module, "suite_commit", lambda: "commit-at-start")
+    report = report_of(entry("APIKEY-CORE-001"))
+    monkeypatch.setattr(report_module, "suite_commit", lambda: "commit-at-the-end")
+    assert report.document()["suiteCommit"] == "commit-at-start"

@@ -273,14 +273,16 @@ def pytest_runtest_makereport(item: pytest.Item, call):
     """A failed expectation reads as the Gherkin step it broke, and no report holds a key.
 
     The harness's own messages already say what was expected, what came back and the
-    request (credentials redacted); the traceback would add 50 lines of pytest-bdd and,
+    request (credentials redacted), or which change never took effect; the traceback would
+    add 50 lines of pytest-bdd and,
     in its locals, the keys in clear. Anything that is not a failed expectation (a bug
     in the harness, say) keeps its traceback, masked like the rest of the report.
     """
     report = yield
     if inventory.name_of(item.nodeid) is not None:
         failure = item.stash.get(_STEP_ERROR, None)
-        if report.when == "call" and report.failed and failure is not None and isinstance(failure[1], AssertionError):
+        # A TimeoutError is the target's too: a change it never put in force (conformance/waiting.py).
+        if report.when == "call" and report.failed and failure is not None and isinstance(failure[1], (AssertionError, TimeoutError)):
             scenario_id, _ = scenario_tags(item)
             if scenario_id is not None:
                 where, exc = failure

@@ -26,6 +26,27 @@ FEATURES = ROOT / "features"
 MUTATION = ROOT / "tests" / "mutation"
 
 
+# --- the reference's config sources, without a gateway --------------------------------
+
+# A kubeconfig for a source that is never started: a server nothing listens on.
+OFFLINE_KUBECONFIG = """
+apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+"""
+
+
+def write_manifest(directory: Path, name: str, text: str | bytes) -> None:
+    """Write a file a manifest directory watches, its mtime moved on so that a coarse clock still shows the change."""
+    path = directory / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+
+
 # --- traffic through a started target -----------------------------------------------
 
 RULE = Rule(threshold=3, timeout=30, interval=0.1)

@@ -17,7 +17,7 @@ import os
 
 import pytest
 import yaml
-from helpers import CannedUpstream
+from helpers import CannedUpstream, OFFLINE_KUBECONFIG, write_manifest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -269,11 +269,6 @@ def answers(runtime: Runtime) -> dict[str, int]:
     return asyncio.run(all_of())
 
 
-def write(directory, name: str, text: str | bytes) -> None:
-    path = directory / name
-    path.write_bytes(text.encode() if isinstance(text, str) else text)
-    st_ = path.stat()
-    os.utime(path, ns=(st_.st_atime_ns, st_.st_mtime_ns + 1_000_000))  # visible on coarse clocks too
 
 
 @pytest.fixture(scope="module")
@@ -285,7 +280,7 @@ def loaded(directory) -> ManifestDir:
     for name in os.listdir(directory):
         os.unlink(directory / name)
     for which, doc in VALID.items():
-        write(directory, f"{which}.yaml", yaml.safe_dump(doc))
+        write_manifest(directory, f"{which}.yaml", yaml.safe_dump(doc))
     source = ManifestDir(directory, Runtime())
     source.scan()
     assert all(r["error"] is None for r in source.report()), source.report()
@@ -313,7 +308,7 @@ def test_a_bent_file_is_refused_and_the_last_good_config_stays(good_dir, case):
     which, doc = case
     source = loaded(good_dir)
     before_objects, before_answers = dict(source.runtime.objects), answers(source.runtime)
-    write(good_dir, f"{which}.yaml", yaml.safe_dump(doc))
+    write_manifest(good_dir, f"{which}.yaml", yaml.safe_dump(doc))
     source.scan()
     _check_file_refused_or_applied(source, f"{which}.yaml", before_objects, before_answers)
 
@@ -323,27 +318,19 @@ def test_a_bent_file_is_refused_and_the_last_good_config_stays(good_dir, case):
 def test_a_file_of_any_bytes_is_refused_and_the_last_good_config_stays(good_dir, which, content):
     source = loaded(good_dir)
     before_objects, before_answers = dict(source.runtime.objects), answers(source.runtime)
-    write(good_dir, f"{which}.yaml", content)
+    write_manifest(good_dir, f"{which}.yaml", content)
     source.scan()
     _check_file_refused_or_applied(source, f"{which}.yaml", before_objects, before_answers)
 
 
 # --- Kubernetes mode: what the list and the watch deliver -----------------------------
 
-KUBECONFIG = """
-apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
-users: [{name: u, user: {token: t}}]
-contexts: [{name: x, context: {cluster: c, user: u}}]
-current-context: x
-"""
 
 
 @pytest.fixture(scope="module")
 def kubeconfig(tmp_path_factory):
     path = tmp_path_factory.mktemp("kube") / "kubeconfig"
-    path.write_text(KUBECONFIG)
+    path.write_text(OFFLINE_KUBECONFIG)
     return str(path)
 
 
@@ -457,8 +444,8 @@ def test_a_file_that_cannot_be_read_is_reported_and_the_others_still_load(good_d
         return real_open(path, *args, **kwargs)
 
     monkeypatch.setattr("reference.watching.open", refusing_open, raising=False)
-    write(good_dir, "policy.yaml", "this version cannot be read")
-    write(good_dir, "extra.yaml", yaml.safe_dump({**VALID["service"], "metadata": {"name": "extra", "namespace": "apps"}}))
+    write_manifest(good_dir, "policy.yaml", "this version cannot be read")
+    write_manifest(good_dir, "extra.yaml", yaml.safe_dump({**VALID["service"], "metadata": {"name": "extra", "namespace": "apps"}}))
     source.scan()
     report = {r["file"]: r for r in source.report()}
     assert report["policy.yaml"]["error"] == "policy.yaml: cannot be read: permission denied"

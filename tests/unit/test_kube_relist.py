@@ -15,15 +15,8 @@ from lightkube.resources.core_v1 import Secret
 
 from reference.kube import KubeSource
 from reference.runtime import Runtime
+from helpers import OFFLINE_KUBECONFIG
 
-KUBECONFIG = """
-apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
-users: [{name: u, user: {token: t}}]
-contexts: [{name: x, context: {cluster: c, user: u}}]
-current-context: x
-"""
 
 
 def secret(name: str) -> dict:
@@ -57,7 +50,7 @@ class FakeClient:
 
 async def run_until_relisted(failure, tmp_path):
     path = tmp_path / "kubeconfig"
-    path.write_text(KUBECONFIG)
+    path.write_text(OFFLINE_KUBECONFIG)
     source = KubeSource(Runtime(), str(path))
     client = FakeClient([[secret("a"), secret("b")], [secret("b")]], failure)
     task = asyncio.create_task(source._kind_loop(client, Secret, "v1", "Secret"))

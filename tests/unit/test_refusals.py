@@ -9,7 +9,6 @@ only refuse more. So the first stop all traffic, the second do not.
 
 import asyncio
 import base64
-import os
 
 import pytest
 from starlette.testclient import TestClient
@@ -20,6 +19,7 @@ from reference.kube import KubeSource
 from reference.proxy import Proxy
 from reference.runtime import Runtime
 from reference.watching import ManifestDir
+from helpers import OFFLINE_KUBECONFIG, write_manifest
 
 KEY = "unit-refusal-key-5d3a"
 SECRET = f"""apiVersion: v1
@@ -70,11 +70,6 @@ def source(tmp_path):
     return ManifestDir(tmp_path, Runtime())
 
 
-def write(source, name, text):
-    path = source.path / name
-    path.write_text(text)
-    st = path.stat()
-    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))  # visible on coarse clocks too
 
 
 def status_of(runtime: Runtime) -> tuple[int, bytes]:
@@ -104,8 +99,8 @@ def ready(runtime: Runtime, source) -> tuple[int, str]:
     (POLICY.replace("namespace: ns}\nspec:", "namespace: ns\nspec:"), "invalid YAML"),
 ])
 def test_a_policy_file_refused_at_first_sight_stops_traffic_until_a_good_version_loads(source, bad, why):
-    write(source, "keys.yaml", SECRET)
-    write(source, "p.yaml", bad)
+    write_manifest(source.path, "keys.yaml", SECRET)
+    write_manifest(source.path, "p.yaml", bad)
     source.scan()
     [line] = source.runtime.config.refused
     assert line.startswith("p.yaml") and why in line, line
@@ -114,7 +109,7 @@ def test_a_policy_file_refused_at_first_sight_stops_traffic_until_a_good_version
     assert code == 503 and line in text and KEY not in text
     assert {r["file"]: r for r in source.report()}["p.yaml"]["stopsTraffic"] is True
 
-    write(source, "p.yaml", POLICY)
+    write_manifest(source.path, "p.yaml", POLICY)
     source.scan()
     assert source.runtime.config.refused == ()
     assert ready(source.runtime, source) == (200, "ready")
@@ -122,7 +117,7 @@ def test_a_policy_file_refused_at_first_sight_stops_traffic_until_a_good_version
 
 
 def test_removing_the_refused_file_serves_again(source):
-    write(source, "p.yaml", "a: [\n")
+    write_manifest(source.path, "p.yaml", "a: [\n")
     source.scan()
     assert source.runtime.config.refused
     (source.path / "p.yaml").unlink()
@@ -131,9 +126,9 @@ def test_removing_the_refused_file_serves_again(source):
 
 
 def test_a_refused_version_of_a_file_that_was_good_keeps_the_last_good_one_and_traffic_going(source):
-    write(source, "p.yaml", POLICY)
+    write_manifest(source.path, "p.yaml", POLICY)
     source.scan()
-    write(source, "p.yaml", POLICY + AUTHORIZATION)
+    write_manifest(source.path, "p.yaml", POLICY + AUTHORIZATION)
     source.scan()
     assert source.runtime.config.refused == ()
     assert [p.policy.meta.name for p in source.runtime.config.policies] == ["p"]
@@ -142,17 +137,17 @@ def test_a_refused_version_of_a_file_that_was_good_keeps_the_last_good_one_and_t
 
 def test_a_new_empty_file_then_a_refused_version_of_it_stops_traffic(source):
     # An editor's way: create the file, then write it. The empty version held nothing to keep.
-    write(source, "p.yaml", "")
+    write_manifest(source.path, "p.yaml", "")
     source.scan()
     assert source.runtime.config.refused == ()
-    write(source, "p.yaml", POLICY.replace("apiKeyAuthentication", "apiKeyAuthentification"))
+    write_manifest(source.path, "p.yaml", POLICY.replace("apiKeyAuthentication", "apiKeyAuthentification"))
     source.scan()
     assert len(source.runtime.config.refused) == 1
 
 
 def test_a_refused_file_of_keys_only_leaves_traffic_going_and_its_policy_without_those_keys(source):
-    write(source, "p.yaml", POLICY)
-    write(source, "keys.yaml", SECRET.replace(f"stringData: {{api-key: {KEY}}}", "data: {api-key: '***'}"))
+    write_manifest(source.path, "p.yaml", POLICY)
+    write_manifest(source.path, "keys.yaml", SECRET.replace(f"stringData: {{api-key: {KEY}}}", "data: {api-key: '***'}"))
     source.scan()
     assert source.runtime.config.refused == ()
     report = {r["file"]: r for r in source.report()}["keys.yaml"]
@@ -162,25 +157,17 @@ def test_a_refused_file_of_keys_only_leaves_traffic_going_and_its_policy_without
 
 
 def test_a_refused_file_that_once_was_good_is_not_first_sight_after_a_second_bad_version(source):
-    write(source, "p.yaml", POLICY)
+    write_manifest(source.path, "p.yaml", POLICY)
     source.scan()
-    write(source, "p.yaml", "a: [\n")
+    write_manifest(source.path, "p.yaml", "a: [\n")
     source.scan()
-    write(source, "p.yaml", POLICY + AUTHORIZATION)
+    write_manifest(source.path, "p.yaml", POLICY + AUTHORIZATION)
     source.scan()
     assert source.runtime.config.refused == ()
 
 
 # --- the Kubernetes source --------------------------------------------------------------------
 
-KUBECONFIG = """
-apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
-users: [{name: u, user: {token: t}}]
-contexts: [{name: x, context: {cluster: c, user: u}}]
-current-context: x
-"""
 GATEWAY = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway", "metadata": {"name": "gw", "namespace": "ns"},
            "spec": {"gatewayClassName": "agentgateway", "listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}]}}
 
@@ -194,7 +181,7 @@ def policy(**traffic) -> dict:
 @pytest.fixture
 def cluster(tmp_path):
     path = tmp_path / "kubeconfig"
-    path.write_text(KUBECONFIG)
+    path.write_text(OFFLINE_KUBECONFIG)
     source = KubeSource(Runtime(), str(path), write_status=False)
     source._event("ADDED", GATEWAY)
     return source

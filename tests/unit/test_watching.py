@@ -1,11 +1,10 @@
 """The file config source: changes apply, bad files keep their last good version."""
 
-import os
-
 import pytest
 
 from reference.runtime import Runtime
 from reference.watching import ManifestDir
+from helpers import write_manifest
 
 SECRET = """apiVersion: v1
 kind: Secret
@@ -29,12 +28,6 @@ def source(tmp_path):
     return ManifestDir(tmp_path, Runtime())
 
 
-def write(source, name, text):
-    path = source.path / name
-    path.write_text(text)
-    # Make sure the change is visible even on coarse mtime clocks.
-    st = path.stat()
-    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
 
 
 def policy_modes(source):
@@ -47,36 +40,36 @@ def test_first_scan_publishes_even_an_empty_directory(source):
 
 
 def test_a_bad_change_keeps_the_last_good_version_and_reports_where(source):
-    write(source, "p.yaml", SECRET % "k1" + "---\n" + POLICY % "Strict")
+    write_manifest(source.path, "p.yaml", SECRET % "k1" + "---\n" + POLICY % "Strict")
     source.scan()
     assert policy_modes(source) == ["Strict"]
 
-    write(source, "p.yaml", SECRET % "k1" + "---\n" + POLICY % "Sometimes")
+    write_manifest(source.path, "p.yaml", SECRET % "k1" + "---\n" + POLICY % "Sometimes")
     source.scan()
     assert policy_modes(source) == ["Strict"]
     [report] = source.report()
     assert report["error"].startswith("p.yaml: document 2: AgentgatewayPolicy ns/p: spec.traffic.apiKeyAuthentication.mode")
 
-    write(source, "p.yaml", SECRET % "k1" + "---\n" + POLICY % "Optional")
+    write_manifest(source.path, "p.yaml", SECRET % "k1" + "---\n" + POLICY % "Optional")
     source.scan()
     assert policy_modes(source) == ["Optional"]
     assert source.report()[0]["error"] is None
 
 
 def test_invalid_yaml_and_dot_files(source):
-    write(source, "good.yaml", POLICY % "Strict")
-    write(source, ".good.yaml.tmp", "{{{ not yaml")
-    write(source, "notes.txt", "ignored")
+    write_manifest(source.path, "good.yaml", POLICY % "Strict")
+    write_manifest(source.path, ".good.yaml.tmp", "{{{ not yaml")
+    write_manifest(source.path, "notes.txt", "ignored")
     source.scan()
     assert [r["file"] for r in source.report()] == ["good.yaml"]
-    write(source, "broken.yml", "a: [\n")
+    write_manifest(source.path, "broken.yml", "a: [\n")
     source.scan()
     assert "broken.yml: invalid YAML" in {r["file"]: r for r in source.report()}["broken.yml"]["error"]
     assert policy_modes(source) == ["Strict"]
 
 
 def test_removing_a_file_removes_its_objects(source):
-    write(source, "p.yaml", POLICY % "Strict")
+    write_manifest(source.path, "p.yaml", POLICY % "Strict")
     source.scan()
     (source.path / "p.yaml").unlink()
     assert source.scan() is True
@@ -84,7 +77,7 @@ def test_removing_a_file_removes_its_objects(source):
 
 
 def test_keys_never_reach_reports_or_problems(source):
-    write(source, "s.yaml", SECRET % "'{\"key\": \"sup3r-s3cret\", \"metadata\": 5}'" + "---\n" + POLICY % "Strict")
+    write_manifest(source.path, "s.yaml", SECRET % "'{\"key\": \"sup3r-s3cret\", \"metadata\": 5}'" + "---\n" + POLICY % "Strict")
     source.scan()
     [policy] = source.runtime.config.policies
     assert policy.problems == ("secret apikey contains invalid key api-key: metadata must be an object",)
@@ -95,7 +88,7 @@ def test_a_revision_is_shown_only_once_its_configuration_is_in_force(source, mon
     """The suite's reference target sends traffic as soon as it sees a file's revision, so
     the revision must not be shown while the configuration built from it is still being
     put in force (scans run in a thread beside the admin endpoint)."""
-    write(source, "p.yaml", POLICY % "Strict")
+    write_manifest(source.path, "p.yaml", POLICY % "Strict")
     source.scan()
     [before] = source.report()
     seen_while_publishing = []
@@ -106,7 +99,7 @@ def test_a_revision_is_shown_only_once_its_configuration_is_in_force(source, mon
         return publish(objects, **kwargs)
 
     monkeypatch.setattr(source.runtime, "publish", watched)
-    write(source, "p.yaml", POLICY % "Optional")
+    write_manifest(source.path, "p.yaml", POLICY % "Optional")
     source.scan()
     assert seen_while_publishing == [[before]]
     [after] = source.report()

@@ -77,15 +77,15 @@ def test_a_target_port_on_a_traffic_policy_breaks_the_crd_rule():
 
 
 def test_every_unsupported_setting_is_named_and_the_first_is_the_field():
-    text = HEAD + TARGETS + API_KEY + "    authorization: {policy: {matchExpressions: ['true']}}\n    cors: {}\n  backend:\n    tls: {}\n"
+    text = HEAD + TARGETS + API_KEY + "    rateLimit: {local: [{requests: 1, unit: Hours}]}\n    cors: {}\n  backend:\n    tls: {}\n"
     err = refusal(text)
-    assert err.field == "spec.traffic.authorization"
+    assert err.field == "spec.traffic.rateLimit"
     assert err.message == "not supported by the reference gateway (also not supported: spec.traffic.cors, spec.backend.tls)"
 
 
 def test_a_setting_set_to_null_is_no_setting():
     # An API server drops null fields before storing the object.
-    [policy] = parse_manifest(HEAD + TARGETS + API_KEY + "    authorization: null\n  frontend: {tracing: null}\n", "p.yaml")
+    [policy] = parse_manifest(HEAD + TARGETS + API_KEY + "    rateLimit: null\n  frontend: {tracing: null}\n", "p.yaml")
     assert policy.api_key is not None and policy.unread == ()
 
 

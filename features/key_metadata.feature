@@ -47,8 +47,6 @@ Feature: A verified key's metadata, used by the policies after authentication
               matchExpressions:
                 - apiKey.group == 'sales'
       """
-    When I send a request to the httpbin app with the key "sales-key-7f3a" in the Authorization header
-    Then the request is forwarded without the credential
     When I send a request to the httpbin app with the key "support-key-2b9c" in the Authorization header
     Then the request fails with a 403 HTTP response code
     And the response body is "authorization failed"
@@ -59,6 +57,8 @@ Feature: A verified key's metadata, used by the policies after authentication
     Then the request is refused with "no API Key found"
     When I send a request to the httpbin app with the key "not-a-team-key" in the Authorization header
     Then the request is refused with "invalid credentials"
+    When I send a request to the httpbin app with the key "sales-key-7f3a" in the Authorization header
+    Then the request is forwarded without the credential
 
   @APIKEY-EXT-111 @KeyMetadata @Authorization
   Scenario: Require rules must all hold: a number compared and a nested field read
@@ -86,11 +86,11 @@ Feature: A verified key's metadata, used by the policies after authentication
                 - apiKey.tier > 2
                 - apiKey.org.team == 'east'
       """
-    When I send a request to the httpbin app with the key "sales-key-7f3a" in the Authorization header
-    Then the request is forwarded without the credential
     When I send a request to the httpbin app with the key "support-key-2b9c" in the Authorization header
     Then the request fails with a 403 HTTP response code
     And the response body is "authorization failed"
+    When I send a request to the httpbin app with the key "sales-key-7f3a" in the Authorization header
+    Then the request is forwarded without the credential
 
   @APIKEY-EXT-112 @KeyMetadata @Authorization
   Scenario: A Deny rule on a boolean refuses the keys it matches, and a key without the field is not denied
@@ -151,7 +151,11 @@ Feature: A verified key's metadata, used by the policies after authentication
                   value: apiKey.user
                 - name: x-team
                   value: apiKey.org.team
+                - name: x-key-seen
+                  value: apiKey.key
       """
+    When I send a request to the httpbin app with the key "not-a-team-key" in the Authorization header
+    Then the request is refused with "invalid credentials"
     When I send a request to the httpbin app with the key "sales-key-7f3a" in the Authorization header
     Then the request is forwarded without the credential
     And httpbin sees the header "X-Authenticated-User" with the value "alice"
@@ -159,10 +163,11 @@ Feature: A verified key's metadata, used by the policies after authentication
     When I send a request to the httpbin app with the headers "Authorization: Bearer support-key-2b9c" and "X-Authenticated-User: mallory"
     Then the request succeeds
     And httpbin sees the header "X-Authenticated-User" with the value "bob"
-    # No key, so no apiKey: the expression fails and the header is removed, the client's own value too.
+    # No key, so no apiKey: each expression fails and its header is removed, the client's own value too.
     When I send a request to the httpbin app with the header "X-Authenticated-User: mallory"
     Then the request succeeds
     And httpbin does not see the header "X-Authenticated-User"
+    And httpbin does not see the header "X-Key-Seen"
 
   @APIKEY-EXT-114 @KeyMetadata @Transformation
   Scenario: apiKey.key reads redacted, never as the key
@@ -189,6 +194,8 @@ Feature: A verified key's metadata, used by the policies after authentication
                 - name: x-key-seen
                   value: apiKey.key
       """
+    When I send a request to the httpbin app without an API key
+    Then the request is refused with "no API Key found"
     When I send a request to the httpbin app with the key "sales-key-7f3a" in the Authorization header
     Then the request is forwarded without the credential
     And httpbin sees the header "X-Key-Seen" with the value "<redacted>"
@@ -277,7 +284,7 @@ Feature: A verified key's metadata, used by the policies after authentication
               matchExpressions:
                 - apiKey.tier == 3 && apiKey.org.level == 2.0 && apiKey.admin == false && has(apiKey.org.team)
       """
-    When I send a request to the httpbin app with the key "sales-key-7f3a" in the Authorization header
-    Then the request is forwarded without the credential
     When I send a request to the httpbin app with the key "support-key-2b9c" in the Authorization header
     Then the request fails with a 403 HTTP response code
+    When I send a request to the httpbin app with the key "sales-key-7f3a" in the Authorization header
+    Then the request is forwarded without the credential

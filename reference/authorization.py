@@ -1,6 +1,6 @@
 """`traffic.authorization`: CEL rules over the request and the verified key, after authentication.
 
-As the product evaluates them (crates/agentgateway/src/http/authorization.rs:254-277): a
+As the product evaluates them (crates/agentgateway/src/http/authorization.rs:255-277): a
 matching Deny refuses; every Require must match; then a matching Allow allows; with no
 Allow matching, the request is refused if there are Allow rules and allowed if there are
 none. An expression that errors matches nothing (`eval_bool`, crates/agentgateway/src/cel/types.rs:746-758),

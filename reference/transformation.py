@@ -46,8 +46,10 @@ def _value(program: Program, variables: Mapping[str, Any]) -> bytes | None:
 
 
 def apply(transformation: Transformation, headers: list[tuple[bytes, bytes]], variables: Mapping[str, Any]) -> list[tuple[bytes, bytes]]:
-    """The request headers after the transformation. Every value is computed from the request as it
-    arrived: the product builds each expression's executor before changing the headers."""
+    """The request headers after the transformation. Every value is computed from the request as
+    authentication left it; in the product a later header's expression sees the headers the
+    earlier ones changed (transformation_cel.rs:284-300, an executor per header), which no
+    scenario depends on."""
     out = list(headers)
     for name, program in transformation.add:
         value = _value(program, variables)

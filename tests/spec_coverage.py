@@ -43,6 +43,7 @@ SECTIONS = {
     "8": "Precedence",
     "9": "Defaults by front end",
     "11": "Versions",
+    "13": "A key's metadata in later policies",
 }
 
 

@@ -128,7 +128,7 @@ def test_removing_the_refused_file_serves_again(source):
 def test_a_refused_version_of_a_file_that_was_good_keeps_the_last_good_one_and_traffic_going(source):
     write_manifest(source.path, "p.yaml", POLICY)
     source.scan()
-    write_manifest(source.path, "p.yaml", POLICY + AUTHORIZATION)
+    write_manifest(source.path, "p.yaml", POLICY + RATE_LIMIT)
     source.scan()
     assert source.runtime.config.refused == ()
     assert [p.policy.meta.name for p in source.runtime.config.policies] == ["p"]
@@ -161,7 +161,7 @@ def test_a_refused_file_that_once_was_good_is_not_first_sight_after_a_second_bad
     source.scan()
     write_manifest(source.path, "p.yaml", "a: [\n")
     source.scan()
-    write_manifest(source.path, "p.yaml", POLICY + AUTHORIZATION)
+    write_manifest(source.path, "p.yaml", POLICY + RATE_LIMIT)
     source.scan()
     assert source.runtime.config.refused == ()
 

@@ -25,8 +25,8 @@ rules on `apiKey` and on the request, and a transformation setting headers from 
 is compared the same way, on requests with keys of different metadata or none.
 
 Runs only with a proxy binary (AGW_AGENTGATEWAY_BINARY, or the build cache);
-AGW_DIFFERENTIAL_PAIRS sets the pairs per combination (default 200; 3,400 gives the
-50,000-pair run). Run: `tox -e differential`, or `pytest tests/integration/test_differential.py -s`.
+AGW_DIFFERENTIAL_PAIRS sets the pairs per combination (default 200; docs/differential.md
+gives the totals). Run: `tox -e differential`, or `pytest tests/integration/test_differential.py -s`.
 """
 
 from __future__ import annotations

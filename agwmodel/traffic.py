@@ -17,6 +17,7 @@ from typing import Literal
 
 # The CRD's HeaderName (agentgateway_policy_types.go:2467-2476): a token, or one of the pseudo-headers.
 _HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+\-.^_`|~]{1,256}")
+PSEUDO_HEADERS = (":authority", ":method", ":path", ":scheme", ":status")
 
 # For the manifest reader's check of field names (manifests._POLICY_FIELDS).
 _HEADERS = [dict.fromkeys(("name", "value"))]
@@ -77,9 +78,8 @@ def _headers(transform: dict, member: str, path: str) -> tuple[HeaderValue, ...]
     out, seen = [], set()
     for here, item in items:
         name = _str(item, "name", here, required=True)
-        if not _HEADER_NAME.fullmatch(name):
-            # Pseudo-headers (`:path`, ...) are allowed by the CRD; this gateway sets real headers only.
-            raise ManifestError("must be an HTTP header name", field=here + "name")
+        if not _HEADER_NAME.fullmatch(name) and name not in PSEUDO_HEADERS:
+            raise ManifestError("must be an HTTP header name, or one of " + ", ".join(PSEUDO_HEADERS), field=here + "name")
         if name.lower() in seen:
             raise ManifestError("duplicate name: the list is a map keyed by name", field=here + "name")
         seen.add(name.lower())
@@ -105,6 +105,9 @@ def unread(traffic: dict, path: str) -> list[str]:
     request = spec.get("request")
     if isinstance(request, dict):
         out += [f"{path}transformation.request.{k}" for k in ("remove", "body", "metadata") if request.get(k) is not None]
+        # Pseudo-headers rewrite the request line, not a header.
+        out += [f"{path}transformation.request.{member}[{i}].name" for member in ("set", "add")
+                for i, item in enumerate(request.get(member) or []) if isinstance(item, dict) and item.get("name") in PSEUDO_HEADERS]
     return out
 
 

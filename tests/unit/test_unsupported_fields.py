@@ -29,6 +29,7 @@ TRANSFORMATION = {
     "request.remove": "{request: {remove: [x]}}",
     "request.body": "{request: {body: '1'}}",
     "request.metadata": "{request: {metadata: {a: '1'}}}",
+    "request.set[0].name": "{request: {set: [{name: ':path', value: \"'/x'\"}]}}",
 }
 AUTHORIZATION = "    authorization: {policy: {matchExpressions: ['true']}}\n"
 FRONTEND = ("accessLog", "connect", "http", "metrics", "networkAuthorization", "proxyProtocol", "tcp", "tls", "tracing")

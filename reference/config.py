@@ -185,7 +185,8 @@ def build(objects: Iterable[m.Resource], gateway_class: str, generation: int = 0
             for target in policy.targets:
                 later[(target.kind, policy.meta.namespace, target.name, target.section_name)].append(policy)
     compiled: dict[tuple[str, str], tuple[RuleSet | None, Transformation | None]] = {
-        (p.meta.namespace, p.meta.name): (p.authorization and RuleSet.of(p.authorization), p.transformation and Transformation.of(p.transformation))
+        (p.meta.namespace, p.meta.name): (p.authorization and RuleSet.of(p.authorization),
+                                          p.transformation and Transformation.of(p.transformation))
         for ps in later.values() for p in ps
     }
 

@@ -403,7 +403,8 @@ def _translate_policies(
         pns, pname = policy.meta.namespace, policy.meta.name
         where = f"AgentgatewayPolicy {pns}/{pname}"
         if policy.unread:
-            raise Untranslatable(f"{where}: {', '.join(policy.unread)} is not translated (only traffic.apiKeyAuthentication, authorization and transformation.request set and add)")
+            raise Untranslatable(f"{where}: {', '.join(policy.unread)} is not translated "
+                                 "(only traffic.apiKeyAuthentication, authorization and transformation.request set and add)")
         if policy.inheritance != "Default":
             raise Untranslatable(
                 f"{where}: strategy.inheritance {policy.inheritance} cannot be expressed: the local configuration's "

@@ -67,6 +67,7 @@ def grpc_message(text: str) -> bytes:
 
 
 async def _refuse(send, reason: str, headers: list[tuple[bytes, bytes]], status: int = 401) -> None:
+    """An authentication refusal (401), or with `status` 403 an authorization one, whose reason is the whole body."""
     message = reason if status != 401 else f"api key authentication failure: {reason}"
     if is_grpc(headers):
         # gRPC clients read the outcome from trailers-only responses: UNAUTHENTICATED is 16, and
@@ -76,7 +77,10 @@ async def _refuse(send, reason: str, headers: list[tuple[bytes, bytes]], status:
         await send({"type": "http.response.start", "status": 200, "headers": grpc})
         await send({"type": "http.response.body", "body": b""})
         return
-    await _plain(send, status, message.encode())
+    if status != 401:
+        await _plain(send, status, message.encode())
+        return
+    await _plain(send, 401, message.encode())
 
 
 class Proxy:

@@ -227,9 +227,9 @@ MUTANTS = [
     Mutant("entry-name-is-a-key", "agwmodel.entries", "        for name in sorted(store.data):\n",
            '        for name in sorted(store.data):\n            keys.append(Found(Entry(name, ""), store, name))\n',
            "every-entry-a-key", ("APIKEY-CORE-084", "APIKEY-CORE-063")),
-    Mutant("entry-name-to-backend", "reference.proxy", "            return credentials.strip(location, headers, query)",
+    Mutant("entry-name-to-backend", "reference.proxy", "            return (*credentials.strip(location, headers, query), decision.entry)",
            "            stripped, rest = credentials.strip(location, headers, query)\n"
-           '            return stripped + [(b"x-api-key-entry", policy.entry_names.get(decision.entry.digest, "").encode())], rest',
+           '            return stripped + [(b"x-api-key-entry", policy.entry_names.get(decision.entry.digest, "").encode())], rest, decision.entry',
            "every-entry-a-key", ("APIKEY-CORE-063",)),
     Mutant("json-detected-untrimmed", "agwmodel.entries", '    if not trimmed.startswith("{"):', '    if not value.startswith("{"):',
            "json-entries", ("APIKEY-EXT-021",)),
@@ -433,9 +433,9 @@ MUTANTS = [
            'if mode == "Permissive":\n        return Decision(True, strip=True)', "permissive-invalid-untouched", ("APIKEY-CORE-010", "APIKEY-EXT-011")),
     Mutant("missing-credential-stripped", "reference.decision", "            return Decision(False, MISSING)\n        return Decision(True)\n",
            "            return Decision(False, MISSING)\n        return Decision(True, strip=True)\n", "missing-nothing-removed", ("APIKEY-CORE-004",)),
-    Mutant("identity-header-added", "reference.proxy", "            return credentials.strip(location, headers, query)",
+    Mutant("identity-header-added", "reference.proxy", "            return (*credentials.strip(location, headers, query), decision.entry)",
            "            stripped, rest = credentials.strip(location, headers, query)\n"
-           '            return stripped + [(b"x-api-key-id", decision.entry.digest.hex()[:12].encode())], rest',
+           '            return stripped + [(b"x-api-key-id", decision.entry.digest.hex()[:12].encode())], rest, decision.entry',
            "no-identity-header", ("APIKEY-CORE-063",)),
     Mutant("host-rewritten", "reference.proxy", "upstream_headers = [(k, v) for k, v in headers if k not in drop]",
            'upstream_headers = [(k, v) for k, v in headers if k not in drop and k != b"host"]', "host-passed", ("APIKEY-DOC-001", "APIKEY-CORE-062")),
@@ -488,8 +488,9 @@ MUTANTS = [
            "pre-routing-most-specific", ("APIKEY-EXT-058",)),
     Mutant("pre-routing-keeps-credential", "reference.proxy",
            "            outcome = await self._authenticate(view.pre_policy, headers, query, send, None)\n            if outcome is None:\n                return\n"
-           "            headers, query = outcome\n",
-           "            outcome = await self._authenticate(view.pre_policy, headers, query, send, None)\n            if outcome is None:\n                return\n",
+           "            headers, query, verified = outcome\n",
+           "            outcome = await self._authenticate(view.pre_policy, headers, query, send, None)\n            if outcome is None:\n                return\n"
+           "            verified = outcome[2]\n",
            "pre-routing-removes", ("APIKEY-EXT-055",)),
     # 6. What the backend sees: the metadata later policies read
     Mutant("metadata-not-flattened", "reference.cel", 'return {**_as_struct(dict(metadata or {})), "key": REDACTED}',

@@ -93,3 +93,23 @@ spec:
     authorization: {policy: {matchExpressions: [a]}}
 """))
     assert agw.downstream_policies(allow) == {"authorization": {"rules": ["a"]}}
+
+
+def test_a_gateway_policy_becomes_one_local_entry_per_field():
+    # The proxy takes exactly one policy per top-level entry (crates/agentgateway/src/types/local.rs:2855-2856).
+    manifest = """
+apiVersion: agentgateway.dev/v1alpha1
+kind: AgentgatewayPolicy
+metadata: {name: p, namespace: agentgateway-system}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: agentgateway-proxy}]
+  traffic:
+    apiKeyAuthentication: {mode: Strict, secretRef: {name: apikey}}
+    authorization: {policy: {matchExpressions: ["apiKey.group == 'a'"]}}
+    transformation: {request: {add: [{name: x-user, value: apiKey.user}]}}
+"""
+    from test_agw_config import translate
+
+    entries = translate(manifest).config["policies"]
+    assert [list(e["policy"]) for e in entries] == [["apiKey"], ["authorization"], ["transformations"]]
+    assert [e["name"]["name"] for e in entries] == ["p/0", "p/1", "p/2"]

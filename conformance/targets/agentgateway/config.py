@@ -419,13 +419,16 @@ def _translate_policies(
         n = 0
 
         def add(target: dict) -> None:
+            # One entry per policy field: a top-level entry holds exactly one
+            # (crates/agentgateway/src/types/local.rs:2855-2856); a route's inline policies may hold several.
             nonlocal n
-            entry = {"name": {"name": f"{pname}/{n}", "namespace": pns}, "target": target}
-            if phase != "route":
-                entry["phase"] = phase
-            entry["policy"] = body
-            policies.append(entry)
-            n += 1
+            for name, value in body.items():
+                entry = {"name": {"name": f"{pname}/{n}", "namespace": pns}, "target": target}
+                if phase != "route":
+                    entry["phase"] = phase
+                entry["policy"] = {name: value}
+                policies.append(entry)
+                n += 1
 
         for ref in policy.targets:
             if ref.kind not in ("Gateway", "HTTPRoute"):

@@ -509,7 +509,7 @@ _UNREAD_TRAFFIC = (
 # Read by agwmodel.traffic: authorization and request transformations.
 _READ_TRAFFIC = ("apiKeyAuthentication", "phase", "authorization", "transformation")
 
-# Imported here, not at the top: it reads with the helpers above.
+# Imported here, not at the top: it reads with the functions above.
 from . import traffic as traffic_parts  # noqa: E402
 
 _POLICY_FIELDS = {

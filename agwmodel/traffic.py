@@ -112,5 +112,5 @@ def unread(traffic: dict, path: str) -> list[str]:
 
 
 # At the end: `manifests` imports this module while it is being built, and needs only FIELDS
-# from it then; these helpers are defined before that point of `manifests`.
+# from it then; these functions are defined before that point of `manifests`.
 from .manifests import ManifestError, _enum, _list, _mapping, _mappings, _str  # noqa: E402

@@ -32,6 +32,7 @@ import logging
 from collections.abc import Callable, Iterable
 
 import pytest
+
 from agwmodel.entries import InvalidEntry, go_trim, json_members, read_entry
 
 from .pytest_bdd_gaps import record_of

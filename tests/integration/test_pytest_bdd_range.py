@@ -31,7 +31,8 @@ KEY = "N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy"  # in the scenarios' te
 # reference skips (it points at its line in the feature file).
 PATHS = ["features/credentials.feature", "features/decision_table.feature"]
 SELECTION = ["-k", "APIKEY-CORE-001 or APIKEY-CORE-003 or APIKEY-EXT-012"]
-OUTLINE_TEST = "features/credentials.feature::APIKEY-CORE-003 In Strict mode, a header without the Bearer prefix counts as no key: <case>[a bare key]"
+OUTLINE_TEST = ("features/credentials.feature::APIKEY-CORE-003 In Strict mode, a header without the Bearer prefix counts as no key: "
+                "<case>[a bare key]")
 
 
 def dependencies() -> list[Requirement]:

@@ -16,18 +16,29 @@ class _Recorder:
 
     def __init__(self) -> None:
         self.options: list[tuple[tuple[str, ...], dict]] = []
+        self.groups: list[str] = []  # the group of each option, as `pytest --help` titles it
 
-    def getgroup(self, name: str, description: str = "") -> _Recorder:
-        return self
+    def getgroup(self, name: str, description: str = "") -> _Group:
+        return _Group(self, description)
+
+
+class _Group:
+    def __init__(self, recorder: _Recorder, description: str) -> None:
+        self.recorder, self.description = recorder, description
 
     def addoption(self, *names: str, **attrs) -> None:
-        self.options.append((names, attrs))
+        self.recorder.options.append((names, attrs))
+        self.recorder.groups.append(self.description)
+
+
+def _record() -> _Recorder:
+    recorder = _Recorder()
+    options.add(recorder)
+    return recorder
 
 
 def recorded() -> list[tuple[tuple[str, ...], dict]]:
-    recorder = _Recorder()
-    options.add(recorder)
-    return recorder.options
+    return _record().options
 
 
 def _usage(names: tuple[str, ...], attrs: dict) -> str:
@@ -40,9 +51,11 @@ def _usage(names: tuple[str, ...], attrs: dict) -> str:
 
 
 def table() -> list[str]:
-    """One row per option, in the order `pytest --help` lists them."""
-    lines = ["| option | what it does |", "|---|---|"]
-    for names, attrs in recorded():
+    """One row per option, in the order `pytest --help` lists them, with the targets it applies to."""
+    lines = ["| option | what it does | only with |", "|---|---|---|"]
+    recorder = _record()
+    for (names, attrs), group in zip(recorder.options, recorder.groups):
         help_text = " ".join(str(attrs.get("help", "")).split()).replace("|", "\\|")
-        lines.append(f"| `{_usage(names, attrs)}` | {help_text} |")
+        only = group.partition(", only with ")[2]
+        lines.append(f"| `{_usage(names, attrs)}` | {help_text} | {only} |")
     return lines

@@ -16,6 +16,7 @@ the names. With the page's own names nothing is rendered: a manifest is applied 
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, fields
 
 import yaml
@@ -47,6 +48,9 @@ class Deployment:
         """For the report: every value (in the report's camelCase), and which differ from the page."""
         out = {_camel(f.name): getattr(self, f.name) for f in fields(self)}
         out["differsFromDocs"] = [_camel(name) for name in self.changed()]
+        note = self.change_note()
+        if note is not None:
+            out["note"] = note + "; the docs-page scenarios applied the page's manifests with these names"
         return out
 
     def change_note(self) -> str | None:
@@ -70,6 +74,13 @@ class Deployment:
 
     def listener(self, name: str) -> str:
         return self.listener_name if name == DOCS.listener_name else name
+
+    def object_names(self, text: str) -> str:
+        """`text` with each `NAMESPACE/NAME` of the page's namespaces (as status messages name
+        objects: `secret agentgateway-system/nope not found`) written with this deployment's names."""
+        if not self.changed():
+            return text
+        return _QUALIFIED.sub(lambda m: f"{self.namespace(m[1])}/{self.gateway(m[2])}", text)
 
     # --- manifests -----------------------------------------------------------------------
 
@@ -143,6 +154,7 @@ class Deployment:
 
 
 DOCS = Deployment()
+_QUALIFIED = re.compile(rf"(?<![\w./-])({re.escape(DOCS.gateway_namespace)}|{re.escape(DOCS.backend_namespace)})/([a-z0-9][a-z0-9.-]*)")
 
 
 def _dicts(value) -> list[dict]:

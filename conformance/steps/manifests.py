@@ -21,6 +21,7 @@ import logging
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 from pytest_bdd import given, parsers, then, when
 
@@ -131,12 +132,15 @@ PAGE_SENTENCES = {
 def _page_step(sentence: str):
     kind, check = PAGE_SENTENCES[sentence]
 
-    def apply_from_page(world: World, docstring: str | None) -> None:
+    def apply_from_page(world: World, docstring: str | None, request: pytest.FixtureRequest) -> None:
         manifest = rendered(world, docstring, sentence)
         if manifest != docstring:
-            # The page's manifest is not applied as the page writes it; the log (and the
-            # report's run.target.deployment) say so.
-            _log.info("the page's manifest is applied with this deployment's names: %s", world.target.deployment.change_note())
+            # The page's manifest is not applied as the page writes it: the log, the
+            # scenario's record (a JUnit property) and the report's run.target.deployment say so.
+            note = f"the page's manifest is applied with this deployment's names ({world.target.deployment.change_note()})"
+            _log.info("%s: %s", sentence, note)
+            if ("deployment", note) not in request.node.user_properties:
+                request.node.user_properties.append(("deployment", note))
         docs = check_words(world, sentence, manifest, verb="create" if sentence.startswith("I create") else "apply", kinds={kind})
         wrong = check(docs)
         assert wrong is None, f"the step '{sentence}' needs {wrong}"

@@ -229,10 +229,10 @@ def ca_problem(path: str) -> str | None:
     """Why `path` holds no CA certificates to verify the gateway with, in one line, or None."""
     try:
         tls_context(path)
+    except ssl.SSLError as exc:  # before OSError, of which it is one
+        return f"not a PEM file of CA certificates ({exc.reason or exc})"
     except OSError as exc:
         return exc.strerror or str(exc)
-    except ssl.SSLError as exc:
-        return f"not a PEM file of CA certificates ({exc.reason or exc})"
     return None
 
 

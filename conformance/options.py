@@ -65,6 +65,9 @@ def check(config: pytest.Config) -> None:
     bad = sorted(i for i in config.getoption("skip_tests") if not ft.ID_PATTERN.match(i))
     if bad:
         raise pytest.UsageError(f"--skip-tests: {', '.join(bad)} is not a scenario ID (like APIKEY-EXT-012)")
+    port = config.getoption("listener_port")
+    if not 0 < port < 65536:
+        raise pytest.UsageError(f"--listener-port {port}: a port is 1 to 65535")
     for name in ("convergence_threshold", "convergence_timeout", "convergence_interval", "load_seconds", "load_clients", "hostile_slow_limit"):
         if config.getoption(name) <= 0:
             raise pytest.UsageError(f"--{name.replace('_', '-')} must be greater than 0")

@@ -15,9 +15,9 @@ import pytest
 from helpers import OFFLINE_KUBECONFIG, ROOT
 
 from conformance.deployment import Deployment
+from conformance.http import Request, Response
 from conformance.targets import base_route
 from conformance.targets.base import AddressTarget
-from conformance.http import Request
 
 
 def _openssl(*args: str, cwd) -> None:
@@ -75,7 +75,7 @@ def https_gateway(pki):
         server.server_close()
 
 
-def _send(address: str, ca) -> object:
+def _send(address: str, ca) -> Response:
     target = AddressTarget(address, request_timeout=5, gateway_ca=str(ca) if ca else None)
     try:
         return target.send(Request(method="GET", path="/headers", host="api.vendor.test"))

@@ -9,36 +9,26 @@ for it (`<!-- generated: options -->`), with the result tables.
 from __future__ import annotations
 
 from . import options
+from .targets import catalog
 
 
 class _Recorder:
-    """Takes the calls `options.add` makes on pytest's parser and its option group."""
+    """Takes the calls `options.add` makes on pytest's parser and its option groups."""
 
     def __init__(self) -> None:
         self.options: list[tuple[tuple[str, ...], dict]] = []
-        self.groups: list[str] = []  # the group of each option, as `pytest --help` titles it
 
-    def getgroup(self, name: str, description: str = "") -> _Group:
-        return _Group(self, description)
-
-
-class _Group:
-    def __init__(self, recorder: _Recorder, description: str) -> None:
-        self.recorder, self.description = recorder, description
+    def getgroup(self, name: str, description: str = "") -> _Recorder:
+        return self
 
     def addoption(self, *names: str, **attrs) -> None:
-        self.recorder.options.append((names, attrs))
-        self.recorder.groups.append(self.description)
-
-
-def _record() -> _Recorder:
-    recorder = _Recorder()
-    options.add(recorder)
-    return recorder
+        self.options.append((names, attrs))
 
 
 def recorded() -> list[tuple[tuple[str, ...], dict]]:
-    return _record().options
+    recorder = _Recorder()
+    options.add(recorder)
+    return recorder.options
 
 
 def _usage(names: tuple[str, ...], attrs: dict) -> str:
@@ -51,11 +41,11 @@ def _usage(names: tuple[str, ...], attrs: dict) -> str:
 
 
 def table() -> list[str]:
-    """One row per option, in the order `pytest --help` lists them, with the targets it applies to."""
+    """One row per option, in the order `pytest --help` lists them, with the targets that read it
+    when not every target does (as they declare it: conformance/targets/catalog.py)."""
     lines = ["| option | what it does | only with |", "|---|---|---|"]
-    recorder = _record()
-    for (names, attrs), group in zip(recorder.options, recorder.groups):
+    for names, attrs in recorded():
         help_text = " ".join(str(attrs.get("help", "")).split()).replace("|", "\\|")
-        only = group.partition(", only with ")[2]
+        only = ", ".join(k.selected_by for k in catalog.declared_by(catalog.Option(names)))
         lines.append(f"| `{_usage(names, attrs)}` | {help_text} | {only} |")
     return lines

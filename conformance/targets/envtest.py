@@ -117,7 +117,8 @@ class EnvtestTarget(KubernetesTarget):
             httpbin.wait_until(lambda: answers(f"http://{backend_ip}:{httpbin_port}/status/200"), self.timeout, "ready")
             self.backend = f"{backend_ip}:{httpbin_port}"
             gateway = Program("gateway", [*self.gateway_command, "serve", "--kubeconfig", self.kubeconfig,
-                                          "--listen", f"127.0.0.1:{gw_port}", "--admin", f"127.0.0.1:{admin_port}"],
+                                          "--listen", f"127.0.0.1:{gw_port}", "--admin", f"127.0.0.1:{admin_port}",
+                                          "--gateway-class", self.deployment.gateway_class],
                               self.workdir, {**os.environ, "PYTHONUNBUFFERED": "1"})
             self.programs.append(gateway)
             gateway.wait_until(lambda: answers(f"http://127.0.0.1:{admin_port}/healthz/ready"), self.timeout, "ready")

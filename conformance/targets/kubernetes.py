@@ -11,6 +11,7 @@ import binascii
 import hashlib
 import re
 import socket
+import ssl
 
 import httpx
 import pytest
@@ -24,7 +25,7 @@ from lightkube.types import PatchType
 from .. import profiles as ft
 from ..waiting import wait_until
 from . import base_route
-from .base import NotShown, ObjectRef, Refused, Target, base_manifest, documents
+from .base import NotShown, ObjectRef, Refused, Target, documents, tls_context
 
 FIELD_MANAGER = "agw-conformance"
 
@@ -69,9 +70,18 @@ class KubernetesTarget(Target):
             raise pytest.UsageError(f"--gateway-address {address}: give a URL, such as http://192.0.2.10:80")
         if config.getoption("install_base") and not config.getoption("backend_address"):
             raise pytest.UsageError("--install-base needs --backend-address HOST:PORT (the httpbin the base EndpointSlice points at)")
+        ca = config.getoption("gateway_ca")
+        if ca is not None:
+            problem = ca_problem(ca)
+            if problem is not None:
+                raise pytest.UsageError(f"--gateway-ca {ca}: cannot be used: {problem}")
+            if not address.startswith("https://"):
+                raise pytest.UsageError(f"--gateway-ca verifies an https address; --gateway-address {address} is not one")
         # A cluster could run anything: claim only the core unless told otherwise.
-        return cls(kubeconfig, address, frozenset(ft.in_profile(ft.CORE)), config.getoption("install_base"),
-                   config.getoption("backend_address"), config.getoption("convergence_timeout"))
+        target = cls(kubeconfig, address, frozenset(ft.in_profile(ft.CORE)), config.getoption("install_base"),
+                     config.getoption("backend_address"), config.getoption("convergence_timeout"))
+        target.gateway_ca = ca
+        return target
 
     @property
     def gateway_url(self) -> str:
@@ -101,7 +111,7 @@ class KubernetesTarget(Target):
         if not self.install:
             # The cluster brings its own "Before you begin": the address must serve it now.
             # (With --install-base the suite creates it, after this check.)
-            base_route.check(self.address, timeout=5)
+            base_route.check(self.address, timeout=5, deployment=self.deployment, gateway_ca=self.gateway_ca)
 
     def start(self) -> None:
         self.client = Client(config=KubeConfig.from_file(self.kubeconfig), field_manager=FIELD_MANAGER)
@@ -117,8 +127,8 @@ class KubernetesTarget(Target):
         if not self.install:
             return
         host, _, port = self.backend.rpartition(":")
-        self._base += self.apply(base_manifest("base.yaml"))
-        self._base += self.apply(base_manifest("endpointslice.yaml", address=host, port=port))
+        for manifest in self.base_manifests(host, port):
+            self._base += self.apply(manifest)
 
     def apply(self, manifest: str) -> list[ObjectRef]:
         refs = []
@@ -213,6 +223,17 @@ class KubernetesTarget(Target):
             except (binascii.Error, ValueError):
                 continue  # an API server never stores such a value; no key comes from it
         return digests
+
+
+def ca_problem(path: str) -> str | None:
+    """Why `path` holds no CA certificates to verify the gateway with, in one line, or None."""
+    try:
+        tls_context(path)
+    except ssl.SSLError as exc:  # before OSError, of which it is one
+        return f"not a PEM file of CA certificates ({exc.reason or exc})"
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
 
 
 def kubeconfig_problem(path: str) -> str | None:

@@ -9,7 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .base import ObjectRef, Target, base_manifest
+from .base import ObjectRef, Target
 from .processes import Program, answers, listening, stop_all
 
 
@@ -50,5 +50,5 @@ class LocalTarget(Target):
                 self._tmp.cleanup()
 
     def install_base(self) -> None:
-        self.apply(base_manifest("base.yaml"))
-        self.apply(base_manifest("endpointslice.yaml", address=self.backend[0], port=str(self.backend[1])))
+        for manifest in self.base_manifests(self.backend[0], str(self.backend[1])):
+            self.apply(manifest)

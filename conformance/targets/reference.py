@@ -18,6 +18,7 @@ from pathlib import Path
 
 import yaml
 
+from .. import profiles as ft
 from ..http import control_get
 from ..waiting import POLL, wait_until
 from .base import ObjectRef, Refused, documents
@@ -61,6 +62,10 @@ class ReferenceTarget(LocalTarget):
         self._admin = ""
         self._gateway = ""
 
+    @classmethod
+    def from_options(cls, config) -> ReferenceTarget:
+        return cls(ft.REFERENCE_FEATURES, command=config.getoption("reference_command"), timeout=config.getoption("convergence_timeout"))
+
     @property
     def confirms_changes(self) -> bool:
         # `apply` and `delete` wait until the admin endpoint shows the file's revision, which
@@ -89,7 +94,7 @@ class ReferenceTarget(LocalTarget):
              # Scanning a handful of files is cheap; a short interval keeps each apply quick.
              "--poll-interval", "0.02",
              # /status/keys: what the gateway loaded from each Secret, for `loaded_key_digests`.
-             "--admin-key-digests", *self.serve_flags],
+             "--admin-key-digests", "--gateway-class", self.deployment.gateway_class, *self.serve_flags],
             self.workdir,
             env,
             sockets=(traffic, admin),

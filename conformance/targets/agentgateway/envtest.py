@@ -106,8 +106,6 @@ class AgentgatewayEnvtestTarget(EnvtestTarget):
 
     @classmethod
     def from_options(cls, config: pytest.Config) -> AgentgatewayEnvtestTarget:
-        if config.getoption("reference_command"):
-            raise pytest.UsageError("--reference-command has no effect with --envtest-gateway=agentgateway")
         source = os.environ.get("AGW_AGENTGATEWAY_SRC", "")
         if not source:
             raise pytest.UsageError("--envtest-gateway=agentgateway needs AGW_AGENTGATEWAY_SRC, an agentgateway source tree to build from")

@@ -23,7 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from conformance.targets.agentgateway.builds import cached_proxy
+from conformance.targets.agentgateway.builds import binary_version, cached_proxy
 
 from . import anchor, measure
 from . import keys as bench_keys
@@ -219,8 +219,6 @@ def _anchor(stack, wrk, key, args, report) -> None:
     report.say("\n## In front of a static backend: the reference against the real agentgateway proxy (Strict, 1 key)")
     binary = args.agentgateway_binary
     if binary:
-        from conformance.targets.agentgateway.builds import binary_version
-
         report.say(f"agentgateway: {binary_version(binary)}")
     else:
         report.say("agentgateway: no binary (--agentgateway-binary, AGW_AGENTGATEWAY_BINARY or a build in the cache), so no anchor")

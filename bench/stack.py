@@ -14,8 +14,9 @@ from pathlib import Path
 
 import httpx
 
-from conformance.targets.base import base_manifest
-from conformance.targets.processes import Program, answers, free_port
+from conformance.processes import Program, answers, free_port
+from conformance.targets.agentgateway import config as agw_config
+from conformance.targets.base import ObjectRef, base_manifest, documents
 
 from . import keys as bench_keys
 
@@ -114,9 +115,6 @@ class Stack:
 
     def agentgateway(self, binary: str, key: str, backend_port: int) -> str:
         """The real agentgateway proxy with the same Strict one-key policy, configured by the suite's translation."""
-        from conformance.targets.agentgateway import config as agw_config
-        from conformance.targets.base import ObjectRef, documents
-
         texts = [base_manifest("base.yaml"), base_manifest("endpointslice.yaml", address="127.0.0.1", port=str(backend_port)),
                  *key_files([key]).values()]
         objects = {ObjectRef.of(doc): doc for text in texts for doc in documents(text)}

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import httpx
 
-from .. import waiting
-from ..http import control_get
+from . import waiting
+from .http import control_get
 
 
 def answers(url: str) -> bool:

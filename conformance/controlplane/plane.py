@@ -19,7 +19,7 @@ from typing import Any, Self
 import httpx
 import yaml
 
-from ..targets.processes import Program, free_port, stop_all
+from ..processes import Program, free_port, stop_all
 from ..waiting import POLL, wait_until
 from .assets import ControlPlaneError, check_assets, find_assets, find_crds
 

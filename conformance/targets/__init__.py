@@ -14,7 +14,9 @@ import pytest
 
 from .. import profiles as ft
 from ..provenance import DISTRIBUTION
+from .agentgateway.local import AgentgatewayLocalTarget
 from .base import Target
+from .reference import ReferenceTarget
 
 
 def make_target(config: pytest.Config) -> Target:
@@ -30,11 +32,7 @@ def make_target(config: pytest.Config) -> Target:
     if target == "kind":
         return _cluster(target, "kind", "KindTarget").from_options(config)
     if target == "agentgateway-local":
-        from .agentgateway.local import AgentgatewayLocalTarget
-
         return AgentgatewayLocalTarget.from_options(config)
-    from .reference import ReferenceTarget
-
     return ReferenceTarget(ft.REFERENCE_FEATURES, command=config.getoption("reference_command"), timeout=config.getoption("convergence_timeout"))
 
 

@@ -20,8 +20,9 @@ import pytest
 
 from .. import profiles as ft
 from ..controlplane import ControlPlane, ControlPlaneError, build_script, find_assets
+from ..processes import Program, answers, free_port, host_address, stop_all
+from ..provenance import suite_version
 from .kubernetes import KubernetesTarget
-from .processes import Program, answers, free_port, host_address, stop_all
 
 Progress = Callable[[str], None]
 
@@ -134,8 +135,6 @@ class EnvtestTarget(KubernetesTarget):
         return {**self.gateway_versions(), "kube-apiserver": self.apiserver_version()}
 
     def gateway_versions(self) -> dict[str, str]:
-        from ..report import suite_version
-
         return {"reference gateway": suite_version()}
 
     def apiserver_version(self) -> str:

@@ -9,8 +9,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ..processes import Program, answers, listening, stop_all
 from .base import ObjectRef, Target, base_manifest
-from .processes import Program, answers, listening, stop_all
 
 
 class LocalTarget(Target):

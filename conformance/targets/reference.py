@@ -19,10 +19,11 @@ from pathlib import Path
 import yaml
 
 from ..http import control_get
+from ..processes import Program, answers, listening
+from ..provenance import suite_version
 from ..waiting import POLL, wait_until
 from .base import ObjectRef, Refused, documents
 from .local import LocalTarget
-from .processes import Program, answers, listening
 
 
 def _filename(ref: ObjectRef) -> str:
@@ -69,8 +70,6 @@ class ReferenceTarget(LocalTarget):
         return not any(flag.startswith("--workers") for flag in self.serve_flags)
 
     def versions(self) -> dict[str, str]:
-        from ..report import suite_version
-
         return {"reference gateway": suite_version()}
 
     # --- lifecycle --------------------------------------------------------------------

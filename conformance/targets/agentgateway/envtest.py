@@ -29,9 +29,11 @@ from __future__ import annotations
 import base64
 import os
 import shutil
+import signal
 import socket
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -39,9 +41,9 @@ import yaml
 
 from ... import profiles as ft
 from ...controlplane import ControlPlane
+from ...processes import Program, answers, free_port, host_address, stop_all
 from ...waiting import POLL, wait_until
 from ..envtest import EnvtestTarget
-from ..processes import Program, answers, free_port, host_address, stop_all
 from .builds import CONTROLLER_BUILD, PROXY_BUILD, binary_version, run_build
 from .pod import LocalPod, Mount, local_pod
 
@@ -339,9 +341,6 @@ def _accepts(host: str, port: int) -> bool:
 
 
 if __name__ == "__main__":  # pragma: no cover -- for people: bring it all up, print where, wait for Ctrl-C
-    import signal
-    import threading
-
     source = os.environ.get("AGW_AGENTGATEWAY_SRC") or sys.exit("set AGW_AGENTGATEWAY_SRC")
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):  # handled, so that what was started is stopped

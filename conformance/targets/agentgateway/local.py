@@ -48,10 +48,10 @@ import pytest
 
 from ... import profiles as ft
 from ...http import control_get
+from ...processes import Program, answers, free_port
 from ...waiting import POLL, wait_until
 from ..base import NotShown, ObjectRef, Refused, documents
 from ..local import LocalTarget
-from ..processes import Program, answers, free_port
 from ..reference import as_api_server_returns
 from . import config as agw_config
 from .builds import PROXY_BUILD, binary_version, run_build

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from ..http import Request, Response
+from ..http import Request, Response, control_get
 
 
 @dataclass(frozen=True, order=True)
@@ -206,6 +206,11 @@ class Target(abc.ABC):
         except httpx.HTTPError as exc:
             return Response(0, (), b"", error=f"{type(exc).__name__}: {exc}")
         return Response(response.status_code, tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw), body)
+
+    def control_get(self, url: str, timeout: float) -> httpx.Response:
+        """A GET to one of the target's own programs (an admin endpoint), over the target's
+        pooled connections, closed with them (`close_transport`)."""
+        return control_get(self._client_transport(), url, timeout)
 
     def _client_transport(self) -> httpx.HTTPTransport:
         if self._transport is None:

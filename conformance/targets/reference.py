@@ -18,7 +18,6 @@ from pathlib import Path
 
 import yaml
 
-from ..http import control_get
 from ..processes import Program, answers, listening
 from ..provenance import suite_version
 from ..waiting import POLL, wait_until
@@ -175,7 +174,7 @@ class ReferenceTarget(LocalTarget):
         os.replace(tmp, path)
 
     def _admin_json(self, path: str) -> dict:
-        response = control_get(self._admin + path, timeout=10)
+        response = self.control_get(self._admin + path, timeout=10)
         response.raise_for_status()
         return response.json()
 

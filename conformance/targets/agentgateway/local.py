@@ -47,7 +47,6 @@ import httpx
 import pytest
 
 from ... import profiles as ft
-from ...http import control_get
 from ...processes import Program, answers, free_port
 from ...waiting import POLL, wait_until
 from ..base import NotShown, ObjectRef, Refused, documents
@@ -256,7 +255,7 @@ class AgentgatewayLocalTarget(LocalTarget):
 
     def _in_force(self, marker: str) -> bool:
         try:
-            response = control_get(f"http://127.0.0.1:{self.ports.admin}/config_dump", timeout=5)
+            response = self.control_get(f"http://127.0.0.1:{self.ports.admin}/config_dump", timeout=5)
         except httpx.HTTPError:
             return False
         return response.status_code == 200 and marker in response.text

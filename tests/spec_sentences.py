@@ -23,7 +23,7 @@ from dataclasses import dataclass
 ANCHORED = ("2", "3")  # the spec's sections whose sentences are rules, one each
 ANCHOR = re.compile(r'<a id="rule-([a-z0-9]+(?:-[a-z0-9]+)*)"></a>')
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
-_HEADING = re.compile(r"^## (\d+)\. ", re.MULTILINE)
+_HEADING = re.compile(r"^## (\d+)\. (.*)$", re.MULTILINE)
 _ITEM = re.compile(r"^\s*(?:[-*] |\d+\. )")
 CITATION = "Source:"
 
@@ -34,6 +34,11 @@ class Sentence:
     key: str | None  # from its anchor; None when it has none
     text: str  # as written, its anchor removed and its lines joined
     anchors: int  # how many anchors it holds (one, at its start, when it is right)
+
+
+def titles(spec: str) -> dict[str, str]:
+    """The spec's sections, number -> title, in its order: the one place they are written."""
+    return {heading.group(1): heading.group(2).strip() for heading in _HEADING.finditer(spec)}
 
 
 def section_body(spec: str, number: str) -> str:

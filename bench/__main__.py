@@ -24,6 +24,7 @@ import tempfile
 from pathlib import Path
 
 from conformance.targets.agentgateway.builds import binary_version, cached_proxy
+from conformance.waiting import TIMEOUTS
 
 from . import anchor, measure
 from . import keys as bench_keys
@@ -179,7 +180,7 @@ def _throughput(stack, wrk, echo, one_key, many, args, report) -> None:
     gateway.wait_for(one_key, 200)
     variants["strict-1"] = gateway.url
     gateway = stack.gateway("gw-many", key_files(many))
-    gateway.wait_for(many[-1], 200, timeout=120)
+    gateway.wait_for(many[-1], 200, timeout=TIMEOUTS.bench_load)
     variants["strict-many"] = gateway.url
     variants["naive"] = stack.naive()
     labels = {"echo": "echo backend alone", "none": "reference gateway, no policy", "strict-1": "reference gateway, Strict, 1 key",

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from . import waiting
+from .waiting import TIMEOUTS
 from .http import control_get
 
 
@@ -27,7 +28,7 @@ def answers(url: str) -> bool:
     of a millisecond (one that loads the CA bundle costs tens)."""
     with httpx.HTTPTransport(verify=False) as transport:
         try:
-            return control_get(transport, url, timeout=1).status_code == 200
+            return control_get(transport, url, timeout=TIMEOUTS.readiness_probe).status_code == 200
         except httpx.HTTPError:
             return False
 
@@ -110,7 +111,7 @@ class Program:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, sig)
 
-    def stop(self, grace: float = 5.0) -> None:
+    def stop(self, grace: float = TIMEOUTS.stop_grace) -> None:
         try:
             if self.running:
                 self.signal(signal.SIGTERM)

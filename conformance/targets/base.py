@@ -16,6 +16,7 @@ import httpx
 import yaml
 
 from ..http import Request, Response, control_get
+from ..waiting import TIMEOUTS
 
 
 @dataclass(frozen=True, order=True)
@@ -176,7 +177,7 @@ class Target(abc.ABC):
     # Each request is bounded so that a gateway which accepts a connection and never
     # answers costs one failed attempt, not a hung run. The plugin lowers it to fit the
     # convergence budget.
-    request_timeout: float = 10.0
+    request_timeout: float = TIMEOUTS.request
     _transport: httpx.HTTPTransport | None = None
 
     def send(self, request: Request) -> Response:

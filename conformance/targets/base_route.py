@@ -24,6 +24,7 @@ from __future__ import annotations
 import secrets
 
 from ..http import Request, Response
+from ..waiting import TIMEOUTS
 from .base import AddressTarget
 
 HOST = "www.example.com"
@@ -37,7 +38,7 @@ class NotTheBaseRoute(RuntimeError):
     """The address does not serve the base route; the message says what it answered."""
 
 
-def check(address: str, timeout: float = 5.0) -> None:
+def check(address: str, timeout: float = TIMEOUTS.api_request) -> None:
     """Raise NotTheBaseRoute unless `address` serves the base route (see the module docstring)."""
     probe = secrets.token_hex(12)
     request = Request(method="GET", path=PATH, host=HOST).with_header(PROBE_HEADER, probe)

@@ -20,7 +20,7 @@ import yaml
 
 from ..processes import Program, answers, listening
 from ..provenance import suite_version
-from ..waiting import POLL, wait_until
+from ..waiting import POLL, TIMEOUTS, wait_until
 from .base import ObjectRef, Refused, documents
 from .local import LocalTarget
 
@@ -53,7 +53,7 @@ def _refusal(source: dict) -> Refused | None:
 class ReferenceTarget(LocalTarget):
     name = "reference"
 
-    def __init__(self, supported: frozenset[str], command: str | None = None, workdir: Path | None = None, timeout: float = 30.0,
+    def __init__(self, supported: frozenset[str], command: str | None = None, workdir: Path | None = None, timeout: float = TIMEOUTS.change,
                  serve_flags: tuple[str, ...] = ()):
         super().__init__(command, workdir, timeout)
         self.supported_features = supported
@@ -174,7 +174,7 @@ class ReferenceTarget(LocalTarget):
         os.replace(tmp, path)
 
     def _admin_json(self, path: str) -> dict:
-        response = self.control_get(self._admin + path, timeout=10)
+        response = self.control_get(self._admin + path, timeout=TIMEOUTS.request)
         response.raise_for_status()
         return response.json()
 

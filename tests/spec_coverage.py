@@ -114,8 +114,9 @@ def render() -> str:
         "of the reference gateway that breaks exactly that rule is killed by a scenario tagged for",
         "it: `tests/e2e/test_mutants.py` runs each mutant against those scenarios alone and requires a",
         "failure, after a run without any mutant has passed them all. Rules without a mutant say",
-        "why. In sections 2 and 3 every sentence of the spec is one rule, shown in the spec's own",
-        "words and linked to it. Sections 10 and 12 of the spec are not rules of the gateway:",
+        "why. Each rule links to where the spec states it; in sections 2 and 3 every sentence of",
+        "the spec is one rule, shown in the spec's own words. Sections 10 and 12 of the spec are",
+        "not rules of the gateway:",
         "section 10 lists where the docs page differs (each difference is decided by a rule",
         "above), and section 12 describes how the harness waits and reports (tested by the",
         "harness's own tests). Section 11 gives the releases behind the feature names; the rule",
@@ -136,7 +137,7 @@ def render() -> str:
                 names = ", ".join(f"`{m.name}`" for m in breaking)
             else:
                 listed, names = "", f"none: {rule.unchecked}"
-            text = rule.text if rule.text is not None else f"{_cell(rule_text(key, spec))} ([spec](spec.md#rule-{key}))"
+            text = f"{_cell(rule_text(key, spec))} ([spec](spec.md#rule-{key}))"
             out.append(f"| {text} | {listed} | {names} |")
         out.append("")
     return "\n".join(out)

@@ -1,12 +1,13 @@
 """The rules of the spec, and hand-written mutants of the reference gateway that break them.
 
 `RULES` lists every rule of the spec (`docs/spec.md`) that a gateway can break,
-section by section, in the spec's order. In sections 2 and 3 a rule is one sentence of the
-spec: its key is the anchor `rule-<key>` that begins the sentence, and its text is the
-sentence itself (`SENTENCE`; `tests/spec_sentences.py` finds it, and `tests/spec_coverage.py
---check` fails unless sentences and rules are one to one). A rule is *covered* when a mutant
-breaking exactly that rule is killed by the scenarios tagged for it: each `Mutant` names its rule
-and those scenarios (`scenarios`), and `tests/e2e/test_mutants.py` runs only them against the
+section by section, in the spec's order. Its key is the anchor `rule-<key>` where the spec
+states it (`tests/spec_coverage.py --check` fails unless anchors and rules are one to one).
+In sections 2 and 3 a rule is one sentence of the spec: the anchor begins the sentence, and
+its text is the sentence itself (`SENTENCE`; `tests/spec_sentences.py` finds it); elsewhere
+the text here is the rule's one-line summary for the coverage page. A rule is *covered* when
+a mutant breaking exactly that rule is killed by the scenarios tagged for it: each `Mutant`
+names its rule and those scenarios (`scenarios`), and `tests/e2e/test_mutants.py` runs only them against the
 mutant and requires a failure. A rule with no mutant says why (`RULES[...].unchecked`):
 either no outside observer can check it, or the reference gateway lacks the feature.
 

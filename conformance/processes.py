@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 
 from . import waiting
-from .waiting import TIMEOUTS
 from .http import control_get
+from .waiting import TIMEOUTS
 
 
 def answers(url: str) -> bool:

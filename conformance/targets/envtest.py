@@ -87,7 +87,8 @@ class EnvtestTarget(KubernetesTarget):
     name = "kubernetes (envtest)"
     not_parallel = ""  # every worker starts its own API server, etcd and gateway
 
-    def __init__(self, gateway_command: list[str], supported: frozenset[str], timeout: float = TIMEOUTS.change, progress: Progress | None = None):
+    def __init__(self, gateway_command: list[str], supported: frozenset[str], timeout: float = TIMEOUTS.change,
+                 progress: Progress | None = None):
         super().__init__("", "", supported, install=True, timeout=timeout)
         self.gateway_command = gateway_command
         self.progress: Progress = progress or (lambda line: print(line, file=sys.stderr, flush=True))

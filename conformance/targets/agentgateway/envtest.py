@@ -248,7 +248,8 @@ class AgentgatewayEnvtestTarget(EnvtestTarget):
             "left_out": pod.left_out, "added": pod.added}, sort_keys=False))
         proxy = Program("agentgateway-proxy", argv, self.workdir, env)
         self.programs.append(proxy)
-        proxy.wait_until(lambda: answers(f"http://127.0.0.1:{readiness}/healthz/ready"), max(self.timeout, TIMEOUTS.cluster_object), "ready (xDS received)")
+        proxy.wait_until(lambda: answers(f"http://127.0.0.1:{readiness}/healthz/ready"), max(self.timeout, TIMEOUTS.cluster_object),
+                         "ready (xDS received)")
         proxy.wait_until(lambda: _accepts("127.0.0.1", port), self.timeout, f"listening on the Gateway's port {port}")
         self.address = f"http://127.0.0.1:{port}"
 
@@ -270,7 +271,8 @@ class AgentgatewayEnvtestTarget(EnvtestTarget):
             return
         plural = "configmaps" if mount.kind == "configMap" else "secrets"
         doc = self._wait_for(f"{mount.kind} {pod.namespace}/{mount.name} (mounted at {mount.mount_path})",
-                             lambda: self._get(f"/api/v1/namespaces/{pod.namespace}/{plural}/{mount.name}"), max(self.timeout, TIMEOUTS.cluster_object))
+                             lambda: self._get(f"/api/v1/namespaces/{pod.namespace}/{plural}/{mount.name}"),
+                             max(self.timeout, TIMEOUTS.cluster_object))
         data = dict(doc.get("data") or {})
         if mount.kind == "secret":
             data = {k: base64.b64decode(v).decode() for k, v in data.items()}
@@ -286,7 +288,8 @@ class AgentgatewayEnvtestTarget(EnvtestTarget):
     def _token(self, namespace: str, service_account: str, audience: str, seconds: int) -> str:
         """A service account token from the TokenRequest API, as the kubelet gets one for a projected volume."""
         self._wait_for(f"ServiceAccount {namespace}/{service_account}",
-                       lambda: self._get(f"/api/v1/namespaces/{namespace}/serviceaccounts/{service_account}"), max(self.timeout, TIMEOUTS.cluster_object))
+                       lambda: self._get(f"/api/v1/namespaces/{namespace}/serviceaccounts/{service_account}"),
+                       max(self.timeout, TIMEOUTS.cluster_object))
         body = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
                 "spec": {"audiences": [audience] if audience else [], "expirationSeconds": seconds}}
         with self._api() as api:

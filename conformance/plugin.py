@@ -18,10 +18,11 @@ from . import inventory, masking, options, pages, report_dir, trace
 from . import profiles as ft
 from .convergence import Rule
 from .pytest_bdd_gaps import RecordTransport
+from .processes import interrupt_on_termination
 from .report import Report
+from .steps.manifests import foreseen_keys
 from .targets import make_target
 from .targets.base import Target
-from .targets.processes import interrupt_on_termination
 from .world import World
 
 
@@ -222,8 +223,6 @@ def pytest_bdd_before_scenario(request, feature, scenario) -> None:
     # the steps it never reaches as well as those it does (conformance/masking.py). Done for
     # every pytest-bdd scenario, the suite's or a user's with its steps: reading the text
     # needs no fixture, and what it finds is only ever used to mask.
-    from .steps.manifests import foreseen_keys
-
     request.node.stash[_FORESEEN] = foreseen_keys(scenario.steps)
 
 

@@ -29,6 +29,7 @@ from agwmodel.entries import InvalidEntry, read_entry
 
 from ..http import Request
 from ..targets.base import NotShown, ObjectRef
+from ..waiting import TIMEOUTS
 from ..world import World
 from .manifests import in_deployment, named_kinds
 from .requests import request_with_key_at
@@ -46,7 +47,8 @@ def _commands(text: str | None, step: str) -> list[str]:
 
 def _run_hash_command(world: World, step: str, command: str) -> str:
     try:
-        done = subprocess.run(["sh", "-c", command], capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+        done = subprocess.run(["sh", "-c", command], capture_output=True, text=True, timeout=TIMEOUTS.page_command,
+                              stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise world.fail(f"the step '{step}' could not run its command through sh: {type(exc).__name__}: {exc}") from None
     output = done.stdout.strip()

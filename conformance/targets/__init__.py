@@ -16,6 +16,7 @@ from ..deployment import Deployment
 from ..provenance import DISTRIBUTION
 from . import catalog
 from .base import Target
+from .reference import ReferenceTarget
 
 
 def make_target(config: pytest.Config) -> Target:

@@ -17,7 +17,8 @@ import httpx
 import yaml
 
 from ..deployment import DOCS, Deployment
-from ..http import Request, Response
+from ..http import Request, Response, control_get
+from ..waiting import TIMEOUTS
 
 
 @dataclass(frozen=True, order=True)
@@ -189,7 +190,7 @@ class Target(abc.ABC):
     # Each request is bounded so that a gateway which accepts a connection and never
     # answers costs one failed attempt, not a hung run. The plugin lowers it to fit the
     # convergence budget.
-    request_timeout: float = 10.0
+    request_timeout: float = TIMEOUTS.request
     _transport: httpx.HTTPTransport | None = None
 
     def send(self, request: Request) -> Response:
@@ -219,6 +220,11 @@ class Target(abc.ABC):
         except httpx.HTTPError as exc:
             return Response(0, (), b"", error=f"{type(exc).__name__}: {exc}")
         return Response(response.status_code, tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw), body)
+
+    def control_get(self, url: str, timeout: float) -> httpx.Response:
+        """A GET to one of the target's own programs (an admin endpoint), over the target's
+        pooled connections, closed with them (`close_transport`)."""
+        return control_get(self._client_transport(), url, timeout)
 
     def _client_transport(self) -> httpx.HTTPTransport:
         if self._transport is None:

@@ -25,6 +25,7 @@ import secrets
 
 from ..deployment import DOCS, Deployment
 from ..http import Request, Response
+from ..waiting import TIMEOUTS
 from .base import AddressTarget
 
 PATH = "/headers"
@@ -37,7 +38,7 @@ class NotTheBaseRoute(RuntimeError):
     """The address does not serve the base route; the message says what it answered."""
 
 
-def check(address: str, timeout: float = 5.0, deployment: Deployment = DOCS, gateway_ca: str | None = None) -> None:
+def check(address: str, timeout: float = TIMEOUTS.api_request, deployment: Deployment = DOCS, gateway_ca: str | None = None) -> None:
     """Raise NotTheBaseRoute unless `address` serves the base route (see the module docstring)."""
     probe = secrets.token_hex(12)
     request = Request(method="GET", path=PATH, host=deployment.backend_host).with_header(PROBE_HEADER, probe)

@@ -23,7 +23,7 @@ from lightkube.resources.discovery_v1 import EndpointSlice
 from lightkube.types import PatchType
 
 from .. import profiles as ft
-from ..waiting import wait_until
+from ..waiting import TIMEOUTS, wait_until
 from . import base_route
 from .base import NotShown, ObjectRef, Refused, Target, documents, tls_context
 
@@ -51,7 +51,7 @@ class KubernetesTarget(Target):
     not_parallel = "every worker would apply objects of the same names to one shared cluster; --envtest gives each worker a cluster of its own"
 
     def __init__(self, kubeconfig: str, gateway_address: str, supported: frozenset[str], install: bool = False,
-                 backend: str | None = None, timeout: float = 30.0):
+                 backend: str | None = None, timeout: float = TIMEOUTS.change):
         self.kubeconfig, self.address = kubeconfig, gateway_address.rstrip("/")
         self.supported_features = supported
         self.install, self.backend, self.timeout = install, backend, timeout
@@ -88,7 +88,7 @@ class KubernetesTarget(Target):
         return self.address
 
     def preflight(self) -> None:
-        client = Client(config=KubeConfig.from_file(self.kubeconfig), field_manager=FIELD_MANAGER, timeout=5)
+        client = Client(config=KubeConfig.from_file(self.kubeconfig), field_manager=FIELD_MANAGER, timeout=TIMEOUTS.api_request)
         try:
             next(iter(client.list(Namespace, chunk_size=1)), None)  # reachable, and these credentials may read
             missing = _missing_kinds(client)
@@ -105,13 +105,13 @@ class KubernetesTarget(Target):
             )
         url = httpx.URL(self.address)
         try:
-            socket.create_connection((url.host, url.port or (443 if url.scheme == "https" else 80)), timeout=5).close()
+            socket.create_connection((url.host, url.port or (443 if url.scheme == "https" else 80)), timeout=TIMEOUTS.api_request).close()
         except OSError as exc:
             raise RuntimeError(f"nothing accepts connections at --gateway-address {self.address}: {exc}") from None
         if not self.install:
             # The cluster brings its own "Before you begin": the address must serve it now.
             # (With --install-base the suite creates it, after this check.)
-            base_route.check(self.address, timeout=5, deployment=self.deployment, gateway_ca=self.gateway_ca)
+            base_route.check(self.address, timeout=TIMEOUTS.api_request, deployment=self.deployment, gateway_ca=self.gateway_ca)
 
     def start(self) -> None:
         self.client = Client(config=KubeConfig.from_file(self.kubeconfig), field_manager=FIELD_MANAGER)

@@ -9,12 +9,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ..processes import Program, answers, listening, stop_all
+from ..waiting import TIMEOUTS
 from .base import ObjectRef, Target
-from .processes import Program, answers, listening, stop_all
 
 
 class LocalTarget(Target):
-    def __init__(self, command: str | None = None, workdir: Path | None = None, timeout: float = 30.0):
+    def __init__(self, command: str | None = None, workdir: Path | None = None, timeout: float = TIMEOUTS.change):
         # The reference's command line runs its echo backend too (`<command> echo`).
         self.command = shlex.split(command) if command else [sys.executable, "-m", "reference"]
         self._given_workdir = workdir

@@ -19,11 +19,11 @@ from pathlib import Path
 import yaml
 
 from .. import profiles as ft
-from ..http import control_get
-from ..waiting import POLL, wait_until
+from ..processes import Program, answers, listening
+from ..provenance import suite_version
+from ..waiting import POLL, TIMEOUTS, wait_until
 from .base import ObjectRef, Refused, documents
 from .local import LocalTarget
-from .processes import Program, answers, listening
 
 
 def _filename(ref: ObjectRef) -> str:
@@ -54,7 +54,7 @@ def _refusal(source: dict) -> Refused | None:
 class ReferenceTarget(LocalTarget):
     name = "reference"
 
-    def __init__(self, supported: frozenset[str], command: str | None = None, workdir: Path | None = None, timeout: float = 30.0,
+    def __init__(self, supported: frozenset[str], command: str | None = None, workdir: Path | None = None, timeout: float = TIMEOUTS.change,
                  serve_flags: tuple[str, ...] = ()):
         super().__init__(command, workdir, timeout)
         self.supported_features = supported
@@ -74,8 +74,6 @@ class ReferenceTarget(LocalTarget):
         return not any(flag.startswith("--workers") for flag in self.serve_flags)
 
     def versions(self) -> dict[str, str]:
-        from ..report import suite_version
-
         return {"reference gateway": suite_version()}
 
     # --- lifecycle --------------------------------------------------------------------
@@ -181,7 +179,7 @@ class ReferenceTarget(LocalTarget):
         os.replace(tmp, path)
 
     def _admin_json(self, path: str) -> dict:
-        response = control_get(self._admin + path, timeout=10)
+        response = self.control_get(self._admin + path, timeout=TIMEOUTS.request)
         response.raise_for_status()
         return response.json()
 

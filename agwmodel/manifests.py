@@ -503,9 +503,15 @@ _API_KEY_FIELDS = {
     },
 }
 _UNREAD_TRAFFIC = (
-    "authorization", "basicAuthentication", "buffer", "cors", "csrf", "delay", "directResponse", "extAuth", "extProc",
-    "headerModifiers", "hostRewrite", "jwtAuthentication", "rateLimit", "retry", "timeouts", "transformation",
+    "basicAuthentication", "buffer", "cors", "csrf", "delay", "directResponse", "extAuth", "extProc",
+    "headerModifiers", "hostRewrite", "jwtAuthentication", "rateLimit", "retry", "timeouts",
 )
+# Read by agwmodel.traffic: authorization and request transformations.
+_READ_TRAFFIC = ("apiKeyAuthentication", "phase", "authorization", "transformation")
+
+# Imported here, not at the top: it reads with the functions above.
+from . import traffic as traffic_parts  # noqa: E402
+
 _POLICY_FIELDS = {
     "apiVersion": None,
     "kind": None,
@@ -514,7 +520,7 @@ _POLICY_FIELDS = {
     "spec": {
         "targetRefs": [dict.fromkeys(("group", "kind", "name", "sectionName", "port"))],
         "targetSelectors": [dict.fromkeys(("group", "kind", "matchLabels", "sectionName", "port"))],
-        "traffic": {"apiKeyAuthentication": _API_KEY_FIELDS, "phase": None, **dict.fromkeys(_UNREAD_TRAFFIC)},
+        "traffic": {"apiKeyAuthentication": _API_KEY_FIELDS, "phase": None, **dict.fromkeys(_UNREAD_TRAFFIC), **traffic_parts.FIELDS},
         "frontend": dict.fromkeys(("accessLog", "connect", "http", "metrics", "networkAuthorization", "proxyProtocol", "tcp", "tls", "tracing")),
         "backend": dict.fromkeys(("ai", "auth", "extAuth", "health", "http", "mcp", "tcp", "tls", "transformation", "tunnel")),
         "strategy": {"inheritance": None},
@@ -568,7 +574,8 @@ def _targets(spec: dict) -> tuple[m.TargetRef, ...]:
 def _unread(spec: dict, traffic: dict) -> tuple[str, ...]:
     """The settings of a policy the model does not interpret, each by its full field path."""
     unread = ["spec.targetSelectors"] if spec.get("targetSelectors") is not None else []
-    unread += [f"spec.traffic.{k}" for k, v in traffic.items() if k not in ("apiKeyAuthentication", "phase") and v is not None]
+    unread += [f"spec.traffic.{k}" for k, v in traffic.items() if k not in _READ_TRAFFIC and v is not None]
+    unread += traffic_parts.unread(traffic, "spec.traffic.")
     for part in ("frontend", "backend"):
         settings = _mapping(spec, part, "spec.")
         unread += [f"spec.{part}.{shown(k)}" for k, v in settings.items() if v is not None]
@@ -587,7 +594,8 @@ def _policy(meta: m.Meta, doc: dict) -> m.Policy:
     api_key = None
     if traffic.get("apiKeyAuthentication") is not None:
         api_key = _api_key(_mapping(traffic, "apiKeyAuthentication", "spec.traffic."), "spec.traffic.apiKeyAuthentication.")
-    return m.Policy(meta, targets, phase, inheritance, api_key, _unread(spec, traffic))
+    return m.Policy(meta, targets, phase, inheritance, api_key, _unread(spec, traffic),
+                    traffic_parts.authorization(traffic, "spec.traffic."), traffic_parts.transformation(traffic, "spec.traffic."))
 
 
 def _api_key(spec: dict, path: str) -> m.ApiKeyAuth:

@@ -11,7 +11,10 @@ swapped in whole, so request handling never sees a half-applied update.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from .traffic import Authorization, RequestTransformation
 
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 POLICY_GROUP = "agentgateway.dev"
@@ -225,6 +228,9 @@ class Policy:
     # refuse a policy that has any, since serving it without them would be serving less
     # than it asks for (`targets` is empty when the policy uses `targetSelectors`).
     unread: tuple[str, ...] = ()
+    # What acts on a request after authentication (agwmodel.traffic); None when not set.
+    authorization: Authorization | None = None
+    transformation: RequestTransformation | None = None
 
 
 Resource = Gateway | HTTPRoute | ReferenceGrant | Service | EndpointSlice | Secret | ConfigMap | Namespace | Policy

@@ -47,6 +47,9 @@ FEATURES: dict[str, tuple[str, str]] = {
     "Reliability": (RELIABILITY, "opt-in: hostile HTTP clients on raw sockets and load with key churn, with their figures"),
     "ProxyAuthorizationKey": (EXTENDED, "a key read from Proxy-Authorization (401, removed); a Proxy-Authorization no policy reads reaches the backend (after v1.4.1)"),
     "ListenerSetTargets": (EXTENDED, "policies on ListenerSets, between the Gateway and a listener in precedence (enforced after v1.4.1)"),
+    "KeyMetadata": (EXTENDED, "a verified key's metadata as the CEL variable apiKey (flattened, apiKey.key redacted) for later policies"),
+    "Authorization": (EXTENDED, "traffic.authorization: Allow, Require and Deny CEL rules after authentication (403)"),
+    "Transformation": (EXTENDED, "traffic.transformation.request: headers set or added from CEL after authentication"),
 }
 
 # What the reference gateway implements, whichever way it is configured.

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from agwmodel import attachment, entries, routing
 from agwmodel import model as m
 
+from .authorization import RuleSet
 from .keys import KeyEntry, KeySet, key_entry, parse_entry
+from .transformation import Transformation
 
 CONTROLLER = "agentgateway.dev/agentgateway"
 
@@ -35,6 +37,27 @@ class AuthPolicy:
         return self.policy.api_key
 
 
+@dataclass(frozen=True)
+class Downstream:
+    """What runs on a route rule after API key authentication: the authorization rule sets of every
+    policy in force, which all apply together (crates/agentgateway/src/store/binds.rs:1002-1007,
+    :1073-1077), and the most specific request transformation, which replaces less specific ones
+    as the API key policy does."""
+
+    rule_sets: tuple[RuleSet, ...] = ()
+    transformation: Transformation | None = None
+
+
+NOTHING_DOWNSTREAM = Downstream()
+
+
+@dataclass(frozen=True)
+class _Attached:
+    """A policy that is not an API key policy, in the shape `_pick` and `_effective` read."""
+
+    policy: m.Policy
+
+
 @dataclass
 class ListenerView:
     gateway: m.Gateway
@@ -44,6 +67,8 @@ class ListenerView:
     pre_policy: AuthPolicy | None = None
     # effective post-routing policy per (route key, rule index); None when unprotected
     post_policy: dict[tuple, AuthPolicy | None] = field(default_factory=dict)
+    # authorization and transformation per (route key, rule index)
+    downstream: dict[tuple, Downstream] = field(default_factory=dict)
 
 
 @dataclass
@@ -149,6 +174,27 @@ def build(objects: Iterable[m.Resource], gateway_class: str, generation: int = 0
     def at(phase: str, kind: str, namespace: str, name: str, section: str | None) -> AuthPolicy | None:
         return _pick(attached.get((phase, kind, namespace, name, section), []))
 
+    # Authorization and transformations, post-routing only (`objects` refuses them in pre-routing policies).
+    later: dict[tuple, list[m.Policy]] = defaultdict(list)
+    for policy in index.all("AgentgatewayPolicy"):
+        if policy.phase == "PostRouting" and (policy.authorization is not None or policy.transformation is not None):
+            for target in policy.targets:
+                later[(target.kind, policy.meta.namespace, target.name, target.section_name)].append(policy)
+    compiled: dict[tuple[str, str], tuple[RuleSet | None, Transformation | None]] = {
+        (p.meta.namespace, p.meta.name): (p.authorization and RuleSet.of(p.authorization),
+                                          p.transformation and Transformation.of(p.transformation))
+        for ps in later.values() for p in ps
+    }
+
+    def downstream(levels: list[tuple]) -> Downstream:
+        policies = [p for key in levels for p in later.get(key, [])]
+        if not policies:
+            return NOTHING_DOWNSTREAM
+        rule_sets = tuple(rs for p in policies if (rs := compiled[(p.meta.namespace, p.meta.name)][0]) is not None)
+        with_transformation = [_pick([_Attached(p) for p in later.get(key, []) if p.transformation is not None]) for key in levels]
+        chosen = _effective(with_transformation)
+        return Downstream(rule_sets, compiled[(chosen.policy.meta.namespace, chosen.policy.meta.name)][1] if chosen else None)
+
     views: list[ListenerView] = []
     listener_sets = index.all("ListenerSet")
     namespaces = {n.meta.name: n for n in index.all("Namespace")}
@@ -195,6 +241,8 @@ def build(objects: Iterable[m.Resource], gateway_class: str, generation: int = 0
                 for i, rule in enumerate(route.rules):
                     rule_level = at("PostRouting", "HTTPRoute", rns, rname, rule.name) if rule.name else None
                     view.post_policy[(rns, rname, i)] = _effective([*gateway_levels, route_level, rule_level])
+                    levels = [*post_levels, ("HTTPRoute", rns, rname, None), *([("HTTPRoute", rns, rname, rule.name)] if rule.name else [])]
+                    view.downstream[(rns, rname, i)] = downstream(levels)
             views.append((routing.hostname_rank(listener.hostname), gateway.meta.order, position, view))
     views.sort(key=lambda item: item[:3])
 

@@ -14,9 +14,10 @@ from collections.abc import AsyncIterator, Callable
 
 from agwmodel import routing
 
-from . import credentials, upstream
-from .config import AuthPolicy, Config
+from . import authorization, cel, credentials, transformation, upstream
+from .config import NOTHING_DOWNSTREAM, AuthPolicy, Config, Downstream
 from .decision import decide
+from .keys import KeyEntry
 
 log = logging.getLogger("agw-reference.proxy")
 
@@ -65,13 +66,19 @@ def grpc_message(text: str) -> bytes:
     return b"".join(b"%%%02X" % b if b < 0x21 or b >= 0x7F or b == 0x25 else bytes([b]) for b in text.encode())
 
 
-async def _refuse(send, reason: str, headers: list[tuple[bytes, bytes]]) -> None:
-    message = f"api key authentication failure: {reason}"
+async def _refuse(send, reason: str, headers: list[tuple[bytes, bytes]], status: int = 401) -> None:
+    """An authentication refusal (401), or with `status` 403 an authorization one, whose reason is the whole body."""
+    message = reason if status != 401 else f"api key authentication failure: {reason}"
     if is_grpc(headers):
-        # gRPC clients read the outcome from trailers-only responses: UNAUTHENTICATED is 16.
-        grpc = [(b"content-type", b"application/grpc"), (b"grpc-status", b"16"), (b"grpc-message", grpc_message(message))]
+        # gRPC clients read the outcome from trailers-only responses: UNAUTHENTICATED is 16, and
+        # PERMISSION_DENIED (7) for a 403 (the HTTP-to-gRPC table, crates/agentgateway/src/proxy/mod.rs).
+        code = b"16" if status == 401 else b"7"
+        grpc = [(b"content-type", b"application/grpc"), (b"grpc-status", code), (b"grpc-message", grpc_message(message))]
         await send({"type": "http.response.start", "status": 200, "headers": grpc})
         await send({"type": "http.response.body", "body": b""})
+        return
+    if status != 401:
+        await _plain(send, status, message.encode())
         return
     await _plain(send, 401, message.encode())
 
@@ -108,12 +115,13 @@ class Proxy:
             await _plain(send, 404, b"route not found")
             return
         query: bytes = scope["query_string"]
+        verified: KeyEntry | None = None  # the last key a policy verified, for the policies after it
 
         if view.pre_policy is not None:
             outcome = await self._authenticate(view.pre_policy, headers, query, send, None)
             if outcome is None:
                 return
-            headers, query = outcome
+            headers, query, verified = outcome
 
         # Decoding every header costs on each request; only header matches need it.
         header_map = {k.decode("latin-1"): v.decode("latin-1") for k, v in reversed(headers)} if view.matches_headers else {}
@@ -122,12 +130,19 @@ class Proxy:
             await _plain(send, 404, b"route not found")
             return
         route = candidate.route
-        policy = view.post_policy.get((route.meta.namespace, route.meta.name, candidate.rule_index))
+        rule_key = (route.meta.namespace, route.meta.name, candidate.rule_index)
+        policy = view.post_policy.get(rule_key)
         if policy is not None:
             outcome = await self._authenticate(policy, headers, query, send, route)
             if outcome is None:
                 return
-            headers, query = outcome
+            headers, query, entry = outcome
+            verified = entry or verified
+        later = view.downstream.get(rule_key, NOTHING_DOWNSTREAM)
+        if later is not NOTHING_DOWNSTREAM:
+            headers = await self._after_authentication(later, scope, host, headers, verified, send)
+            if headers is None:
+                return
 
         target = self._endpoint(config, candidate)
         if isinstance(target, str):
@@ -163,8 +178,23 @@ class Proxy:
             await _refuse(send, decision.reason, headers)
             return None
         if decision.strip:
-            return credentials.strip(location, headers, query)
-        return headers, query
+            return (*credentials.strip(location, headers, query), decision.entry)
+        return headers, query, decision.entry
+
+    @staticmethod
+    async def _after_authentication(later: Downstream, scope, host: str, headers, verified: KeyEntry | None, send):
+        """Authorization, then the request transformation, in the product's order
+        (crates/agentgateway/src/proxy/httpproxy.rs:189-234). Returns the headers to forward,
+        or None after sending a 403."""
+        path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        variables = cel.variables(cel.api_key(verified.metadata) if verified is not None else None,
+                                  cel.request(scope["method"], path, host, headers))
+        if not authorization.allowed(later.rule_sets, variables):
+            await _refuse(send, authorization.BODY.decode(), headers, authorization.STATUS)
+            return None
+        if later.transformation is not None:
+            return transformation.apply(later.transformation, headers, variables)
+        return headers
 
     def _endpoint(self, config: Config, candidate: routing.Candidate) -> tuple[str, int] | str | None:
         """An endpoint of a backend picked by weight; why that backend is invalid; or None."""

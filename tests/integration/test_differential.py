@@ -20,9 +20,13 @@ What is not compared, each for a recorded reason (docs/differential.md):
 A second opinion on the translation: one combination is also served by the proxy from a
 standalone configuration written by hand here, and must agree with both.
 
+A key's metadata (spec section 13): for each mode and authorization action, a policy with
+rules on `apiKey` and on the request, and a transformation setting headers from `apiKey`,
+is compared the same way, on requests with keys of different metadata or none.
+
 Runs only with a proxy binary (AGW_AGENTGATEWAY_BINARY, or the build cache);
-AGW_DIFFERENTIAL_PAIRS sets the pairs per combination (default 200; 3,400 gives the
-50,000-pair run). Run: `tox -e differential`, or `pytest tests/integration/test_differential.py -s`.
+AGW_DIFFERENTIAL_PAIRS sets the pairs per combination (default 200; docs/differential.md
+gives the totals). Run: `tox -e differential`, or `pytest tests/integration/test_differential.py -s`.
 """
 
 from __future__ import annotations
@@ -54,12 +58,14 @@ PAIRS = int(os.environ.get("AGW_DIFFERENTIAL_PAIRS", "200"))
 RAW_KEY = "N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy"
 JSON_KEY = "json-key-3f9a1c"
 HASHED_KEY = "hashed-key-77b2e0"
+TEAM_B_KEY = "team-b-key-51c0"
 WRONG = "wrong-key-0000"
-KEYS = (RAW_KEY, JSON_KEY, HASHED_KEY)
+KEYS = (RAW_KEY, JSON_KEY, HASHED_KEY, TEAM_B_KEY)
 SECRET = yaml.safe_dump({
     "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "apikey", "namespace": "agentgateway-system"},
     "stringData": {"raw": RAW_KEY, "json": json.dumps({"key": JSON_KEY, "metadata": {"team": "a"}}),
-                   "hashed": json.dumps({"keyHash": "sha256:" + hashlib.sha256(HASHED_KEY.encode()).hexdigest()})},
+                   "hashed": json.dumps({"keyHash": "sha256:" + hashlib.sha256(HASHED_KEY.encode()).hexdigest()}),
+                   "team-b": json.dumps({"key": TEAM_B_KEY, "metadata": {"team": "b", "tier": 2, "admin": True, "org": {"site": "x"}}})},
 })
 MODES = ("Strict", "Optional", "Permissive")
 LOCATIONS = {
@@ -73,14 +79,25 @@ TRANSPORT_NOISE = frozenset({"date", "connection", "content-length", "transfer-e
 NOT_JUDGED = ("cookie header re-serialised on forwarding", "query re-encoded after a key is removed")
 
 
-def policy(mode: str, location: dict | None) -> str:
+def policy(mode: str, location: dict | None, **later: dict) -> str:
+    """An API key policy on the Gateway; `later` adds settings beside it (authorization, transformation)."""
     auth = {"mode": mode, "secretRef": {"name": "apikey"}, **({"location": location} if location else {})}
     return yaml.safe_dump({
         "apiVersion": "agentgateway.dev/v1alpha1", "kind": "AgentgatewayPolicy",
         "metadata": {"name": "apikey-auth", "namespace": "agentgateway-system"},
         "spec": {"targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "agentgateway-proxy"}],
-                 "traffic": {"apiKeyAuthentication": auth}},
+                 "traffic": {"apiKeyAuthentication": auth, **later}},
     })
+
+
+# Rules on a key's metadata and on the request, and headers set from them (spec section 13).
+RULES = {
+    "Allow": ["apiKey.team == 'a'", "request.headers['x-open'] == 'yes'", "apiKey.org.site == 'x' && apiKey.tier == 2"],
+    "Deny": ["apiKey.admin", "request.headers['x-open'] == 'no'"],
+    "Require": ["apiKey.team != 'c'"],
+}
+TRANSFORMATION = {"request": {"set": [{"name": "x-team", "value": "apiKey.team"}, {"name": "x-key-seen", "value": "apiKey.key"}],
+                              "add": [{"name": "x-open", "value": "'added'"}]}}
 
 
 # --- requests -------------------------------------------------------------------------------
@@ -153,6 +170,23 @@ def requests(draw, where: str) -> Shape:
     if content_type:
         headers.append(b"Content-Type: " + content_type.encode())
     return Shape(target, tuple(headers))
+
+
+meta_presented = st.sampled_from([JSON_KEY, TEAM_B_KEY, RAW_KEY, HASHED_KEY, WRONG, ""])
+
+
+@st.composite
+def metadata_requests(draw) -> Shape:
+    """A key or none in Authorization, and headers the rules read or the transformation replaces."""
+    key = draw(meta_presented)
+    headers = [b"Authorization: Bearer " + key.encode()] if key else []
+    for name, values in ((b"X-Open", [b"yes", b"no", b"YES"]), (b"X-Team", [b"spoofed"]), (b"X-Key-Seen", [b"spoofed"])):
+        if draw(st.booleans()):
+            headers.append(name + b": " + draw(st.sampled_from(values)))
+    content_type = draw(grpc_type)
+    if content_type:
+        headers.append(b"Content-Type: " + content_type.encode())
+    return Shape(b"/anything", tuple(draw(st.permutations(headers))))
 
 
 # --- answers --------------------------------------------------------------------------------
@@ -269,11 +303,15 @@ def test_the_reference_answers_as_the_proxy_does(gateways, mode, where):
     reference, proxy = gateways
     for target in (reference, proxy):
         target.apply(policy(mode, LOCATIONS[where]))  # both return once it is in force
-    tally = TALLY[(mode, where)]
+    compare(reference, proxy, requests(where), TALLY[(mode, where)])
+
+
+def compare(reference, proxy, shapes, tally: Tally) -> None:
+    """Send each generated request to both and tally whether their answers agree."""
 
     @settings(max_examples=PAIRS, derandomize=True, database=None, deadline=None,
               suppress_health_check=list(HealthCheck))
-    @given(shape=requests(where))
+    @given(shape=shapes)
     def pair(shape: Shape) -> None:
         ours, theirs = outcome(send(address(reference), shape)), outcome(send(address(proxy), shape))
         what = difference(ours, theirs)
@@ -284,6 +322,16 @@ def test_the_reference_answers_as_the_proxy_does(gateways, mode, where):
 
     pair()
     assert not tally.disagreed, "the reference and the proxy differ:\n" + report()
+
+
+@pytest.mark.parametrize("action", list(RULES))
+@pytest.mark.parametrize("mode", MODES)
+def test_rules_and_headers_on_key_metadata_answer_as_the_proxy_does(gateways, mode, action):
+    reference, proxy = gateways
+    later = {"authorization": {"action": action, "policy": {"matchExpressions": RULES[action]}}, "transformation": TRANSFORMATION}
+    for target in (reference, proxy):
+        target.apply(policy(mode, None, **later))
+    compare(reference, proxy, metadata_requests(), TALLY[(mode, f"metadata {action}")])
 
 
 # --- a second opinion: the proxy from a configuration written by hand -------------------------

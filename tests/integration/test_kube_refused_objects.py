@@ -53,16 +53,16 @@ spec:
           from: Selector
           selector: {matchExpressions: [{key: team, operator: In, values: [a]}]}
 """
-# Keys of group "admin" only; the key above has no group. Fits the CRD; not implemented here.
-AUTHORIZATION = """
+# One request an hour. Fits the CRD; not implemented here.
+RATE_LIMIT = """
 apiVersion: agentgateway.dev/v1alpha1
 kind: AgentgatewayPolicy
-metadata: {name: authz, namespace: agentgateway-system}
+metadata: {name: limit, namespace: agentgateway-system}
 spec:
   targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: agentgateway-proxy}]
   traffic:
-    authorization:
-      policy: {matchExpressions: ['apiKey.group == "admin"']}
+    rateLimit:
+      local: [{requests: 1, unit: Hours}]
 """
 WITH_KEY = with_key(KEY)
 
@@ -150,14 +150,14 @@ def test_objects_refused_at_their_first_sight_stop_traffic_until_they_are_gone(c
     cluster.delete(gateway)
     converge(cluster.send, NO_KEY, status(401), RULE, "401 again once the refused Gateway is gone")
 
-    # A policy with an authorization rule: served without it, the rule's refusals would be 200s.
-    [authz] = cluster.apply(AUTHORIZATION)
-    wait_for_rejection(cluster, "AgentgatewayPolicy agentgateway-system/authz")
-    converge(cluster.send, WITH_KEY, status(503), RULE, "503, not 200, for a key the authorization rule would refuse")
-    conditions = our_conditions(cluster, "agentgateway-system", "authz")
+    # A policy with a rate limit: served without it, the limit's 429s would be 200s.
+    [limit] = cluster.apply(RATE_LIMIT)
+    wait_for_rejection(cluster, "AgentgatewayPolicy agentgateway-system/limit")
+    converge(cluster.send, WITH_KEY, status(503), RULE, "503, not 200, while a rate limit is refused")
+    conditions = our_conditions(cluster, "agentgateway-system", "limit")
     assert conditions["Accepted"]["reason"] == "Invalid", conditions
-    assert conditions["Accepted"]["message"] == "spec.traffic.authorization: not supported by the reference gateway", conditions
+    assert conditions["Accepted"]["message"] == "spec.traffic.rateLimit: not supported by the reference gateway", conditions
     assert conditions["Attached"]["status"] == "False", conditions
     assert KEY not in admin_get(cluster, "/healthz/ready").text + admin_get(cluster, "/config_dump").text
-    cluster.delete(authz)
+    cluster.delete(limit)
     converge(cluster.send, WITH_KEY, status(200), RULE, "200 again once the refused policy is gone")

@@ -130,7 +130,7 @@ def test_started_on_a_policy_with_a_misspelt_field(started):
     assert KEY not in gateway.admin_texts() + gateway.log()
 
 
-def test_a_policy_with_an_authorization_rule_is_refused_not_served_without_it(started):
+def test_a_policy_with_a_rate_limit_is_refused_not_served_without_it(started):
     entries = {"admin": json.dumps({"key": ADMIN_KEY, "metadata": {"group": "admin"}}),
                "user": json.dumps({"key": USER_KEY, "metadata": {"group": "users"}})}
     gateway = started({"secret.yaml": secret(entries)})
@@ -138,18 +138,17 @@ def test_a_policy_with_an_authorization_rule_is_refused_not_served_without_it(st
     holds(gateway.ready, 200, "ready")
     holds(lambda: gateway.get(user), 200, "200 before any policy")
 
-    # Keys of group "admin" only: the rule would refuse the user's key, which the API key check alone accepts.
+    # One request an hour: served without the limit, every request after the first would be a 200, not a 429.
     policy = strict_policy().rstrip("\n") + """
-    authorization:
-      action: Allow
-      policy: {matchExpressions: ['apiKey.group == "admin"']}
+    rateLimit:
+      local: [{requests: 1, unit: Hours}]
 """
     gateway.write("policy.yaml", policy)
-    holds(lambda: gateway.get(user), 503, "no 200 for a key the authorization rule would refuse", contains=REFUSED_BODY)
+    holds(lambda: gateway.get(user), 503, "no 200 that the rate limit would refuse", contains=REFUSED_BODY)
     not_ready = holds(gateway.ready, 503, "not ready, naming the policy file", contains="policy.yaml")
-    assert "spec.traffic.authorization: not supported by the reference gateway" in not_ready.text, not_ready.text
+    assert "spec.traffic.rateLimit: not supported by the reference gateway" in not_ready.text, not_ready.text
     [source] = [s for s in httpx.get(gateway.admin + "/config_dump", timeout=10).json()["sources"] if s["file"] == "policy.yaml"]
-    assert (source["reason"], source["field"], source["stopsTraffic"]) == ("Unsupported", "spec.traffic.authorization", True), source
+    assert (source["reason"], source["field"], source["stopsTraffic"]) == ("Unsupported", "spec.traffic.rateLimit", True), source
 
     (gateway.manifests / "policy.yaml").unlink()
     holds(gateway.ready, 200, "ready again once the refused file is removed")

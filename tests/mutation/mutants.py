@@ -136,8 +136,7 @@ RULES = _rules(
     ("permissive-invalid-untouched", "6", "Permissive forwards an invalid credential untouched"),
     ("missing-nothing-removed", "6", "when no key is presented, nothing is removed (`Authorization: Basic ...` arrives as sent)"),
     ("no-identity-header", "6", "the gateway adds no identity header; entry names are never exposed to the backend"),
-    ("metadata-for-policies", "6", "key metadata is available to later policies (`apiKey.<field>`, `apiKey.key` reads `<redacted>`)",
-     NOT_IN_REFERENCE + " (no policy reads CEL variables)"),
+    ("metadata-for-policies", "6", "key metadata is available to later policies (`apiKey.<field>`, `apiKey.key` reads `<redacted>`)"),
     ("host-passed", "6", "the client's `Host` is passed through"),
     # Section 7
     ("status-valid", "7", "no problems: `Accepted=True` reason `Valid`, `Attached=True` reason `Attached`, one ancestor per Gateway"),
@@ -163,6 +162,19 @@ RULES = _rules(
     # Section 11: what upstream main changed after v1.4.1
     ("proxy-authorization-key", "11", "`location.header` may name `Proxy-Authorization`; it is read like any other header "
      "(upstream main, #3098; v1.4.1 strips it before any policy runs, so a key there is missing)"),
+    # Section 13
+    ("metadata-kinds", "13", "metadata values keep their JSON kinds (strings, booleans, nested objects), and numbers compare across int and double"),
+    ("api-key-absent", "13", "without a verified key `apiKey` is absent (Optional with no key, Permissive with a wrong one), "
+     "so an expression that reads it fails"),
+    ("authorization-after-authentication", "13", "authorization runs after API key authentication: a request it refuses gets its 401 first"),
+    ("authorization-allow", "13", "with `Allow` rules, a request none of them matches is refused"),
+    ("authorization-require", "13", "every `Require` rule must match"),
+    ("authorization-deny", "13", "a matching `Deny` rule refuses"),
+    ("failed-expression-no-match", "13", "an expression that fails to evaluate does not match: an `Allow` on an absent field refuses, a `Deny` on it does not"),
+    ("authorization-all-policies", "13", "the rules of every policy in force apply together", "no scenario yet: the suite's authorization scenarios use one policy"),
+    ("authorization-refusal", "13", "an authorization refusal is 403, `content-type: text/plain`, body `authorization failed`"),
+    ("transformation-set", "13", "`transformation.request.set` sets a header from CEL after authorization"),
+    ("transformation-failed-removes", "13", "a transformation whose value is not a string removes the header, the client's own value included"),
 )
 
 MUTANTS = [
@@ -216,9 +228,9 @@ MUTANTS = [
     Mutant("entry-name-is-a-key", "agwmodel.entries", "        for name in sorted(store.data):\n",
            '        for name in sorted(store.data):\n            keys.append(Found(Entry(name, ""), store, name))\n',
            "every-entry-a-key", ("APIKEY-CORE-084", "APIKEY-CORE-063")),
-    Mutant("entry-name-to-backend", "reference.proxy", "            return credentials.strip(location, headers, query)",
+    Mutant("entry-name-to-backend", "reference.proxy", "            return (*credentials.strip(location, headers, query), decision.entry)",
            "            stripped, rest = credentials.strip(location, headers, query)\n"
-           '            return stripped + [(b"x-api-key-entry", policy.entry_names.get(decision.entry.digest, "").encode())], rest',
+           '            return stripped + [(b"x-api-key-entry", policy.entry_names.get(decision.entry.digest, "").encode())], rest, decision.entry',
            "every-entry-a-key", ("APIKEY-CORE-063",)),
     Mutant("json-detected-untrimmed", "agwmodel.entries", '    if not trimmed.startswith("{"):', '    if not value.startswith("{"):',
            "json-entries", ("APIKEY-EXT-021",)),
@@ -422,9 +434,9 @@ MUTANTS = [
            'if mode == "Permissive":\n        return Decision(True, strip=True)', "permissive-invalid-untouched", ("APIKEY-CORE-010", "APIKEY-EXT-011")),
     Mutant("missing-credential-stripped", "reference.decision", "            return Decision(False, MISSING)\n        return Decision(True)\n",
            "            return Decision(False, MISSING)\n        return Decision(True, strip=True)\n", "missing-nothing-removed", ("APIKEY-CORE-004",)),
-    Mutant("identity-header-added", "reference.proxy", "            return credentials.strip(location, headers, query)",
+    Mutant("identity-header-added", "reference.proxy", "            return (*credentials.strip(location, headers, query), decision.entry)",
            "            stripped, rest = credentials.strip(location, headers, query)\n"
-           '            return stripped + [(b"x-api-key-id", decision.entry.digest.hex()[:12].encode())], rest',
+           '            return stripped + [(b"x-api-key-id", decision.entry.digest.hex()[:12].encode())], rest, decision.entry',
            "no-identity-header", ("APIKEY-CORE-063",)),
     Mutant("host-rewritten", "reference.proxy", "upstream_headers = [(k, v) for k, v in headers if k not in drop]",
            'upstream_headers = [(k, v) for k, v in headers if k not in drop and k != b"host"]', "host-passed", ("APIKEY-DOC-001", "APIKEY-CORE-062")),
@@ -477,14 +489,47 @@ MUTANTS = [
            "pre-routing-most-specific", ("APIKEY-EXT-058",)),
     Mutant("pre-routing-keeps-credential", "reference.proxy",
            "            outcome = await self._authenticate(view.pre_policy, headers, query, send, None)\n            if outcome is None:\n                return\n"
-           "            headers, query = outcome\n",
-           "            outcome = await self._authenticate(view.pre_policy, headers, query, send, None)\n            if outcome is None:\n                return\n",
+           "            headers, query, verified = outcome\n",
+           "            outcome = await self._authenticate(view.pre_policy, headers, query, send, None)\n            if outcome is None:\n                return\n"
+           "            verified = outcome[2]\n",
            "pre-routing-removes", ("APIKEY-EXT-055",)),
+    # Section 6: the metadata later policies read
+    Mutant("metadata-not-flattened", "reference.cel", 'return {**_as_struct(dict(metadata or {})), "key": REDACTED}',
+           'return {"metadata": _as_struct(dict(metadata or {})), "key": REDACTED}', "metadata-for-policies", ("APIKEY-EXT-110", "APIKEY-EXT-113")),
+    Mutant("api-key-key-not-redacted", "reference.cel", 'REDACTED = "<redacted>"', 'REDACTED = "sha256"',
+           "metadata-for-policies", ("APIKEY-EXT-113", "APIKEY-EXT-114")),
     # Section 11: what upstream main changed after v1.4.1
     Mutant("proxy-authorization-stripped-early", "reference.credentials",
            'value = _first_header(headers, location.name.lower().encode("latin-1"))',
            'value = None if location.name.lower() == "proxy-authorization" else _first_header(headers, location.name.lower().encode("latin-1"))',
            "proxy-authorization-key", ("APIKEY-EXT-102",)),
+    # Section 13: a key's metadata in later policies
+    Mutant("numbers-as-strings", "reference.cel", "        return float(value)\n", "        return str(value)\n",
+           "metadata-kinds", ("APIKEY-EXT-111", "APIKEY-EXT-116")),
+    Mutant("api-key-empty-without-key", "reference.proxy",
+           "cel.api_key(verified.metadata) if verified is not None else None", "cel.api_key(verified.metadata if verified is not None else {})",
+           "api-key-absent", ("APIKEY-EXT-113", "APIKEY-EXT-115")),
+    Mutant("authorization-before-authentication", "reference.proxy",
+           "        if policy is not None:\n            outcome = await self._authenticate(policy, headers, query, send, route)\n",
+           "        if policy is not None and authorization.allowed(view.downstream.get(rule_key, NOTHING_DOWNSTREAM).rule_sets, "
+           "cel.variables(None, {})):\n            outcome = await self._authenticate(policy, headers, query, send, route)\n",
+           "authorization-after-authentication", ("APIKEY-EXT-110",)),
+    Mutant("allow-rules-default-allow", "reference.authorization", '    return not of["Allow"]', "    return True",
+           "authorization-allow", ("APIKEY-EXT-110", "APIKEY-EXT-115", "APIKEY-EXT-116")),
+    Mutant("require-any", "reference.authorization", 'if not all(_matches(p, variables) for p in of["Require"]):',
+           'if of["Require"] and not any(_matches(p, variables) for p in of["Require"]):', "authorization-require", ("APIKEY-EXT-111",)),
+    Mutant("deny-ignored", "reference.authorization", 'if any(_matches(p, variables) for p in of["Deny"]):', "if False:",
+           "authorization-deny", ("APIKEY-EXT-112",)),
+    Mutant("failed-expression-matches", "reference.authorization", "    except CelError:\n        return False\n",
+           "    except CelError:\n        return True\n", "failed-expression-no-match", ("APIKEY-EXT-112", "APIKEY-EXT-115")),
+    Mutant("authorization-refusal-body", "reference.authorization", 'BODY = b"authorization failed"', 'BODY = b"forbidden"',
+           "authorization-refusal", ("APIKEY-EXT-110",)),
+    Mutant("transformation-ignored", "reference.proxy", "            return transformation.apply(later.transformation, headers, variables)\n",
+           "            return headers\n", "transformation-set", ("APIKEY-EXT-113", "APIKEY-EXT-114")),
+    Mutant("failed-transformation-keeps-header", "reference.transformation",
+           "        out = [h for h in out if h[0] != name] + ([] if value is None else [(name, value)])\n",
+           "        out = out if value is None else [h for h in out if h[0] != name] + [(name, value)]\n",
+           "transformation-failed-removes", ("APIKEY-EXT-113",)),
 ]
 
 BY_NAME = {m.name: m for m in MUTANTS}

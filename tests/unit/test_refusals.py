@@ -35,7 +35,7 @@ spec:
   traffic:
     apiKeyAuthentication: {secretRef: {name: keys}}
 """
-AUTHORIZATION = "    authorization: {policy: {matchExpressions: ['false']}}\n"
+RATE_LIMIT = "    rateLimit: {local: [{requests: 1, unit: Hours}]}\n"
 
 
 # --- which refusals stop traffic -------------------------------------------------------------
@@ -95,7 +95,7 @@ def ready(runtime: Runtime, source) -> tuple[int, str]:
 
 @pytest.mark.parametrize("bad, why", [
     (POLICY.replace("apiKeyAuthentication", "apiKeyAuthentification"), "spec.traffic.apiKeyAuthentification: unknown field"),
-    (POLICY + AUTHORIZATION, "spec.traffic.authorization: not supported by the reference gateway"),
+    (POLICY + RATE_LIMIT, "spec.traffic.rateLimit: not supported by the reference gateway"),
     (POLICY.replace("namespace: ns}\nspec:", "namespace: ns\nspec:"), "invalid YAML"),
 ])
 def test_a_policy_file_refused_at_first_sight_stops_traffic_until_a_good_version_loads(source, bad, why):
@@ -128,7 +128,7 @@ def test_removing_the_refused_file_serves_again(source):
 def test_a_refused_version_of_a_file_that_was_good_keeps_the_last_good_one_and_traffic_going(source):
     write_manifest(source.path, "p.yaml", POLICY)
     source.scan()
-    write_manifest(source.path, "p.yaml", POLICY + AUTHORIZATION)
+    write_manifest(source.path, "p.yaml", POLICY + RATE_LIMIT)
     source.scan()
     assert source.runtime.config.refused == ()
     assert [p.policy.meta.name for p in source.runtime.config.policies] == ["p"]
@@ -161,7 +161,7 @@ def test_a_refused_file_that_once_was_good_is_not_first_sight_after_a_second_bad
     source.scan()
     write_manifest(source.path, "p.yaml", "a: [\n")
     source.scan()
-    write_manifest(source.path, "p.yaml", POLICY + AUTHORIZATION)
+    write_manifest(source.path, "p.yaml", POLICY + RATE_LIMIT)
     source.scan()
     assert source.runtime.config.refused == ()
 
@@ -188,15 +188,15 @@ def cluster(tmp_path):
 
 
 def test_an_object_the_api_server_accepted_and_the_gateway_refuses_at_first_sight_stops_traffic(cluster):
-    cluster._event("ADDED", policy(authorization={"policy": {"matchExpressions": ["false"]}}))
+    cluster._event("ADDED", policy(rateLimit={"local": [{"requests": 1, "unit": "Hours"}]}))
     config = cluster.publish()
-    assert config.refused == ("AgentgatewayPolicy ns/p: spec.traffic.authorization: not supported by the reference gateway",)
+    assert config.refused == ("AgentgatewayPolicy ns/p: spec.traffic.rateLimit: not supported by the reference gateway",)
     assert status_of(cluster.runtime)[0] == 503
     [ancestor] = config.status[("ns", "p")]["ancestors"]
     assert ancestor["ancestorRef"]["name"] == "StatusSummary"
     accepted, attached = ancestor["conditions"]
     assert (accepted["type"], accepted["status"], accepted["reason"]) == ("Accepted", "False", "Invalid")
-    assert accepted["message"] == "spec.traffic.authorization: not supported by the reference gateway"
+    assert accepted["message"] == "spec.traffic.rateLimit: not supported by the reference gateway"
     assert (attached["type"], attached["status"]) == ("Attached", "False")
 
     cluster._event("DELETED", policy())

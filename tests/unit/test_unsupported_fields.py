@@ -1,9 +1,10 @@
 """Settings the AgentgatewayPolicy CRD (v1.4.1) defines and the reference gateway does not
 implement are refused by name, never accepted and ignored: served without its
-authorization rule, say, a policy lets through keys the rule would refuse.
+rate limit, say, a policy lets through requests the limit would refuse.
 
 The field names below are the CRD's (`spec.traffic`, `spec.frontend`, `spec.backend`),
-less the ones the reference implements: `traffic.apiKeyAuthentication` and `traffic.phase`.
+less the ones the reference implements: `traffic.apiKeyAuthentication`, `traffic.phase`,
+`traffic.authorization` and `traffic.transformation.request` `set`/`add`.
 """
 
 import pytest
@@ -19,8 +20,18 @@ spec:
 TARGETS = "  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]\n"
 API_KEY = "  traffic:\n    apiKeyAuthentication: {secretRef: {name: keys}}\n"
 
-TRAFFIC = ("authorization", "basicAuthentication", "buffer", "cors", "csrf", "delay", "directResponse", "extAuth", "extProc",
-           "headerModifiers", "hostRewrite", "jwtAuthentication", "rateLimit", "retry", "timeouts", "transformation")
+TRAFFIC = ("basicAuthentication", "buffer", "cors", "csrf", "delay", "directResponse", "extAuth", "extProc",
+           "headerModifiers", "hostRewrite", "jwtAuthentication", "rateLimit", "retry", "timeouts")
+# The parts of `transformation` the reference does not implement, each with a value the CRD accepts.
+TRANSFORMATION = {
+    "response": "{response: {set: [{name: x, value: '1'}]}}",
+    "conditional": "{conditional: [{policy: {request: {set: [{name: x, value: '1'}]}}}]}",
+    "request.remove": "{request: {remove: [x]}}",
+    "request.body": "{request: {body: '1'}}",
+    "request.metadata": "{request: {metadata: {a: '1'}}}",
+    "request.set[0].name": "{request: {set: [{name: ':path', value: \"'/x'\"}]}}",
+}
+AUTHORIZATION = "    authorization: {policy: {matchExpressions: ['true']}}\n"
 FRONTEND = ("accessLog", "connect", "http", "metrics", "networkAuthorization", "proxyProtocol", "tcp", "tls", "tracing")
 BACKEND = ("ai", "auth", "extAuth", "health", "http", "mcp", "tcp", "tls", "transformation", "tunnel")
 
@@ -40,6 +51,25 @@ def assert_refused_by_name(text: str, field: str) -> None:
 @pytest.mark.parametrize("name", TRAFFIC)
 def test_a_traffic_setting_beside_api_key_authentication_is_refused_by_name(name):
     assert_refused_by_name(HEAD + TARGETS + API_KEY + f"    {name}: {{}}\n", f"spec.traffic.{name}")
+
+
+@pytest.mark.parametrize("part", TRANSFORMATION)
+def test_a_transformation_part_the_reference_does_not_implement_is_refused_by_name(part):
+    assert_refused_by_name(HEAD + TARGETS + API_KEY + f"    transformation: {TRANSFORMATION[part]}\n", f"spec.traffic.transformation.{part}")
+
+
+def test_authorization_is_refused_by_name_where_the_reference_does_not_model_it():
+    pre_routing = HEAD + TARGETS + API_KEY + "    phase: PreRouting\n" + AUTHORIZATION
+    assert refusal(pre_routing).field == "spec.traffic.authorization"
+    overriding = HEAD + TARGETS + API_KEY + AUTHORIZATION + "  strategy: {inheritance: Override}\n"
+    assert refusal(overriding).field == "spec.traffic.authorization"
+
+
+def test_an_expression_that_does_not_compile_is_refused_with_its_field():
+    with pytest.raises(ManifestError) as caught:
+        parse_manifest(HEAD + TARGETS + API_KEY + "    authorization: {policy: {matchExpressions: ['apiKey.group ==']}}\n", "p.yaml")
+    assert caught.value.field == "spec.traffic.authorization.policy.matchExpressions[0]"
+    assert caught.value.message == "not a valid CEL expression"
 
 
 @pytest.mark.parametrize("name", FRONTEND)
@@ -77,15 +107,15 @@ def test_a_target_port_on_a_traffic_policy_breaks_the_crd_rule():
 
 
 def test_every_unsupported_setting_is_named_and_the_first_is_the_field():
-    text = HEAD + TARGETS + API_KEY + "    authorization: {policy: {matchExpressions: ['true']}}\n    cors: {}\n  backend:\n    tls: {}\n"
+    text = HEAD + TARGETS + API_KEY + "    rateLimit: {local: [{requests: 1, unit: Hours}]}\n    cors: {}\n  backend:\n    tls: {}\n"
     err = refusal(text)
-    assert err.field == "spec.traffic.authorization"
+    assert err.field == "spec.traffic.rateLimit"
     assert err.message == "not supported by the reference gateway (also not supported: spec.traffic.cors, spec.backend.tls)"
 
 
 def test_a_setting_set_to_null_is_no_setting():
     # An API server drops null fields before storing the object.
-    [policy] = parse_manifest(HEAD + TARGETS + API_KEY + "    authorization: null\n  frontend: {tracing: null}\n", "p.yaml")
+    [policy] = parse_manifest(HEAD + TARGETS + API_KEY + "    rateLimit: null\n  frontend: {tracing: null}\n", "p.yaml")
     assert policy.api_key is not None and policy.unread == ()
 
 

@@ -376,6 +376,23 @@ def api_key_policy(model: list[m.Resource], namespace: str, auth: m.ApiKeyAuth, 
     return out
 
 
+def downstream_policies(policy: m.Policy) -> dict:
+    """`authorization` and `transformation.request` as the proxy's own policy fields: one rule
+    per expression (the controller's translation, `traffic_plugin.go:1567-1586`), a bare string
+    being an Allow rule (`crates/agentgateway/src/http/authorization.rs:119-127`), and headers as
+    name-to-expression maps (`schema/config.json`, `LocalTransform`)."""
+    out: dict = {}
+    if policy.authorization is not None:
+        action = policy.authorization.action
+        rules = [e if action == "Allow" else {action.lower(): e} for e in policy.authorization.expressions]
+        out["authorization"] = {"rules": rules}
+    if policy.transformation is not None:
+        request = {member: {h.name: h.expression for h in getattr(policy.transformation, member)}
+                   for member in ("set", "add") if getattr(policy.transformation, member)}
+        out["transformations"] = {"request": request}
+    return out
+
+
 def _translate_policies(
     model: list[m.Resource], local: dict, route_names: dict, routes: list[dict], notes: list[str]
 ) -> list[dict]:
@@ -386,26 +403,32 @@ def _translate_policies(
         pns, pname = policy.meta.namespace, policy.meta.name
         where = f"AgentgatewayPolicy {pns}/{pname}"
         if policy.unread:
-            raise Untranslatable(f"{where}: {', '.join(policy.unread)} is not translated (only traffic.apiKeyAuthentication)")
+            raise Untranslatable(f"{where}: {', '.join(policy.unread)} is not translated "
+                                 "(only traffic.apiKeyAuthentication, authorization and transformation.request set and add)")
         if policy.inheritance != "Default":
             raise Untranslatable(
                 f"{where}: strategy.inheritance {policy.inheritance} cannot be expressed: the local configuration's "
                 "policies have no inheritance field"
             )
-        if policy.api_key is None:
+        body = downstream_policies(policy)
+        if policy.api_key is not None:
+            body = {"apiKey": api_key_policy(model, pns, policy.api_key, notes), **body}
+        if not body:
             continue
         phase = "gateway" if policy.phase == "PreRouting" else "route"
-        body = {"apiKey": api_key_policy(model, pns, policy.api_key, notes)}
         n = 0
 
         def add(target: dict) -> None:
+            # One entry per policy field: a top-level entry holds exactly one
+            # (crates/agentgateway/src/types/local.rs:2855-2856); a route's inline policies may hold several.
             nonlocal n
-            entry = {"name": {"name": f"{pname}/{n}", "namespace": pns}, "target": target}
-            if phase != "route":
-                entry["phase"] = phase
-            entry["policy"] = body
-            policies.append(entry)
-            n += 1
+            for name, value in body.items():
+                entry = {"name": {"name": f"{pname}/{n}", "namespace": pns}, "target": target}
+                if phase != "route":
+                    entry["phase"] = phase
+                entry["policy"] = {name: value}
+                policies.append(entry)
+                n += 1
 
         for ref in policy.targets:
             if ref.kind not in ("Gateway", "HTTPRoute"):

@@ -187,7 +187,8 @@ class TargetRef:
 
 @dataclass(frozen=True)
 class KeyLocation:
-    """Where the credential is read from. For `expression`, `name` holds the CEL text.
+    """Where the credential is read from: `kind` is the manifest's member, whose class in
+    `agwmodel.carriers` reads, removes and describes it. For `expression`, `name` holds the CEL text.
 
     A header name is kept as the manifest spells it; header names match without regard to case."""
 

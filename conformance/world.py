@@ -36,7 +36,7 @@ class World:
     trace: Trace = field(default_factory=Trace)
     # Keys read from the scenario's text before it runs (masking.foresee), so that a step
     # that never ran is masked in the reports as well as one that did.
-    foreseen: set[str] = field(default_factory=set)
+    foreseen: set[masking.Key] = field(default_factory=set)
 
     # --- configuration ----------------------------------------------------------------
 
@@ -68,7 +68,7 @@ class World:
 
     # --- the keys of this scenario ----------------------------------------------------
 
-    def configured_keys(self) -> set[str]:
+    def configured_keys(self) -> set[masking.Key]:
         """Every key the scenario configured, in every form the scenario knows it in
         (masking.keys_in: its Secrets and ConfigMaps, read as the gateway reads them)."""
         return masking.keys_in(self.stores, self.known_plain_keys())

@@ -192,7 +192,7 @@ class KeyLocation:
 
     A header name is kept as the manifest spells it; header names match without regard to case."""
 
-    kind: Literal["header", "queryParameter", "cookie", "expression"]
+    kind: str  # the manifest's member, a key of agwmodel.carriers.CARRIERS
     name: str
     prefix: str = ""
 

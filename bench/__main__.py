@@ -23,7 +23,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from conformance.targets.agentgateway.builds import cached_proxy
+from conformance.targets.agentgateway.builds import binary_version, cached_proxy
+from conformance.waiting import TIMEOUTS
 
 from . import anchor, measure
 from . import keys as bench_keys
@@ -179,7 +180,7 @@ def _throughput(stack, wrk, echo, one_key, many, args, report) -> None:
     gateway.wait_for(one_key, 200)
     variants["strict-1"] = gateway.url
     gateway = stack.gateway("gw-many", key_files(many))
-    gateway.wait_for(many[-1], 200, timeout=120)
+    gateway.wait_for(many[-1], 200, timeout=TIMEOUTS.bench_load)
     variants["strict-many"] = gateway.url
     variants["naive"] = stack.naive()
     labels = {"echo": "echo backend alone", "none": "reference gateway, no policy", "strict-1": "reference gateway, Strict, 1 key",
@@ -219,8 +220,6 @@ def _anchor(stack, wrk, key, args, report) -> None:
     report.say("\n## In front of a static backend: the reference against the real agentgateway proxy (Strict, 1 key)")
     binary = args.agentgateway_binary
     if binary:
-        from conformance.targets.agentgateway.builds import binary_version
-
         report.say(f"agentgateway: {binary_version(binary)}")
     else:
         report.say("agentgateway: no binary (--agentgateway-binary, AGW_AGENTGATEWAY_BINARY or a build in the cache), so no anchor")

@@ -1,7 +1,7 @@
 """Keep every CPU busy for a while, to see how a run behaves on a loaded machine.
 
 One busy-loop process per CPU, each in its own process group and asked to die with the
-process that started it (`conformance.targets.processes.Program`), so that none outlives
+process that started it (`conformance.processes.Program`), so that none outlives
 the command: not when the block ends, not on Ctrl-C or an error, and not when the command
 itself is killed.
 """
@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from conformance.targets.processes import Program, stop_all
+from conformance.processes import Program, stop_all
 
 _SPIN = "while True:\n    pass\n"
 

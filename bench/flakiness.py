@@ -39,7 +39,7 @@ from pathlib import Path
 
 import yaml
 
-from conformance.targets.processes import interrupt_on_termination
+from conformance.processes import interrupt_on_termination
 
 from .cpu_hog import cpu_hog, cpus
 

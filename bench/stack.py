@@ -14,8 +14,10 @@ from pathlib import Path
 
 import httpx
 
-from conformance.targets.base import base_manifest
-from conformance.targets.processes import Program, answers, free_port
+from conformance.processes import Program, answers, free_port
+from conformance.targets.agentgateway import config as agw_config
+from conformance.targets.base import ObjectRef, base_manifest, documents
+from conformance.waiting import TIMEOUTS, wait_until
 
 from . import keys as bench_keys
 
@@ -52,7 +54,7 @@ class Stack:
         port = free_port()
         program = self._start("echo", [sys.executable, "-m", "reference", "echo", "--listen", f"127.0.0.1:{port}"])
         url = f"http://127.0.0.1:{port}"
-        program.wait_until(lambda: answers(url + "/status/200"), 30, "ready")
+        program.wait_until(lambda: answers(url + "/status/200"), TIMEOUTS.change, "ready")
         self.echo_port = port
         return url
 
@@ -69,7 +71,7 @@ class Stack:
         (directory / "nginx.conf").write_text(STATIC_CONF.format(dir=directory, port=port))
         program = self._start("static", [binary, "-p", str(directory), "-e", str(directory / "error.log"), "-c", str(directory / "nginx.conf")])
         url = f"http://127.0.0.1:{port}"
-        program.wait_until(lambda: answers(url + "/anything"), 30, "ready")
+        program.wait_until(lambda: answers(url + "/anything"), TIMEOUTS.change, "ready")
         self.static_port = port
         return url
 
@@ -85,7 +87,7 @@ class Stack:
         port, admin = free_port(), free_port()
         program = self._start(name, [sys.executable, "-m", "reference", "serve", "--manifests", str(directory), "--workers", str(workers),
                                      "--listen", f"127.0.0.1:{port}", "--admin", f"127.0.0.1:{admin}"])
-        program.wait_until(lambda: answers(f"http://127.0.0.1:{admin}/healthz/ready"), 60, "ready")
+        program.wait_until(lambda: answers(f"http://127.0.0.1:{admin}/healthz/ready"), TIMEOUTS.bench_start, "ready")
         return Gateway(program, directory, f"http://127.0.0.1:{port}")
 
     def naive(self, backend_port: int | None = None) -> str:
@@ -93,7 +95,7 @@ class Stack:
         program = self._start("naive", [sys.executable, "-m", "bench.naive_proxy", "--listen", f"127.0.0.1:{port}",
                                         "--upstream", f"http://127.0.0.1:{backend_port or self.echo_port}"])
         url = f"http://127.0.0.1:{port}"
-        program.wait_until(lambda: answers(url + "/status/200"), 30, "ready")
+        program.wait_until(lambda: answers(url + "/status/200"), TIMEOUTS.change, "ready")
         return url
 
     def nginx(self, name: str, keys: list[str], backend_port: int | None = None) -> str | None:
@@ -108,15 +110,12 @@ class Stack:
         (directory / "nginx.conf").write_text(NGINX_CONF.format(dir=directory, port=port, echo=backend_port or self.echo_port))
         program = self._start(name, [binary, "-p", str(directory), "-e", str(directory / "error.log"), "-c", str(directory / "nginx.conf")])
         url = f"http://127.0.0.1:{port}"
-        program.wait_until(lambda: _status(url, keys[0]) == 200, 30, "ready")
+        program.wait_until(lambda: _status(url, keys[0]) == 200, TIMEOUTS.change, "ready")
         return url
 
 
     def agentgateway(self, binary: str, key: str, backend_port: int) -> str:
         """The real agentgateway proxy with the same Strict one-key policy, configured by the suite's translation."""
-        from conformance.targets.agentgateway import config as agw_config
-        from conformance.targets.base import ObjectRef, documents
-
         texts = [base_manifest("base.yaml"), base_manifest("endpointslice.yaml", address="127.0.0.1", port=str(backend_port)),
                  *key_files([key]).values()]
         objects = {ObjectRef.of(doc): doc for text in texts for doc in documents(text)}
@@ -126,7 +125,7 @@ class Stack:
         config.write_text(agw_config.render(agw_config.translate(objects, ports).config))
         program = self._start("agentgateway", [binary, "-f", str(config)])
         url = f"http://127.0.0.1:{next(iter(ports.listeners.values()))}"
-        program.wait_until(lambda: _status(url, key) == 200, 60, "ready")
+        program.wait_until(lambda: _status(url, key) == 200, TIMEOUTS.bench_start, "ready")
         return url
 
 
@@ -167,22 +166,20 @@ class Gateway:
     def remove(self, filename: str) -> None:
         (self.directory / filename).unlink()
 
-    def wait_for(self, key: str | None, status: int, timeout: float = 60.0, interval: float = 0.005) -> float:
-        """Seconds until a request with `key` gets `status`; raise after `timeout`."""
+    def wait_for(self, key: str | None, status: int, timeout: float = TIMEOUTS.bench_start, interval: float = 0.005) -> float:
+        """Seconds until a request with `key` gets `status` (asked every `interval`, which is
+        how precisely it is measured); raise TimeoutError after `timeout`."""
         start = time.monotonic()
-        with httpx.Client(timeout=5) as client:
-            while True:
-                if _status(self.url, key, client) == status:
-                    return time.monotonic() - start
-                if time.monotonic() - start > timeout:
-                    raise TimeoutError(f"{self.url}: no {status} for the key within {timeout:g} s")
-                time.sleep(interval)
+        with httpx.Client(timeout=TIMEOUTS.api_request) as client:
+            wait_until(lambda: _status(self.url, key, client) == status, timeout,
+                       f"{self.url}: no {status} for the key within {timeout:g} s", interval=interval)
+        return time.monotonic() - start
 
 
 def _status(url: str, key: str | None, client: httpx.Client | None = None) -> int:
     headers = {"host": HOST, **({"authorization": f"Bearer {key}"} if key else {})}
     try:
-        return (client or httpx).get(url + "/anything", headers=headers, timeout=5).status_code
+        return (client or httpx).get(url + "/anything", headers=headers, timeout=TIMEOUTS.api_request).status_code
     except httpx.HTTPError:
         return 0
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from .http import Request, Response
+from .waiting import TIMEOUTS
 
 T = TypeVar("T")
 # A check returns None when the response matches, else what was wrong with it.
@@ -31,7 +32,7 @@ Check = Callable[[Response], str | None]
 @dataclass(frozen=True)
 class Rule:
     threshold: int = 3
-    timeout: float = 30.0
+    timeout: float = TIMEOUTS.change
     interval: float = 0.1
     spaced: bool = True  # matches `interval` apart; False only where the target confirms each change in force
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import atexit
 import json
-import threading
 from dataclasses import dataclass, field, replace
 
 import httpx
@@ -89,21 +87,19 @@ class Response:
         return f"{head}; body {body!r}"
 
 
-_control: httpx.Client | None = None
-_control_lock = threading.Lock()
+def control_get(transport: httpx.BaseTransport, url: str, timeout: float) -> httpx.Response:
+    """A GET to a program's own endpoint (readiness, admin), read whole, over `transport`.
 
-
-def control_get(url: str, timeout: float) -> httpx.Response:
-    """A GET to a program's own endpoint (readiness, admin), over one pooled client.
-
-    The harness polls these endpoints every few milliseconds while it waits for a change
-    to load. A new httpx client per call builds a new TLS context (milliseconds of CPU,
-    the largest cost of a suite run after its sleeps), so one client serves them all.
+    Whoever asks holds the connections and closes them: a target its own pool, which also
+    carries its traffic (`Target.control_get`; the harness polls an admin endpoint every few
+    milliseconds while a change loads, so no connection or TLS context is built per call),
+    a one-off readiness probe a transport of its own (`processes.answers`).
     """
-    global _control
-    with _control_lock:
-        if _control is None:
-            _control = httpx.Client()
-            atexit.register(_control.close)
-        client = _control
-    return client.get(url, timeout=timeout)
+    request = httpx.Request("GET", url, extensions={"timeout": httpx.Timeout(timeout).as_dict()})
+    response = transport.handle_request(request)
+    try:
+        response.read()
+    finally:
+        response.close()
+    response.request = request  # so that raise_for_status can say what was asked
+    return response

@@ -9,7 +9,8 @@ key auth`); an outline's examples are told apart by the values the title names
 (`[Strict, a valid]`), or by their row number, never by the whole row, which may hold a
 key. The report names a scenario by its ID and, for an example, that example's id:
 `APIKEY-CORE-003[Strict, no]`. The same functions name the collected tests
-(`features/conftest.py`) and the inventory's entries, so the two always match.
+(conformance/binding.py) and the inventory's entries, so the two always match. Both read the
+feature files with `conformance.feature_files`.
 """
 
 from __future__ import annotations
@@ -19,9 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from pytest_bdd.feature import get_feature
 
-from . import pages
+from . import feature_files, pages
 from . import profiles as ft
 
 _PLACEHOLDER = re.compile(r"<([^<>]+)>")
@@ -45,26 +45,20 @@ class Entry:
         return ft.profile_of(set(self.needs), self.page)
 
 
-def tags_of(template) -> set[str]:
-    rule = template.rule
-    return set(template.tags) | set(template.feature.tags) | (set(rule.tags) if rule is not None else set())
-
-
-def scenario_test_name(template) -> str:
+def scenario_test_name(template: feature_files.Scenario) -> str:
     """`APIKEY-DOC-001 Set up API key auth`: the scenario's ID tag, then its title."""
-    ids = sorted(t for t in tags_of(template) if ft.ID_PATTERN.match(t))
+    ids = sorted(t for t in template.tags if ft.ID_PATTERN.match(t))
     return " ".join([*ids, template.name])
 
 
-def example_ids(template) -> list[str]:
+def example_ids(template: feature_files.Scenario) -> list[str]:
     """One id per example row: the values the title names, else the row's number.
 
     Two rows that the title names alike get their row number added, so ids are unique
     without pytest's own de-duplication (which the inventory could not foresee).
     """
     named = _PLACEHOLDER.findall(template.name)
-    rows = [c for examples in template.examples for c in examples.as_contexts()]
-    ids = [", ".join(context[n] for n in named if n in context) or f"example {number}" for number, context in enumerate(rows, 1)]
+    ids = [", ".join(row[n] for n in named if n in row) or f"example {number}" for number, row in enumerate(template.examples, 1)]
     return [f"{i} (row {number})" if ids.count(i) > 1 else i for number, i in enumerate(ids, 1)]
 
 
@@ -88,25 +82,25 @@ def name_of(nodeid: str) -> str | None:
 def load(directory: Path) -> dict[str, Entry]:
     """Every scenario (and outline example) of every feature file in `directory`."""
     entries: dict[str, Entry] = {}
-    for path in sorted(directory.glob("*.feature")):
-        feature = get_feature(str(directory), path.name)
-        for template in feature.scenarios.values():
-            tags = tags_of(template)
+    for feature in feature_files.read_directory(directory):
+        path = feature.path
+        for template in feature.scenarios:
+            tags = template.tags
             ids = [t for t in tags if ft.ID_PATTERN.match(t)]
             if len(ids) != 1:
-                continue  # the tag checks at collection say what is wrong with it
+                continue  # the tag checks (conformance/binding.py) say what is wrong with it
             needs = frozenset(t for t in tags if t in ft.FEATURES)
             page_tags = sorted(tags & pages.BY_TAG.keys())
             if len(page_tags) > 1:
-                raise pytest.UsageError(f"{path.name}:{template.line_number}: a scenario mirrors one page, "
+                raise pytest.UsageError(f"{path.name}:{template.line}: a scenario mirrors one page, "
                                         f"this one is tagged {', '.join('@' + t for t in page_tags)}")
             examples = example_ids(template) if template.examples else [None]
             for example in examples:
                 name = entry_name(ids[0], example)
                 if name in entries:
-                    raise pytest.UsageError(f"{path.name}:{template.line_number}: the scenario ID {ids[0]} is used twice "
+                    raise pytest.UsageError(f"{path.name}:{template.line}: the scenario ID {ids[0]} is used twice "
                                             f"(also in {entries[name].file}:{entries[name].line})")
-                entries[name] = Entry(name, ids[0], needs, path.name, template.line_number, template.name,
+                entries[name] = Entry(name, ids[0], needs, path.name, template.line, template.name,
                                       page_tags[0] if page_tags else None)
     return entries
 

@@ -37,9 +37,10 @@ import logging
 from collections.abc import Callable, Iterable
 
 import pytest
-from pytest_bdd.reporting import test_report_context_registry
 
 from agwmodel.entries import InvalidEntry, go_trim, json_members, read_entry
+
+from .pytest_bdd_gaps import record_of
 
 # Objects whose entries hold keys (spec section 2).
 KEY_STORES = ("Secret", "ConfigMap")
@@ -178,13 +179,9 @@ def mask_report(report: pytest.TestReport, redact: Callable[[str], str]) -> None
             report.longrepr = masked
     report.sections = [(title, redact(content)) for title, content in report.sections]
     report.user_properties = [(name, redact(value) if isinstance(value, str) else value) for name, value in report.user_properties]
-    context = test_report_context_registry.get(report)
-    if context is not None:
-        context.name = redact(context.name)
-        scenario = context.scenario
-        scenario["name"] = redact(scenario["name"])
-        for step in scenario["steps"]:
-            step["name"] = redact(step["name"])
+    record = record_of(report)  # what pytest-bdd's cucumber JSON writes of the scenario
+    if record is not None:
+        record.rewrite_texts(redact)
 
 
 # --- what is written without a report ----------------------------------------------------

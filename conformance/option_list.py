@@ -9,10 +9,11 @@ for it (`<!-- generated: options -->`), with the result tables.
 from __future__ import annotations
 
 from . import options
+from .targets import catalog
 
 
 class _Recorder:
-    """Takes the calls `options.add` makes on pytest's parser and its option group."""
+    """Takes the calls `options.add` makes on pytest's parser and its option groups."""
 
     def __init__(self) -> None:
         self.options: list[tuple[tuple[str, ...], dict]] = []
@@ -40,9 +41,11 @@ def _usage(names: tuple[str, ...], attrs: dict) -> str:
 
 
 def table() -> list[str]:
-    """One row per option, in the order `pytest --help` lists them."""
-    lines = ["| option | what it does |", "|---|---|"]
+    """One row per option, in the order `pytest --help` lists them, with the targets that read it
+    when not every target does (as they declare it: conformance/targets/catalog.py)."""
+    lines = ["| option | what it does | only with |", "|---|---|---|"]
     for names, attrs in recorded():
         help_text = " ".join(str(attrs.get("help", "")).split()).replace("|", "\\|")
-        lines.append(f"| `{_usage(names, attrs)}` | {help_text} |")
+        only = ", ".join(k.selected_by for k in catalog.declared_by(catalog.Option(names)))
+        lines.append(f"| `{_usage(names, attrs)}` | {help_text} | {only} |")
     return lines

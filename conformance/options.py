@@ -7,8 +7,8 @@ import pytest
 from . import pages
 from . import profiles as ft
 from . import report_dir
-
-TARGETS = ("reference", "kubernetes", "agentgateway-local", "kind")
+from .targets import catalog
+from .targets.catalog import TARGETS
 
 
 def _csv(value: str) -> list[str]:
@@ -16,11 +16,10 @@ def _csv(value: str) -> list[str]:
 
 
 def add(parser: pytest.Parser) -> None:
-    """Every option of the suite, in one group of `pytest --help`."""
+    """Every option of the suite: those of every run in one group of `pytest --help`, then a group
+    for each set of targets that read an option of their own (conformance/targets/catalog.py)."""
     group = parser.getgroup("agw-conformance", "API key auth conformance")
     group.addoption("--target", choices=TARGETS, default="reference", help="deployment under test (default: reference)")
-    group.addoption("--reference-command",
-                    help="command that runs the reference gateway (default: python -m reference); also used by --envtest, and for the echo backend of --target=agentgateway-local")
     group.addoption("--convergence-threshold", type=int, default=3, help="matches in a row an expectation needs (default 3)")
     group.addoption("--convergence-timeout", type=float, default=30.0, help="seconds an expectation may take (default 30)")
     group.addoption("--convergence-interval", type=float, default=0.1, help="seconds before the next attempt after a miss, and between matches where the target does not confirm its changes (default 0.1)")
@@ -38,44 +37,17 @@ def add(parser: pytest.Parser) -> None:
     group.addoption("--hostile-slow-limit", type=float, default=30.0,
                     help=f"seconds a gateway may leave a client that never finishes its request connected ({ft.RELIABILITY}; default 30)")
     group.addoption("--conformance-report", help="write a ConformanceReport YAML to this path")
-    group.addoption("--kubeconfig", help="kubeconfig of the cluster (--target=kubernetes)")
-    group.addoption("--gateway-address", help="base URL of the gateway under test (--target=kubernetes)")
-    group.addoption("--install-base", action="store_true", help="create the Gateway, httpbin route and Service (--target=kubernetes)")
-    group.addoption("--envtest", action="store_true",
-                    help="--target=kubernetes on a cluster of our own: envtest API server, go-httpbin, and the reference gateway watching it")
-    group.addoption("--backend-address", help="HOST:PORT of an httpbin for the base EndpointSlice (--target=kubernetes with --install-base)")
-    group.addoption("--envtest-gateway", choices=("reference", "agentgateway"), default=None,
-                    help="gateway for --envtest: reference (default), or agentgateway: its controller and proxy built from AGW_AGENTGATEWAY_SRC")
-    group.addoption("--agentgateway-binary",
-                    help="agentgateway proxy binary (--target=agentgateway-local; default: built by clusters/agentgateway/build.sh from AGW_AGENTGATEWAY_SRC)")
-    group.addoption("--kind-cluster", default="agw-conformance", help="name of the kind cluster to make or reuse (--target=kind)")
-    group.addoption("--kind-keep", action="store_true", help="leave the kind cluster running after the run (--target=kind)")
-    group.addoption("--agentgateway-version", help="agentgateway Helm chart version to install (--target=kind; default: the pinned release)")
     report_dir.add_options(group)
-
-
-# Options that only mean something on some targets: (option, dest, where it applies, test).
-_TARGET_ONLY = (
-    ("--kubeconfig", "kubeconfig", "--target=kubernetes without --envtest", lambda t, e: t == "kubernetes" and not e),
-    ("--gateway-address", "gateway_address", "--target=kubernetes without --envtest", lambda t, e: t == "kubernetes" and not e),
-    ("--install-base", "install_base", "--target=kubernetes without --envtest", lambda t, e: t == "kubernetes" and not e),
-    ("--backend-address", "backend_address", "--target=kubernetes with --install-base", lambda t, e: t == "kubernetes" and not e),
-    ("--envtest", "envtest", "--target=kubernetes", lambda t, e: t == "kubernetes"),
-    ("--envtest-gateway", "envtest_gateway", "--target=kubernetes --envtest", lambda t, e: t == "kubernetes" and e),
-    ("--reference-command", "reference_command", "--target=reference, --envtest or --target=agentgateway-local",
-     lambda t, e: t in ("reference", "agentgateway-local") or e),
-    ("--agentgateway-binary", "agentgateway_binary", "--target=agentgateway-local", lambda t, e: t == "agentgateway-local"),
-    ("--kind-keep", "kind_keep", "--target=kind", lambda t, e: t == "kind"),
-    ("--agentgateway-version", "agentgateway_version", "--target=kind", lambda t, e: t == "kind"),
-)
+    for kinds, declared in catalog.grouped():
+        where = ", ".join(k.selected_by for k in kinds)
+        target_group = parser.getgroup(f"agw-conformance: {where}", f"API key auth conformance, only with {where}")
+        for opt in declared:
+            target_group.addoption(*opt.flags, **opt.attrs)
 
 
 def check(config: pytest.Config) -> None:
     """Refuse, before anything starts, options that cannot work as given."""
-    target, envtest = config.getoption("target"), config.getoption("envtest")
-    for flag, dest, where, applies in _TARGET_ONLY:
-        if config.getoption(dest) and not applies(target, envtest):
-            raise pytest.UsageError(f"{flag} has no effect with --target={target}{' --envtest' if envtest else ''}; it only applies to {where}")
+    check_target_options(config)
     for flag, dest in (("--supported-features", "supported_features"), ("--exempt-features", "exempt_features")):
         unknown = sorted(set(config.getoption(dest) or ()) - set(ft.FEATURES))
         if unknown:
@@ -93,9 +65,24 @@ def check(config: pytest.Config) -> None:
     bad = sorted(i for i in config.getoption("skip_tests") if not ft.ID_PATTERN.match(i))
     if bad:
         raise pytest.UsageError(f"--skip-tests: {', '.join(bad)} is not a scenario ID (like APIKEY-EXT-012)")
+    port = config.getoption("listener_port")
+    if not 0 < port < 65536:
+        raise pytest.UsageError(f"--listener-port {port}: a port is 1 to 65535")
     for name in ("convergence_threshold", "convergence_timeout", "convergence_interval", "load_seconds", "load_clients", "hostile_slow_limit"):
         if config.getoption(name) <= 0:
             raise pytest.UsageError(f"--{name.replace('_', '-')} must be greater than 0")
+
+
+def check_target_options(config: pytest.Config) -> None:
+    """Refuse an option that the chosen target does not read, naming the targets that do."""
+    kind = catalog.chosen(config.getoption("target"), config.getoption("envtest"), config.getoption("envtest_gateway"))
+    for kinds, declared in catalog.grouped():
+        if kind in kinds:
+            continue
+        for opt in declared:
+            if config.getoption(opt.dest) != opt.default:
+                raise pytest.UsageError(f"{opt.flag} has no effect with {kind.selected_by}; "
+                                        f"it only applies to {', '.join(k.selected_by for k in kinds)}")
 
 
 _SHOWN_UNKNOWN = 5

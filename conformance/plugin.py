@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import time
 
 import pytest
-from pytest_bdd.reporting import ReportContext, test_report_context_registry
 
 from . import inventory, masking, options, pages, report_dir, trace
 from . import profiles as ft
 from .convergence import Rule
+from .pytest_bdd_gaps import RecordTransport
+from .processes import interrupt_on_termination
 from .report import Report
+from .steps.manifests import foreseen_keys
 from .targets import make_target
 from .targets.base import Target
-from .targets.processes import interrupt_on_termination
 from .world import World
 
 
@@ -45,7 +45,6 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{name}: feature in {profile}: {what}")
     for tag in ft.OTHER_TAGS:
         config.addinivalue_line("markers", f"{tag}: scenario group")
-    _CONFIG[:] = [config]
     options.check(config)
     if not _is_worker(config):
         report_dir.check_outputs(config)  # workers write no report of their own
@@ -72,6 +71,9 @@ def pytest_configure(config: pytest.Config) -> None:
     report.run = describe_run(config, config.stash[_RULE])
     report_dir.describe(config, report)
     config.pluginmanager.register(trace.StepHooks(), "agw-conformance-steps")
+    # Under pytest-xdist, the scenario record of each of this suite's reports goes with the
+    # report to the controller, where the cucumber JSON is written (masked on the worker).
+    config.pluginmanager.register(RecordTransport(_carries_our_scenario), "agw-conformance-bdd-record")
     if config.pluginmanager.hasplugin("xdist") and not _is_worker(config):
         config.pluginmanager.register(_XdistController(report), "agw-conformance-xdist")
 
@@ -124,48 +126,6 @@ def _load_inventory(config: pytest.Config, report: Report) -> None:
 _TARGET = pytest.StashKey[Target]()
 _REPORT = pytest.StashKey[Report]()
 _RULE = pytest.StashKey[Rule]()
-_CONFIG: list[pytest.Config] = []  # pytest-bdd's tag hook gets no config argument
-
-
-def _scenario_being_tagged() -> tuple[set[str], str] | None:
-    """The Gherkin tags and feature file of the scenario pytest-bdd is tagging right now.
-
-    pytest-bdd passes the hook one tag at a time; the scenario it belongs to is a local of
-    the calling frame. Knowing it keeps the plugin out of other projects' feature files.
-    """
-    frame = sys._getframe(1)
-    while frame is not None:
-        local = frame.f_locals
-        if "templated_scenario" in local and "feature" in local:
-            scenario, feature = local["templated_scenario"], local["feature"]
-            rule = getattr(scenario, "rule", None)
-            tags = set(scenario.tags) | set(feature.tags) | (set(rule.tags) if rule is not None else set())
-            return tags, f"{feature.rel_filename}: {scenario.name}"
-        frame = frame.f_back
-    return None
-
-
-def is_ours(tags: set[str]) -> bool:
-    return any(ft.ID_PATTERN.match(t) for t in tags)
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_bdd_apply_tag(tag: str, function):
-    scenario = _scenario_being_tagged()
-    if scenario is None or not is_ours(scenario[0]):
-        return None  # another project's scenario: pytest-bdd's default handling
-    tags, where = scenario
-    try:
-        kind = ft.check_tag(tag)
-    except ValueError as exc:
-        raise pytest.UsageError(f"{where}: {exc}") from None
-    ids = sorted(t for t in tags if ft.ID_PATTERN.match(t))
-    if len(ids) > 1:
-        raise pytest.UsageError(f"{where}: a scenario carries exactly one ID tag, this one has {', '.join('@' + i for i in ids)}")
-    if kind == "id" and _CONFIG:
-        # IDs are too many to list in the ini file; each is registered as it is seen.
-        _CONFIG[0].addinivalue_line("markers", f"{tag}: conformance scenario ID")
-    return getattr(pytest.mark, tag)(function)
 
 
 def scenario_tags(item: pytest.Item) -> tuple[str | None, set[str]]:
@@ -201,7 +161,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if verdict.kind == "run":
             runnable += 1
         else:
-            # The item's location is the scenario's line in its feature file (features/conftest.py).
+            # The item's location is the scenario's line in its feature file (conformance/binding.py).
             item.add_marker(pytest.mark.skip(reason=verdict.reason))
         keep.append(item)
     known = {e.scenario_id for e in report.inventory.values()} or seen
@@ -243,8 +203,8 @@ def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
 @pytest.hookimpl(trylast=True)
 def pytest_deselected(items: list[pytest.Item]) -> None:
     # -k, -m and --deselect take scenarios out after our own choice; the report lists them.
-    if _CONFIG:
-        _CONFIG[0].stash[_REPORT].deselected(n for n in (inventory.name_of(i.nodeid) for i in items) if n)
+    if items:
+        items[0].config.stash[_REPORT].deselected(n for n in (inventory.name_of(i.nodeid) for i in items) if n)
 
 
 _STEP_ERROR = pytest.StashKey[tuple[str, Exception]]()
@@ -263,8 +223,6 @@ def pytest_bdd_before_scenario(request, feature, scenario) -> None:
     # the steps it never reaches as well as those it does (conformance/masking.py). Done for
     # every pytest-bdd scenario, the suite's or a user's with its steps: reading the text
     # needs no fixture, and what it finds is only ever used to mask.
-    from .steps.manifests import foreseen_keys
-
     request.node.stash[_FORESEEN] = foreseen_keys(scenario.steps)
 
 
@@ -280,6 +238,10 @@ def pytest_runtest_makereport(item: pytest.Item, call):
     """
     report = yield
     if inventory.name_of(item.nodeid) is not None:
+        if report.skipped and isinstance(report.longrepr, tuple) and report.location[1] is not None:
+            # pytest places a skip by mark at the test function's code, pytest-bdd's; the
+            # test's own location is its scenario's line in the feature file (conformance/binding.py).
+            report.longrepr = (str(item.path), report.location[1] + 1, report.longrepr[2])
         failure = item.stash.get(_STEP_ERROR, None)
         # A TimeoutError is the target's too: a change it never put in force (conformance/waiting.py).
         if report.when == "call" and report.failed and failure is not None and isinstance(failure[1], (AssertionError, TimeoutError)):
@@ -300,33 +262,8 @@ def redact(text: str, item: pytest.Item) -> str:
     return masking.redact(text, item.stash.get(_FORESEEN, ()))
 
 
-# pytest-bdd keeps each report's scenario record beside the report, not in it, so under
-# pytest-xdist its cucumber JSON, written on the controller, saw no scenario at all. The
-# record of each of this suite's scenarios travels with its report from the worker (masked
-# there, with the report) and is put back beside it on the controller.
-_BDD_RECORD = "agw-conformance-bdd-record"
-
-
 def _carries_our_scenario(report: pytest.TestReport) -> bool:
     return inventory.name_of(report.nodeid) is not None or any(name == trace.TRACE_PROPERTY for name, _ in report.user_properties)
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_report_to_serializable(config: pytest.Config, report):
-    data = yield
-    context = test_report_context_registry.get(report) if isinstance(report, pytest.TestReport) else None
-    if isinstance(data, dict) and context is not None and _carries_our_scenario(report):
-        data[_BDD_RECORD] = {"name": context.name, "scenario": context.scenario}
-    return data
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_report_from_serializable(config: pytest.Config, data: dict):
-    record = data.pop(_BDD_RECORD, None) if isinstance(data, dict) else None
-    report = yield
-    if record is not None and isinstance(report, pytest.TestReport):
-        test_report_context_registry[report] = ReportContext(scenario=record["scenario"], name=record["name"])
-    return report
 
 
 _LOG_MASK = masking.LogMask()

@@ -369,6 +369,10 @@ class Report:
     def _run_description(self) -> dict:
         run = {k: v for k, v in self.run.items() if k != "target"}
         run["target"] = {"name": self.target.name, **(self.run.get("target") or {})}
+        deployment = getattr(self.target, "deployment", None)
+        if deployment is not None:
+            # The names the scenarios' manifests were rendered with (conformance/deployment.py).
+            run["target"]["deployment"] = {**deployment.describe(), "gatewayCA": bool(getattr(self.target, "gateway_ca", None))}
         run["supportedFeatures"] = sorted(self.supported)
         run["exemptFeatures"] = sorted(self.exempt)
         run["inventory"] = len(self.inventory)

@@ -174,6 +174,11 @@ def run_meta(doc: dict) -> dict[str, str]:
                             f'exempt: {", ".join(run.get("exemptFeatures") or []) or "none"}')
         meta["Convergence"] = _rule(run["convergence"]) if run.get("convergence") else "not described"
         meta["Workers"] = str(run.get("workers") or "none (one process)")
+        deployment = target.get("deployment")
+        if deployment:
+            meta["Deployment"] = deployment.get("note") or "the docs page's names (Gateway, namespaces, class, listener, host)"
+            if deployment.get("gatewayCA"):
+                meta["Deployment"] += "; https verified with the CA given by --gateway-ca"
     return meta
 
 

@@ -1,6 +1,7 @@
 """Reference gateway for agentgateway API key authentication.
 
-Run it with `agw-reference serve`; the pieces are importable for tests:
-`manifests` (parsing), `keys`, `credentials`, `decision` (authentication), `routing`,
-`config` (resolution), `proxy` (data plane), `watching` (file source), `admin`, `echo`.
+Run it with `agw-reference serve`; the pieces are importable for tests: `objects` (the
+manifests it serves, read by `agwmodel`), `keys`, `credentials`, `decision` (authentication),
+`refusals`, `config` (resolution), `runtime`, `proxy` (data plane), `upstream`, `http1`,
+`serving`, `watching` (file source), `kube` (Kubernetes source), `admin`, `echo`, `cli`.
 """

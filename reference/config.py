@@ -73,10 +73,6 @@ class Config:
         return attachment.invalid(route, ref, self.grants, self.backends)
 
 
-def _route_key(route: m.HTTPRoute) -> tuple[str, str]:
-    return (route.meta.namespace, route.meta.name)
-
-
 class _Index:
     def __init__(self, objects: Iterable[m.Resource]):
         self.by_kind: dict[str, dict[tuple[str, str], m.Resource]] = defaultdict(dict)

@@ -32,18 +32,15 @@ from conformance import profiles as ft  # noqa: E402
 
 PAGE = ROOT / "docs" / "spec-coverage.md"
 SPEC = ROOT / "docs" / "spec.md"
-SECTIONS = {
-    "1": "The resources",
-    "2": "Where keys come from",
-    "3": "Reading the credential",
-    "4": "Decision table",
-    "5": "The refusal",
-    "6": "What the backend sees",
-    "7": "Status",
-    "8": "Precedence",
-    "9": "Defaults by front end",
-    "11": "Versions",
-}
+# Sections of the spec that hold no rule of a gateway: where the docs page differs (each
+# difference is decided by a rule elsewhere) and how the harness waits and reports.
+NOT_RULES = ("10", "12")
+
+
+def sections(spec: str | None = None) -> dict[str, str]:
+    """The spec's sections that hold rules, number -> title, as the spec's headings name them."""
+    spec = SPEC.read_text() if spec is None else spec
+    return {number: title for number, title in spec_sentences.titles(spec).items() if number not in NOT_RULES}
 
 
 @dataclass(frozen=True)
@@ -117,8 +114,9 @@ def render() -> str:
         "of the reference gateway that breaks exactly that rule is killed by a scenario tagged for",
         "it: `tests/e2e/test_mutants.py` runs each mutant against those scenarios alone and requires a",
         "failure, after a run without any mutant has passed them all. Rules without a mutant say",
-        "why. In sections 2 and 3 every sentence of the spec is one rule, shown in the spec's own",
-        "words and linked to it. Sections 10 and 12 of the spec are not rules of the gateway:",
+        "why. Each rule links to where the spec states it; in sections 2 and 3 every sentence of",
+        "the spec is one rule, shown in the spec's own words. Sections 10 and 12 of the spec are",
+        "not rules of the gateway:",
         "section 10 lists where the docs page differs (each difference is decided by a rule",
         "above), and section 12 describes how the harness waits and reports (tested by the",
         "harness's own tests). Section 11 gives the releases behind the feature names; the rule",
@@ -128,7 +126,7 @@ def render() -> str:
         f"{len(unchecked)} without a mutant, each with its reason.",
         "",
     ]
-    for number, title in SECTIONS.items():
+    for number, title in sections(spec).items():
         section_rows = [r for r in all_rows if r[0] == number]
         if not section_rows:
             continue
@@ -139,7 +137,7 @@ def render() -> str:
                 names = ", ".join(f"`{m.name}`" for m in breaking)
             else:
                 listed, names = "", f"none: {rule.unchecked}"
-            text = rule.text if rule.text is not None else f"{_cell(rule_text(key, spec))} ([spec](spec.md#rule-{key}))"
+            text = f"{_cell(rule_text(key, spec))} ([spec](spec.md#rule-{key}))"
             out.append(f"| {text} | {listed} | {names} |")
         out.append("")
     return "\n".join(out)

@@ -1,14 +1,18 @@
-"""The sentences of the spec (`docs/spec.md`) that are rules, each named by its anchor.
+"""The rules of the spec (`docs/spec.md`), each named by its anchor there.
 
-In the sections listed in `ANCHORED`, every sentence begins with `<a id="rule-KEY"></a>`,
-KEY being the sentence's entry in `RULES` (`tests/mutation/mutants.py`). The sentence is
-the rule: `RULES` holds no second wording of it, and `docs/spec-coverage.md` shows the
-sentence itself, linked to its anchor. An anchor is an HTML element that Markdown renders
-as nothing, so the spec reads as before, and a link can point at one sentence.
+Every rule of `RULES` (`tests/mutation/mutants.py`) is named by one anchor
+`<a id="rule-KEY"></a>` in the spec, KEY being its entry, in the section where the spec
+states it. In the sections listed in `ANCHORED`, every sentence begins with one: the
+sentence is the rule, `RULES` holds no second wording of it, and `docs/spec-coverage.md`
+shows the sentence itself. In the others the anchor stands where the rule is stated (a
+list item, a clause, a cell of the decision table), and `RULES` keeps a one-line summary
+of it for the coverage page, which links each rule to its anchor. An anchor is an HTML
+element that Markdown renders as nothing, so the spec reads as before, and a link can
+point at the rule.
 
-`tests/spec_coverage.py --check` holds the two to each other: a sentence without an
-anchor, an anchor used twice or with no rule, and a rule of those sections with no
-sentence are each an error.
+`tests/spec_coverage.py --check` holds the two to each other: a sentence of `ANCHORED`
+without an anchor, an anchor used twice, with no rule or in another section than its
+rule's, and a rule with no anchor are each an error.
 
 A sentence ends at `.`, `!` or `?` followed by a space or the end of its paragraph or list
 item, except inside a code span or parentheses (`v1.1`, `:953-957`, `(Basic ...)`).
@@ -23,7 +27,7 @@ from dataclasses import dataclass
 ANCHORED = ("2", "3")  # the spec's sections whose sentences are rules, one each
 ANCHOR = re.compile(r'<a id="rule-([a-z0-9]+(?:-[a-z0-9]+)*)"></a>')
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
-_HEADING = re.compile(r"^## (\d+)\. ", re.MULTILINE)
+_HEADING = re.compile(r"^## (\d+)\. (.*)$", re.MULTILINE)
 _ITEM = re.compile(r"^\s*(?:[-*] |\d+\. )")
 CITATION = "Source:"
 
@@ -34,6 +38,17 @@ class Sentence:
     key: str | None  # from its anchor; None when it has none
     text: str  # as written, its anchor removed and its lines joined
     anchors: int  # how many anchors it holds (one, at its start, when it is right)
+
+
+def titles(spec: str) -> dict[str, str]:
+    """The spec's sections, number -> title, in its order: the one place they are written."""
+    return {heading.group(1): heading.group(2).strip() for heading in _HEADING.finditer(spec)}
+
+
+def anchors(spec: str) -> list[tuple[str, str]]:
+    """(section, key) of every rule anchor of the spec, in its order."""
+    return [(number, found.group(1)) for number in titles(spec)
+            for found in ANCHOR.finditer(_COMMENT.sub("", section_body(spec, number)))]
 
 
 def section_body(spec: str, number: str) -> str:
@@ -114,10 +129,26 @@ def problems(spec: str, rules: dict[str, str], sections: tuple[str, ...] = ANCHO
             out.append(f"{where}: the anchor rule-{s.key} names no entry of RULES (tests/mutation/mutants.py)")
         elif rules[s.key] != s.section:
             out.append(f"{where}: the anchor rule-{s.key} names a rule that RULES puts in section {rules[s.key]}")
+    for section, key in anchors(spec):
+        if section in sections:
+            continue  # checked sentence by sentence above
+        where = f"docs/spec.md section {section}"
+        if key in seen:
+            out.append(f"{where}: the anchor rule-{key} is used twice")
+        seen[key] = section
+        if key not in rules:
+            out.append(f"{where}: the anchor rule-{key} names no entry of RULES (tests/mutation/mutants.py)")
+        elif rules[key] != section:
+            out.append(f"{where}: the anchor rule-{key} names a rule that RULES puts in section {rules[key]}")
     for key, section in rules.items():
-        if section in sections and key not in seen:
+        if key in seen:
+            continue
+        if section in sections:
             out.append(f"RULES entry {key!r} (tests/mutation/mutants.py) is in section {section}, "
                        f"but no sentence of docs/spec.md section {section} carries the anchor rule-{key}")
+        else:
+            out.append(f"RULES entry {key!r} (tests/mutation/mutants.py) is in section {section}, "
+                       f"but docs/spec.md section {section} has no anchor rule-{key} where it states the rule")
     return out
 
 

@@ -19,8 +19,8 @@ from typing import Any, Self
 import httpx
 import yaml
 
-from ..targets.processes import Program, free_port, stop_all
-from ..waiting import POLL, wait_until
+from ..processes import Program, free_port, stop_all
+from ..waiting import POLL, TIMEOUTS, wait_until
 from .assets import ControlPlaneError, check_assets, find_assets, find_crds
 
 CRD_API = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
@@ -65,8 +65,8 @@ class ControlPlane:
         crds: Path | None = None,
         workdir: Path | None = None,
         *,
-        start_timeout: float = 120.0,
-        crd_timeout: float = 60.0,
+        start_timeout: float = TIMEOUTS.control_plane_start,
+        crd_timeout: float = TIMEOUTS.crds_established,
     ) -> None:
         self._assets_arg = Path(assets) if assets is not None else None
         self._crds_arg = Path(crds) if crds is not None else None
@@ -157,7 +157,7 @@ class ControlPlane:
     def install_crds(self, directory: Path) -> list[str]:
         """Create every CRD in ``directory/*.yaml`` (existing ones are fine), wait until Established."""
         names: list[str] = []
-        with self.http_client(timeout=30.0) as client:
+        with self.http_client(timeout=TIMEOUTS.api_write) as client:
             for path in sorted(Path(directory).glob("*.yaml")):
                 with path.open("rb") as f:
                     docs = [d for d in yaml.load_all(f, Loader=_YAML_LOADER) if d]
@@ -233,7 +233,7 @@ class ControlPlane:
             self.workdir,
         )
         self._procs.append(proc)
-        with httpx.Client(timeout=2.0) as client:
+        with httpx.Client(timeout=TIMEOUTS.etcd_health) as client:
 
             def healthy() -> bool:
                 try:
@@ -280,16 +280,23 @@ class ControlPlane:
         proc = Program("kube-apiserver", argv, self.workdir)
         self._procs.append(proc)
         deadline = time.monotonic() + self.start_timeout
-        wait_until(self.ca_file.exists, self.start_timeout, lambda: str(self._timeout(proc, f"writing {self.ca_file.name}")),
+        wait_until(self._ca_written, self.start_timeout, lambda: str(self._timeout(proc, f"writing {self.ca_file.name}")),
                    interval=POLL.api_object, alive=lambda: self._alive(proc), error=ControlPlaneError)  # written early at startup
-        time.sleep(0.2)  # let the write finish before reading it
         self._wait_ready(proc, deadline)
         self._write_kubeconfig()
+
+    def _ca_written(self) -> bool:
+        """Whether the serving certificate is there and whole: read before its last block
+        ends, it would be a certificate cut short."""
+        try:
+            return self.ca_file.read_bytes().rstrip().endswith(b"-----END CERTIFICATE-----")
+        except FileNotFoundError:
+            return False
 
     def _wait_ready(self, proc: Program, deadline: float) -> None:
         """Poll kube-apiserver's /readyz until it answers 200, it dies, or the deadline passes."""
         last = ""
-        with self.http_client(timeout=5.0) as client:
+        with self.http_client(timeout=TIMEOUTS.api_request) as client:
 
             def ready() -> bool:
                 nonlocal last

@@ -27,6 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from ..waiting import TIMEOUTS
+
 SMUGGLED_PATH = "/anything/smuggled-by-a-hostile-client"
 _STATUS = re.compile(rb"HTTP/1\.[01] (\d{3})[^\r\n]*\r\n")
 
@@ -201,7 +203,7 @@ def probe(address: str, case: Case, valid_key: str, host: str = "www.example.com
     outcome = Outcome(case.name, case.group, slow=case.slow or bool(case.trickle))
     payload = case.build(host, valid_key)
     try:
-        with socket.create_connection((parts.hostname, parts.port or 80), timeout=10) as sock:
+        with socket.create_connection((parts.hostname, parts.port or 80), timeout=TIMEOUTS.request) as sock:
             try:
                 if case.trickle:
                     began = time.monotonic()

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from ..waiting import wait_until
+from ..waiting import TIMEOUTS, wait_until
 
 Faults = list[tuple[str, Callable[[list[str]], None]]]
 KINDS = ("steady", "no key", "never configured", "live", "revoked")
@@ -98,7 +98,7 @@ class Churn:
     """
 
     def __init__(self, book: KeyBook, apply_keys: Callable[[list[str]], None], answer: Callable[[str | None], int],
-                 faults: Faults = (), pause: float = 0.2, timeout: float = 30.0):
+                 faults: Faults = (), pause: float = 0.2, timeout: float = TIMEOUTS.change):
         self.book, self.apply_keys, self.answer = book, apply_keys, answer
         self.faults, self.pause, self.timeout = list(faults), pause, timeout
         self.done: collections.Counter = collections.Counter()
@@ -171,7 +171,7 @@ def _client_loop(url: str, host: str, path: str, book: KeyBook, figures: Figures
                  header: Callable[[str], tuple[str, str]]) -> None:
     rng = random.Random(seed)
     kinds = itertools.cycle(KINDS[seed % len(KINDS):] + KINDS[: seed % len(KINDS)])
-    with httpx.Client(base_url=url, timeout=10.0, headers={"host": host}) as client:
+    with httpx.Client(base_url=url, timeout=TIMEOUTS.request, headers={"host": host}) as client:
         while not stop.is_set():
             kind = next(kinds)
             if kind == "never configured":
@@ -230,7 +230,7 @@ def run(url: str, apply_keys: Callable[[list[str]], None], *, seconds: float, cl
     apply_keys(list(book.configured))
     figures, lock, stop = Figures(), threading.Lock(), threading.Event()
 
-    with httpx.Client(base_url=url, timeout=10.0, headers={"host": host}) as probe:
+    with httpx.Client(base_url=url, timeout=TIMEOUTS.request, headers={"host": host}) as probe:
         def answer(key: str | None) -> int:
             try:
                 return probe.get(path, headers=dict([header(key)]) if key else {}).status_code

@@ -17,16 +17,18 @@ and so on. The phrases are few and fixed:
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 from pytest_bdd import given, parsers, then, when
 
 from .. import masking
 from ..targets.base import NotShown, ObjectRef, Refused, documents
 from ..world import KEY_STORES, World
-from .requests import HTTPBIN, from_httpbin
+from .requests import from_httpbin, httpbin
 
 MANIFESTS = Path(__file__).resolve().parents[1] / "manifests"
 # Installed by the target before any scenario, never by one (a scenario deletes what it applies).
@@ -42,9 +44,17 @@ _KIND_WORDS = {
 }
 
 
+_log = logging.getLogger(__name__)
+
+
 def _need(docstring: str | None, step: str) -> str:
     assert docstring, f"the step '{step}' needs the manifest as a docstring"
     return docstring
+
+
+def rendered(world: World, docstring: str | None, step: str) -> str:
+    """The step's manifest with the deployment's names in place of the docs page's (conformance/deployment.py)."""
+    return world.target.deployment.render(_need(docstring, step))
 
 
 def named_kinds(words: str) -> set[str]:
@@ -122,8 +132,15 @@ PAGE_SENTENCES = {
 def _page_step(sentence: str):
     kind, check = PAGE_SENTENCES[sentence]
 
-    def apply_from_page(world: World, docstring: str | None) -> None:
-        manifest = _need(docstring, sentence)
+    def apply_from_page(world: World, docstring: str | None, request: pytest.FixtureRequest) -> None:
+        manifest = rendered(world, docstring, sentence)
+        if manifest != docstring:
+            # The page's manifest is not applied as the page writes it: the log, the
+            # scenario's record (a JUnit property) and the report's run.target.deployment say so.
+            note = f"the page's manifest is applied with this deployment's names ({world.target.deployment.change_note()})"
+            _log.info("%s: %s", sentence, note)
+            if ("deployment", note) not in request.node.user_properties:
+                request.node.user_properties.append(("deployment", note))
         docs = check_words(world, sentence, manifest, verb="create" if sentence.startswith("I create") else "apply", kinds={kind})
         wrong = check(docs)
         assert wrong is None, f"the step '{sentence}' needs {wrong}"
@@ -148,7 +165,7 @@ _OBJECTS = (
 @when(parsers.re(_OBJECTS))
 def create_or_update(world: World, verb: str, what: str, docstring: str | None) -> None:
     step = f"I {verb} {what}"
-    manifest = _need(docstring, step)
+    manifest = rendered(world, docstring, step)
     docs = check_words(world, step, manifest, verb=verb)
     assert POLICY not in {d.get("kind") for d in docs}, f"the step '{step}' applies a policy: use 'I apply a ... policy'"
     world.apply(manifest)
@@ -166,7 +183,7 @@ _POLICIES = (
 @when(parsers.re(_POLICIES))
 def apply_policy(world: World, qualities: str, mode: str | None, rest: str, docstring: str | None) -> None:
     step = f"I apply a {qualities}{mode + ' ' if mode else ''}policy{rest}"
-    manifest = _need(docstring, step)
+    manifest = rendered(world, docstring, step)
     docs = check_words(world, step, manifest)
     policies = [d for d in docs if d.get("kind") == POLICY]
     assert policies and policies == docs, f"the step '{step}' applies policies only; its manifest holds {[d.get('kind') for d in docs]}"
@@ -198,7 +215,7 @@ def named_manifest(name: str) -> str:
 @given(parsers.parse('the "{name}" manifest is applied'))
 @when(parsers.parse('the "{name}" manifest is applied'))
 def apply_named(world: World, name: str) -> None:
-    world.apply(named_manifest(name))
+    world.apply(world.target.deployment.render(named_manifest(name)))
 
 
 # --- manifests the target must refuse ---------------------------------------------------
@@ -209,7 +226,7 @@ _REFUSED = r"I try to apply (?P<what>(?:a|an) .*\b(?:policy|Secrets?|ConfigMaps?
 @when(parsers.re(_REFUSED), target_fixture="refusal")
 def try_apply(world: World, what: str, docstring: str | None) -> Refused | None:
     step = f"I try to apply {what}"
-    manifest = _need(docstring, step)
+    manifest = rendered(world, docstring, step)
     check_words(world, step, manifest, verb="update" if what.startswith("an update") else "apply")
     try:
         world.apply(manifest)
@@ -259,7 +276,7 @@ def proxy_is_set_up(world: World) -> None:
 @given("the httpbin sample app is installed")
 def httpbin_is_installed(world: World) -> None:
     # Also proves that nothing from an earlier scenario is still in force.
-    world.request = HTTPBIN
+    world.request = httpbin(world)
     world.expect(from_httpbin(200), "httpbin to answer through the gateway without any API key")
 
 
@@ -271,7 +288,7 @@ def generated_key(world: World, key: str) -> None:
 @given(parsers.parse('I delete the {kind} "{name}" in namespace "{namespace}"'))
 @when(parsers.parse('I delete the {kind} "{name}" in namespace "{namespace}"'))
 def delete_object(world: World, kind: str, name: str, namespace: str) -> None:
-    world.delete(ObjectRef(kind, namespace, name))
+    world.delete(in_deployment(world, ObjectRef(kind, namespace, name)))
 
 
 _SECRET_HOLDS_KEY = 'the secret "{name}" in namespace "{namespace}" holds the API key base64 encoded in data.{entry}'
@@ -293,6 +310,7 @@ def secret_holds_key(world: World, name: str, namespace: str, entry: str, docstr
         assert words[:3] == ["kubectl", "get", "secret"] and words[3] == name and words[4:6] == ["-n", namespace], (
             f"the step '{step}' carries a command that does not get that secret: {docstring}")
     assert world.api_key is not None, "no API key was generated in this scenario"
+    namespace = world.target.deployment.namespace(namespace)
     try:
         digests = world.target.loaded_key_digests(ObjectRef("Secret", namespace, name))
     except NotShown as exc:
@@ -304,6 +322,13 @@ def secret_holds_key(world: World, name: str, namespace: str, entry: str, docstr
     # A bare boolean, so that a failure shows neither digest (each would let a reader test guesses).
     holds_key = digests[entry] == hashlib.sha256(world.api_key.encode()).hexdigest()
     assert holds_key, f"the key the gateway loaded from {where} is not the generated API key"
+
+
+def in_deployment(world: World, ref: ObjectRef) -> ObjectRef:
+    """An object a step names by the docs page's names, as this deployment names it."""
+    deployment = world.target.deployment
+    name = deployment.gateway(ref.name) if ref.kind == "Gateway" else deployment.namespace(ref.name) if ref.kind == "Namespace" else ref.name
+    return ObjectRef(ref.kind, deployment.namespace(ref.namespace), name)
 
 
 # --- the keys a scenario will use, read from its text before it runs ---------------------

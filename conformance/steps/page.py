@@ -21,7 +21,7 @@ import hashlib
 import re
 import shlex
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pytest_bdd import given, parsers, then, when
 
@@ -29,8 +29,9 @@ from agwmodel.entries import InvalidEntry, read_entry
 
 from ..http import Request
 from ..targets.base import NotShown, ObjectRef
+from ..waiting import TIMEOUTS
 from ..world import World
-from .manifests import named_kinds
+from .manifests import in_deployment, named_kinds
 from .requests import request_with_key_at
 
 _HASH = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -46,7 +47,8 @@ def _commands(text: str | None, step: str) -> list[str]:
 
 def _run_hash_command(world: World, step: str, command: str) -> str:
     try:
-        done = subprocess.run(["sh", "-c", command], capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+        done = subprocess.run(["sh", "-c", command], capture_output=True, text=True, timeout=TIMEOUTS.page_command,
+                              stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise world.fail(f"the step '{step}' could not run its command through sh: {type(exc).__name__}: {exc}") from None
     output = done.stdout.strip()
@@ -180,7 +182,7 @@ def _curl_request(world: World, step: str, docstring: str | None, *, authorizati
     expected = [authorization] if authorization is not None else []
     if given_auth != expected:
         raise world.fail(f"the step '{step}' sends Authorization {given_auth or 'none'}, not {expected or 'none'}")
-    request = Request(method="GET", path=curl.path, host=curl.host)
+    request = Request(method="GET", path=curl.path, host=world.target.deployment.host(curl.host))
     for name, value in curl.headers:
         request = request.with_header(name, value)
     world.request = request
@@ -246,6 +248,7 @@ def cleanup_commands(world: World, docstring: str | None) -> None:
         except ValueError as exc:
             raise world.fail(f"the cleanup has a command the suite cannot read ({exc}): {command}") from None
         assert kubectl.verb == "delete", f"the cleanup runs kubectl {kubectl.verb}, not delete: {command}"
+        kubectl = replace(kubectl, ref=in_deployment(world, kubectl.ref))
         if not kubectl.ignore_not_found and world.target.get(kubectl.ref) is None:
             raise world.fail(f"{command}: kubectl would fail: {kubectl.ref} not found")
         world.delete(kubectl.ref)
@@ -262,6 +265,7 @@ def secret_created(world: World, docstring: str | None) -> None:
     (command,) = _commands(docstring, _SECRET_CREATED)
     kubectl = read_kubectl(command)
     assert kubectl.verb == "get" and kubectl.ref.kind == "Secret" and kubectl.output == "yaml", f"not a kubectl get secret -oyaml: {command}"
+    kubectl = replace(kubectl, ref=in_deployment(world, kubectl.ref))
     stored = world.target.get(kubectl.ref)
     assert stored is not None, f"{command}: {kubectl.ref} not found"
     applied = _entries(_store(world, "Secret", kubectl.ref.name))

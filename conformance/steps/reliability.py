@@ -33,7 +33,7 @@ def _say(config: pytest.Config, line: str) -> None:
 def hostile_clients(world: World, pytestconfig: pytest.Config) -> dict:
     assert world.api_key is not None, "no API key was generated in this scenario"
     limit = pytestconfig.getoption("hostile_slow_limit")
-    outcomes = hostile.run(world.target.gateway_url, world.api_key, host=Request().host, slow_limit=limit)
+    outcomes = hostile.run(world.target.gateway_url, world.api_key, host=world.target.deployment.backend_host, slow_limit=limit)
     figures = hostile.summary(outcomes, limit)
     _say(pytestconfig, f"\nhostile HTTP against {world.target.gateway_url}: {figures['inputs tried']} inputs, "
                        f"{figures['responses']} responses, {figures['5xx']} 5xx, {figures['wrongly accepted']} wrongly accepted")
@@ -59,7 +59,7 @@ def load_with_churn(world: World, pytestconfig: pytest.Config) -> load.Figures:
 
     seconds = pytestconfig.getoption("load_seconds")
     figures, failure = load.run(world.target.gateway_url, apply_keys, seconds=seconds, clients=pytestconfig.getoption("load_clients"),
-                                host=Request().host, path=Request().path)
+                                host=world.target.deployment.backend_host, path=Request().path)
     _say(pytestconfig, f"\nload with key churn against {world.target.gateway_url}, {seconds:g} s: {figures.line()}")
     if failure:
         raise world.fail(f"{failure}; so far: {figures.line()}")

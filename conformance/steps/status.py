@@ -25,6 +25,11 @@ def policy_condition(world: World, name: str, namespace: str, type: str, value: 
                      text: str | None, kind: str | None, ancestor: str | None) -> None:
     """Status is eventually consistent too: it must match on consecutive reads, by the same
     rule as every HTTP expectation, so neither a stale nor a passing status satisfies it."""
+    deployment = world.target.deployment
+    if kind == "Gateway" and ancestor is not None:
+        ancestor = deployment.gateway(ancestor)
+    if text is not None:
+        text = deployment.object_names(text)
     wanted = f"{type}={value} reason {reason}" + (f" with a message containing {text!r}" if text else "") + (
         f" for {kind} {ancestor}" if ancestor else "")
 
@@ -37,7 +42,7 @@ def policy_condition(world: World, name: str, namespace: str, type: str, value: 
             return None
         return f"its {type} conditions are {found or 'absent'}"
 
-    world.last_status = world.hold(lambda: world.target.policy_status(namespace, name), check,
+    world.last_status = world.hold(lambda: world.target.policy_status(deployment.namespace(namespace), name), check,
                                    f"policy {namespace}/{name} to report {wanted}")
 
 

@@ -12,40 +12,34 @@ from importlib import metadata
 
 import pytest
 
-from .. import profiles as ft
+from ..deployment import Deployment
 from ..provenance import DISTRIBUTION
+from . import catalog
 from .base import Target
+from .reference import ReferenceTarget
 
 
 def make_target(config: pytest.Config) -> Target:
-    target = config.getoption("target")
-    if target == "kubernetes":
-        if config.getoption("envtest") and config.getoption("envtest_gateway") == "agentgateway":
-            cluster = _cluster(target, "agentgateway.envtest", "AgentgatewayEnvtestTarget")
-        elif config.getoption("envtest"):
-            cluster = _cluster(target, "envtest", "EnvtestTarget")
-        else:
-            cluster = _cluster(target, "kubernetes", "KubernetesTarget")
-        return cluster.from_options(config)
-    if target == "kind":
-        return _cluster(target, "kind", "KindTarget").from_options(config)
-    if target == "agentgateway-local":
-        from .agentgateway.local import AgentgatewayLocalTarget
-
-        return AgentgatewayLocalTarget.from_options(config)
-    from .reference import ReferenceTarget
-
-    return ReferenceTarget(ft.REFERENCE_FEATURES, command=config.getoption("reference_command"), timeout=config.getoption("convergence_timeout"))
-
-
-def _cluster(target: str, module: str, name: str) -> type[Target]:
-    # Cluster targets import the Kubernetes client; the default run does not need it.
+    kind = catalog.chosen(config.getoption("target"), config.getoption("envtest"), config.getoption("envtest_gateway"))
     try:
-        return getattr(importlib.import_module(f".{module}", __package__), name)
+        cls = getattr(importlib.import_module(f".{kind.module}", __package__), kind.cls)
     except ImportError as exc:
+        if kind.needs_extra is None:
+            raise
+        # Cluster targets import the Kubernetes client; the default run does not need it.
         raise pytest.UsageError(
-            f"--target={target} needs the suite's kubernetes extra ({exc.name or exc} is not installed): {install_extra('kubernetes')}"
+            f"--target={kind.target} needs the suite's {kind.needs_extra} extra ({exc.name or exc} is not installed): "
+            f"{install_extra(kind.needs_extra)}"
         ) from None
+    target = cls.from_options(config)
+    target.deployment = deployment_of(config, kind)
+    return target
+
+
+def deployment_of(config: pytest.Config, kind: catalog.TargetKind) -> Deployment:
+    """The Gateway's and backend's names from the options, for a kind that reads them; the page's otherwise."""
+    names = {opt.dest: config.getoption(opt.dest) for opt in catalog.DEPLOYMENT if opt in kind.options}
+    return Deployment(**names)
 
 
 def install_extra(extra: str) -> str:

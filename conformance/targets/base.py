@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,9 @@ from pathlib import Path
 import httpx
 import yaml
 
-from ..http import Request, Response
+from ..deployment import DOCS, Deployment
+from ..http import Request, Response, control_get
+from ..waiting import TIMEOUTS
 
 
 @dataclass(frozen=True, order=True)
@@ -91,6 +94,11 @@ class Target(abc.ABC):
     # (conformance/convergence.py). Claim it only with a test that the first request after
     # each change sees it (tests/integration/test_confirmed_changes.py).
     confirms_changes: bool = False
+    # The names of the Gateway and backend the scenarios' manifests are rendered with
+    # (conformance/deployment.py); the docs page's unless the run's options say otherwise.
+    deployment: Deployment = DOCS
+    # PEM file of the CAs that verify an https gateway address; None: the system's.
+    gateway_ca: str | None = None
 
     @contextlib.contextmanager
     def running(self) -> Iterator[Target]:
@@ -102,6 +110,12 @@ class Target(abc.ABC):
         finally:
             self.close_transport()
             self.stop()
+
+    def base_manifests(self, backend_address: str, backend_port: str) -> list[str]:
+        """The page's "Before you begin" objects with this deployment's names, then the EndpointSlice
+        that points its httpbin Service at `backend_address:backend_port`."""
+        return [self.deployment.render(base_manifest("base.yaml")),
+                self.deployment.render(base_manifest("endpointslice.yaml", address=backend_address, port=backend_port))]
 
     def versions(self) -> dict[str, str]:
         """What the target is made of, and at which versions, for the report (component -> version)."""
@@ -176,7 +190,7 @@ class Target(abc.ABC):
     # Each request is bounded so that a gateway which accepts a connection and never
     # answers costs one failed attempt, not a hung run. The plugin lowers it to fit the
     # convergence budget.
-    request_timeout: float = 10.0
+    request_timeout: float = TIMEOUTS.request
     _transport: httpx.HTTPTransport | None = None
 
     def send(self, request: Request) -> Response:
@@ -207,9 +221,14 @@ class Target(abc.ABC):
             return Response(0, (), b"", error=f"{type(exc).__name__}: {exc}")
         return Response(response.status_code, tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw), body)
 
+    def control_get(self, url: str, timeout: float) -> httpx.Response:
+        """A GET to one of the target's own programs (an admin endpoint), over the target's
+        pooled connections, closed with them (`close_transport`)."""
+        return control_get(self._client_transport(), url, timeout)
+
     def _client_transport(self) -> httpx.HTTPTransport:
         if self._transport is None:
-            self._transport = httpx.HTTPTransport(retries=0)
+            self._transport = httpx.HTTPTransport(retries=0, verify=tls_context(self.gateway_ca))
         return self._transport
 
     def close_transport(self) -> None:
@@ -218,13 +237,18 @@ class Target(abc.ABC):
             self._transport = None
 
 
+def tls_context(ca_file: str | None) -> ssl.SSLContext:
+    """How an https gateway address is verified: by the CAs of `ca_file`, or the system's."""
+    return ssl.create_default_context(cafile=ca_file) if ca_file else ssl.create_default_context()
+
+
 class AddressTarget(Target):
     """A gateway known only by its address: it can be sent traffic, not configured.
 
     For measuring or testing `send` itself against any HTTP server."""
 
-    def __init__(self, url: str, request_timeout: float = Target.request_timeout):
-        self.url, self.request_timeout = url, request_timeout
+    def __init__(self, url: str, request_timeout: float = Target.request_timeout, gateway_ca: str | None = None):
+        self.url, self.request_timeout, self.gateway_ca = url, request_timeout, gateway_ca
 
     def start(self) -> None:
         pass

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import secrets
 
+from ..deployment import DOCS, Deployment
 from ..http import Request, Response
+from ..waiting import TIMEOUTS
 from .base import AddressTarget
 
-HOST = "www.example.com"
 PATH = "/headers"
 PROBE_HEADER = "X-Agw-Conformance-Probe"
 AGENTGATEWAY_401 = b"api key authentication failure: "
@@ -37,23 +38,23 @@ class NotTheBaseRoute(RuntimeError):
     """The address does not serve the base route; the message says what it answered."""
 
 
-def check(address: str, timeout: float = 5.0) -> None:
+def check(address: str, timeout: float = TIMEOUTS.api_request, deployment: Deployment = DOCS, gateway_ca: str | None = None) -> None:
     """Raise NotTheBaseRoute unless `address` serves the base route (see the module docstring)."""
     probe = secrets.token_hex(12)
-    request = Request(method="GET", path=PATH, host=HOST).with_header(PROBE_HEADER, probe)
-    target = AddressTarget(address.rstrip("/"), request_timeout=timeout)
+    request = Request(method="GET", path=PATH, host=deployment.backend_host).with_header(PROBE_HEADER, probe)
+    target = AddressTarget(address.rstrip("/"), request_timeout=timeout, gateway_ca=gateway_ca)
     try:
         response = target.send(request)
     finally:
         target.close_transport()
-    problem = judge(response, probe)
+    problem = judge(response, probe, deployment)
     if problem is not None:
         raise NotTheBaseRoute(f"--gateway-address {address} {problem}")
 
 
-def judge(response: Response, probe: str) -> str | None:
+def judge(response: Response, probe: str, deployment: Deployment = DOCS) -> str | None:
     """What is wrong with `response` as the base route's answer to the probe, or None."""
-    asked = f"GET {PATH} with Host {HOST}"
+    asked = f"GET {PATH} with Host {deployment.backend_host}"
     if response.error:
         return f"gave no HTTP answer to {asked}: {response.error}"
     if response.status == 401 and response.body.startswith(AGENTGATEWAY_401):
@@ -73,8 +74,9 @@ def judge(response: Response, probe: str) -> str | None:
     else:
         why = f"not httpbin's echo of the request's headers: {what}, body {_shown(response.body)}"
     return (f"does not serve the docs page's base route (httpbin behind the Gateway): {asked} answered {why}. "
-            "Give the address of the Gateway agentgateway-proxy, with the HTTPRoute httpbin and the httpbin sample "
-            "installed (the page's 'Before you begin'), or --install-base to create them")
+            f"Give the address of the Gateway {deployment.gateway_namespace}/{deployment.gateway_name}, with the HTTPRoute "
+            f"httpbin in {deployment.backend_namespace} and the httpbin sample installed (the page's 'Before you begin'), "
+            "or --install-base to create them")
 
 
 def _shown(body: bytes) -> str:

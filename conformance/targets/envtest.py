@@ -20,8 +20,10 @@ import pytest
 
 from .. import profiles as ft
 from ..controlplane import ControlPlane, ControlPlaneError, build_script, find_assets
+from ..processes import Program, answers, free_port, host_address, stop_all
+from ..provenance import suite_version
+from ..waiting import TIMEOUTS
 from .kubernetes import KubernetesTarget
-from .processes import Program, answers, free_port, host_address, stop_all
 
 Progress = Callable[[str], None]
 
@@ -85,7 +87,8 @@ class EnvtestTarget(KubernetesTarget):
     name = "kubernetes (envtest)"
     not_parallel = ""  # every worker starts its own API server, etcd and gateway
 
-    def __init__(self, gateway_command: list[str], supported: frozenset[str], timeout: float = 30.0, progress: Progress | None = None):
+    def __init__(self, gateway_command: list[str], supported: frozenset[str], timeout: float = TIMEOUTS.change,
+                 progress: Progress | None = None):
         super().__init__("", "", supported, install=True, timeout=timeout)
         self.gateway_command = gateway_command
         self.progress: Progress = progress or (lambda line: print(line, file=sys.stderr, flush=True))
@@ -117,7 +120,8 @@ class EnvtestTarget(KubernetesTarget):
             httpbin.wait_until(lambda: answers(f"http://{backend_ip}:{httpbin_port}/status/200"), self.timeout, "ready")
             self.backend = f"{backend_ip}:{httpbin_port}"
             gateway = Program("gateway", [*self.gateway_command, "serve", "--kubeconfig", self.kubeconfig,
-                                          "--listen", f"127.0.0.1:{gw_port}", "--admin", f"127.0.0.1:{admin_port}"],
+                                          "--listen", f"127.0.0.1:{gw_port}", "--admin", f"127.0.0.1:{admin_port}",
+                                          "--gateway-class", self.deployment.gateway_class],
                               self.workdir, {**os.environ, "PYTHONUNBUFFERED": "1"})
             self.programs.append(gateway)
             gateway.wait_until(lambda: answers(f"http://127.0.0.1:{admin_port}/healthz/ready"), self.timeout, "ready")
@@ -134,13 +138,11 @@ class EnvtestTarget(KubernetesTarget):
         return {**self.gateway_versions(), "kube-apiserver": self.apiserver_version()}
 
     def gateway_versions(self) -> dict[str, str]:
-        from ..report import suite_version
-
         return {"reference gateway": suite_version()}
 
     def apiserver_version(self) -> str:
         try:
-            with self.control_plane.http_client(timeout=5) as client:
+            with self.control_plane.http_client(timeout=TIMEOUTS.api_request) as client:
                 return str(client.get("/version").json().get("gitVersion", "unknown"))
         except Exception as exc:  # noqa: BLE001 -- a report line, never a reason to fail the run
             return f"unknown ({type(exc).__name__})"

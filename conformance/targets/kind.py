@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from ..locations import CLUSTERS
+from ..waiting import TIMEOUTS
 from .agentgateway.envtest import AGENTGATEWAY_FEATURES
 from .kubernetes import KubernetesTarget
 
@@ -61,7 +62,7 @@ def container_engine() -> tuple[str | None, list[str]]:
 class KindTarget(KubernetesTarget):
     name = "kind"
 
-    def __init__(self, cluster: str, version: str, keep: bool, supported: frozenset[str], timeout: float = 30.0):
+    def __init__(self, cluster: str, version: str, keep: bool, supported: frozenset[str], timeout: float = TIMEOUTS.change):
         super().__init__("", GATEWAY_ADDRESS, supported, install=False, timeout=timeout)
         self.cluster, self.version, self.keep = cluster, version, keep
         self._tmp: tempfile.TemporaryDirectory | None = None

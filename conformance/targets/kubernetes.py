@@ -11,6 +11,7 @@ import binascii
 import hashlib
 import re
 import socket
+import ssl
 
 import httpx
 import pytest
@@ -22,9 +23,9 @@ from lightkube.resources.discovery_v1 import EndpointSlice
 from lightkube.types import PatchType
 
 from .. import profiles as ft
-from ..waiting import wait_until
+from ..waiting import TIMEOUTS, wait_until
 from . import base_route
-from .base import NotShown, ObjectRef, Refused, Target, base_manifest, documents
+from .base import NotShown, ObjectRef, Refused, Target, documents, tls_context
 
 FIELD_MANAGER = "agw-conformance"
 
@@ -50,7 +51,7 @@ class KubernetesTarget(Target):
     not_parallel = "every worker would apply objects of the same names to one shared cluster; --envtest gives each worker a cluster of its own"
 
     def __init__(self, kubeconfig: str, gateway_address: str, supported: frozenset[str], install: bool = False,
-                 backend: str | None = None, timeout: float = 30.0):
+                 backend: str | None = None, timeout: float = TIMEOUTS.change):
         self.kubeconfig, self.address = kubeconfig, gateway_address.rstrip("/")
         self.supported_features = supported
         self.install, self.backend, self.timeout = install, backend, timeout
@@ -69,16 +70,25 @@ class KubernetesTarget(Target):
             raise pytest.UsageError(f"--gateway-address {address}: give a URL, such as http://192.0.2.10:80")
         if config.getoption("install_base") and not config.getoption("backend_address"):
             raise pytest.UsageError("--install-base needs --backend-address HOST:PORT (the httpbin the base EndpointSlice points at)")
+        ca = config.getoption("gateway_ca")
+        if ca is not None:
+            problem = ca_problem(ca)
+            if problem is not None:
+                raise pytest.UsageError(f"--gateway-ca {ca}: cannot be used: {problem}")
+            if not address.startswith("https://"):
+                raise pytest.UsageError(f"--gateway-ca verifies an https address; --gateway-address {address} is not one")
         # A cluster could run anything: claim only the core unless told otherwise.
-        return cls(kubeconfig, address, frozenset(ft.in_profile(ft.CORE)), config.getoption("install_base"),
-                   config.getoption("backend_address"), config.getoption("convergence_timeout"))
+        target = cls(kubeconfig, address, frozenset(ft.in_profile(ft.CORE)), config.getoption("install_base"),
+                     config.getoption("backend_address"), config.getoption("convergence_timeout"))
+        target.gateway_ca = ca
+        return target
 
     @property
     def gateway_url(self) -> str:
         return self.address
 
     def preflight(self) -> None:
-        client = Client(config=KubeConfig.from_file(self.kubeconfig), field_manager=FIELD_MANAGER, timeout=5)
+        client = Client(config=KubeConfig.from_file(self.kubeconfig), field_manager=FIELD_MANAGER, timeout=TIMEOUTS.api_request)
         try:
             next(iter(client.list(Namespace, chunk_size=1)), None)  # reachable, and these credentials may read
             missing = _missing_kinds(client)
@@ -95,13 +105,13 @@ class KubernetesTarget(Target):
             )
         url = httpx.URL(self.address)
         try:
-            socket.create_connection((url.host, url.port or (443 if url.scheme == "https" else 80)), timeout=5).close()
+            socket.create_connection((url.host, url.port or (443 if url.scheme == "https" else 80)), timeout=TIMEOUTS.api_request).close()
         except OSError as exc:
             raise RuntimeError(f"nothing accepts connections at --gateway-address {self.address}: {exc}") from None
         if not self.install:
             # The cluster brings its own "Before you begin": the address must serve it now.
             # (With --install-base the suite creates it, after this check.)
-            base_route.check(self.address, timeout=5)
+            base_route.check(self.address, timeout=TIMEOUTS.api_request, deployment=self.deployment, gateway_ca=self.gateway_ca)
 
     def start(self) -> None:
         self.client = Client(config=KubeConfig.from_file(self.kubeconfig), field_manager=FIELD_MANAGER)
@@ -117,8 +127,8 @@ class KubernetesTarget(Target):
         if not self.install:
             return
         host, _, port = self.backend.rpartition(":")
-        self._base += self.apply(base_manifest("base.yaml"))
-        self._base += self.apply(base_manifest("endpointslice.yaml", address=host, port=port))
+        for manifest in self.base_manifests(host, port):
+            self._base += self.apply(manifest)
 
     def apply(self, manifest: str) -> list[ObjectRef]:
         refs = []
@@ -213,6 +223,17 @@ class KubernetesTarget(Target):
             except (binascii.Error, ValueError):
                 continue  # an API server never stores such a value; no key comes from it
         return digests
+
+
+def ca_problem(path: str) -> str | None:
+    """Why `path` holds no CA certificates to verify the gateway with, in one line, or None."""
+    try:
+        tls_context(path)
+    except ssl.SSLError as exc:  # before OSError, of which it is one
+        return f"not a PEM file of CA certificates ({exc.reason or exc})"
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
 
 
 def kubeconfig_problem(path: str) -> str | None:

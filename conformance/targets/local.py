@@ -9,12 +9,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .base import ObjectRef, Target, base_manifest
-from .processes import Program, answers, listening, stop_all
+from ..processes import Program, answers, listening, stop_all
+from ..waiting import TIMEOUTS
+from .base import ObjectRef, Target
 
 
 class LocalTarget(Target):
-    def __init__(self, command: str | None = None, workdir: Path | None = None, timeout: float = 30.0):
+    def __init__(self, command: str | None = None, workdir: Path | None = None, timeout: float = TIMEOUTS.change):
         # The reference's command line runs its echo backend too (`<command> echo`).
         self.command = shlex.split(command) if command else [sys.executable, "-m", "reference"]
         self._given_workdir = workdir
@@ -50,5 +51,5 @@ class LocalTarget(Target):
                 self._tmp.cleanup()
 
     def install_base(self) -> None:
-        self.apply(base_manifest("base.yaml"))
-        self.apply(base_manifest("endpointslice.yaml", address=self.backend[0], port=str(self.backend[1])))
+        for manifest in self.base_manifests(self.backend[0], str(self.backend[1])):
+            self.apply(manifest)

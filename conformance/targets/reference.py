@@ -18,11 +18,12 @@ from pathlib import Path
 
 import yaml
 
-from ..http import control_get
-from ..waiting import POLL, wait_until
+from .. import profiles as ft
+from ..processes import Program, answers, listening
+from ..provenance import suite_version
+from ..waiting import POLL, TIMEOUTS, wait_until
 from .base import ObjectRef, Refused, documents
 from .local import LocalTarget
-from .processes import Program, answers, listening
 
 
 def _filename(ref: ObjectRef) -> str:
@@ -53,13 +54,17 @@ def _refusal(source: dict) -> Refused | None:
 class ReferenceTarget(LocalTarget):
     name = "reference"
 
-    def __init__(self, supported: frozenset[str], command: str | None = None, workdir: Path | None = None, timeout: float = 30.0,
+    def __init__(self, supported: frozenset[str], command: str | None = None, workdir: Path | None = None, timeout: float = TIMEOUTS.change,
                  serve_flags: tuple[str, ...] = ()):
         super().__init__(command, workdir, timeout)
         self.supported_features = supported
         self.serve_flags = serve_flags  # more `serve` options, for tests of the gateway's own limits
         self._admin = ""
         self._gateway = ""
+
+    @classmethod
+    def from_options(cls, config) -> ReferenceTarget:
+        return cls(ft.REFERENCE_FEATURES, command=config.getoption("reference_command"), timeout=config.getoption("convergence_timeout"))
 
     @property
     def confirms_changes(self) -> bool:
@@ -69,8 +74,6 @@ class ReferenceTarget(LocalTarget):
         return not any(flag.startswith("--workers") for flag in self.serve_flags)
 
     def versions(self) -> dict[str, str]:
-        from ..report import suite_version
-
         return {"reference gateway": suite_version()}
 
     # --- lifecycle --------------------------------------------------------------------
@@ -89,7 +92,7 @@ class ReferenceTarget(LocalTarget):
              # Scanning a handful of files is cheap; a short interval keeps each apply quick.
              "--poll-interval", "0.02",
              # /status/keys: what the gateway loaded from each Secret, for `loaded_key_digests`.
-             "--admin-key-digests", *self.serve_flags],
+             "--admin-key-digests", "--gateway-class", self.deployment.gateway_class, *self.serve_flags],
             self.workdir,
             env,
             sockets=(traffic, admin),
@@ -176,7 +179,7 @@ class ReferenceTarget(LocalTarget):
         os.replace(tmp, path)
 
     def _admin_json(self, path: str) -> dict:
-        response = control_get(self._admin + path, timeout=10)
+        response = self.control_get(self._admin + path, timeout=TIMEOUTS.request)
         response.raise_for_status()
         return response.json()
 

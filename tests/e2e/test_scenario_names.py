@@ -11,8 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
-from pytest_bdd.parser import FeatureParser
-
+from conformance import feature_files
 from conformance import profiles as ft
 
 pytest_plugins = ["pytester"]
@@ -32,22 +31,18 @@ def collected(pytester: pytest.Pytester, *args: str) -> list[str]:
     return lines
 
 
-def outlines() -> list[tuple[str, object]]:
-    out = []
-    for path in sorted(FEATURES.glob("*.feature")):
-        feature = FeatureParser(str(FEATURES), path.name).parse()
-        out.extend((path.name, t) for t in feature.scenarios.values() if t.examples)
-    return out
+def outlines() -> list[tuple[str, feature_files.Scenario]]:
+    return [(f.path.name, t) for f in feature_files.read_directory(FEATURES) for t in f.scenarios if t.examples]
 
 
 def test_every_scenario_is_named_by_its_file_id_and_title(pytester):
     # Every profile, the opt-in one included, so that every scenario is collected.
     nodeids = collected(pytester, "--profiles", ",".join(ft.PROFILES))
     titles = {}
-    for path in sorted(FEATURES.glob("*.feature")):
-        for template in FeatureParser(str(FEATURES), path.name).parse().scenarios.values():
+    for feature in feature_files.read_directory(FEATURES):
+        for template in feature.scenarios:
             [scenario_id] = [t for t in template.tags if ft.ID_PATTERN.match(t)]
-            titles[(path.name, scenario_id)] = template.name
+            titles[(feature.path.name, scenario_id)] = template.name
     seen = set()
     for nodeid in nodeids:
         match = NODEID.match(nodeid)
@@ -66,14 +61,13 @@ def test_outline_examples_are_named_without_the_values_their_titles_do_not_show(
     for filename, template in outlines():
         [scenario_id] = [t for t in template.tags if ft.ID_PATTERN.match(t)]
         examples_shown = [NODEID.match(n)["example"] for n in nodeids if f"{filename}::{scenario_id} " in n]
-        assert len(examples_shown) == sum(len(e.examples) for e in template.examples), (filename, scenario_id)
+        assert len(examples_shown) == len(template.examples), (filename, scenario_id)
         shown = set(re.findall(r"<([^<>]+)>", template.name))
-        for examples in template.examples:
-            for context in examples.as_contexts():
-                for column, value in context.items():
-                    if column not in shown and len(value) >= 8:
-                        assert not any(value in e for e in examples_shown), f"{filename}: {template.name}: the {column} column shows in a test name"
-                        checked += 1
+        for row in template.examples:
+            for column, value in row.items():
+                if column not in shown and len(value) >= 8:
+                    assert not any(value in e for e in examples_shown), f"{filename}: {template.name}: the {column} column shows in a test name"
+                    checked += 1
     assert checked >= 10
     assert not any("N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy" in n for n in nodeids)
     assert "features/decision_table.feature::APIKEY-CORE-010 <mode> mode, <credential> key in the Authorization header[Strict, a valid]" in nodeids
@@ -101,20 +95,19 @@ def test_no_scenario_or_example_name_holds_a_key_its_steps_use():
     # Names reach every output before any masking could (`-v` prints them as a test
     # starts), so they must be clean by construction: no key a scenario's steps configure,
     # generate or present (as the reports foresee them) may appear in its name.
-    from conformance.inventory import entry_name, example_ids, tags_of
+    from conformance.inventory import entry_name, example_ids
     from conformance.steps.manifests import foreseen_keys
 
     checked = 0
-    for path in sorted(FEATURES.glob("*.feature")):
-        feature = FeatureParser(str(FEATURES), path.name).parse()
-        for template in feature.scenarios.values():
-            scenario_id = next(t for t in tags_of(template) if ft.ID_PATTERN.match(t))
-            contexts = [c for examples in template.examples for c in examples.as_contexts()] or [{}]
+    for feature in feature_files.read_directory(FEATURES):
+        for template in feature.scenarios:
+            scenario_id = next(t for t in template.tags if ft.ID_PATTERN.match(t))
+            rows = template.examples or ({},)
             names = example_ids(template) if template.examples else [None]
-            for context, example in zip(contexts, names, strict=True):
-                foreseen = foreseen_keys(template.render(context).steps)
-                name = f"{entry_name(scenario_id, example)} {template.render(context).name}"
+            for row, example in zip(rows, names, strict=True):
+                foreseen = foreseen_keys(template.render(row))
+                name = f"{entry_name(scenario_id, example)} {feature_files.fill(template.name, row)}"
                 leaked = [k for k in (f.reveal() for f in foreseen) if len(k.strip()) >= 4 and k in name]
-                assert not leaked, f"{path.name}: {name} holds a key"
+                assert not leaked, f"{feature.path.name}: {name} holds a key"
                 checked += bool(foreseen)
     assert checked > 50  # most scenarios configure keys: the check saw them

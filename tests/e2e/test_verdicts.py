@@ -110,7 +110,9 @@ def test_the_report_says_how_it_was_judged(pytester):
     assert run_["selection"]["keyword"] == "APIKEY-EXT-060 or APIKEY-CORE-062"
     # The reference target confirms each change in force, so the matches are not spaced.
     assert run_["convergence"] == {"threshold": 2, "intervalSeconds": 0.1, "timeoutSeconds": 30.0, "matchesSpaced": False}
+    deployment = run_["target"].pop("deployment")
     assert run_["target"] == {"name": "reference", "versions": {"reference gateway": document["suiteVersion"]}}
+    assert deployment["gatewayName"] == "agentgateway-proxy" and deployment["differsFromDocs"] == []  # the page's names
     assert run_["exemptFeatures"] == ["KeyLocation"] and "KeyLocation" in run_["supportedFeatures"]
     ext = profiles(document)[ft.EXTENDED]
     # Exempt is its own list: not unsupported, not skipped, and never success.

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conformance.targets.processes import Program, answers, free_port
+from conformance.processes import Program, answers, free_port
 from reference import cli
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "manifests"

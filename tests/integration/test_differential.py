@@ -45,7 +45,7 @@ from hypothesis import strategies as st
 
 from conformance import profiles as ft
 from conformance.targets.agentgateway.local import AgentgatewayLocalTarget
-from conformance.targets.processes import Program, answers, free_port
+from conformance.processes import Program, answers, free_port
 from conformance.targets.reference import ReferenceTarget
 
 pytestmark = [needs_binary, pytest.mark.differential]

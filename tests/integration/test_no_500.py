@@ -9,7 +9,7 @@ import socket
 import pytest
 
 from conformance import Request
-from conformance.targets.processes import free_port
+from conformance.processes import free_port
 from conformance.targets.reference import ReferenceTarget
 from helpers import secret, strict_policy
 

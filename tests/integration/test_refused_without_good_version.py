@@ -21,7 +21,7 @@ from helpers import RULE, secret, strict_policy
 
 from conformance.convergence import steady
 from conformance.targets.base import base_manifest
-from conformance.targets.processes import Program, answers, listening, stop_all
+from conformance.processes import Program, answers, listening, stop_all
 
 KEY = "refused-first-key-41d2"
 ADMIN_KEY, USER_KEY = "admin-key-7c1e", "user-key-0b9f"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.targets.processes import Program, answers, free_port
+from conformance.processes import Program, answers, free_port
 from reference import cli
 
 HEADER_TIMEOUT = 1.0

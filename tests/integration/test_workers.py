@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from conformance.targets.base import base_manifest
-from conformance.targets.processes import Program, answers, free_port
+from conformance.processes import Program, answers, free_port
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="workers are forked processes")
 

@@ -60,11 +60,11 @@ MUTANTS = [
                   "a scenario checked against a stand-in, or with a step left unchecked, is not reported as conformant",
                   ("tests/unit/test_report.py::test_features_checked_against_a_stand_in_are_not_reported_as_conformant",
                    "tests/unit/test_report.py::test_a_step_the_target_could_not_check_keeps_the_scenario_from_counting")),
-    HarnessMutant("judge-every-projects-tags", "conformance.plugin",
-                  "if scenario is None or not is_ours(scenario[0]):\n        return None",
-                  "if scenario is None:\n        return None",
-                  "the plugin leaves other projects' tags alone",
-                  ("tests/e2e/test_plugin.py::test_other_projects_tags_and_steps_are_untouched",)),
+    HarnessMutant("judge-every-projects-tags", "conformance.binding",
+                  "    if not ids:\n        return ids\n",
+                  "    if False:\n        return ids\n",
+                  "the suite judges the tags of its own scenarios only (those with an ID)",
+                  ("tests/unit/test_feature_reading.py::test_a_scenario_without_an_id_is_not_the_suites_and_its_tags_are_not_judged",)),
 ]
 
 # Checking that a credential was removed somewhere it never was makes stripping vacuous.

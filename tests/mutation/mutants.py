@@ -1,12 +1,13 @@
 """The rules of the spec, and hand-written mutants of the reference gateway that break them.
 
 `RULES` lists every rule of the spec (`docs/spec.md`) that a gateway can break,
-section by section, in the spec's order. In sections 2 and 3 a rule is one sentence of the
-spec: its key is the anchor `rule-<key>` that begins the sentence, and its text is the
-sentence itself (`SENTENCE`; `tests/spec_sentences.py` finds it, and `tests/spec_coverage.py
---check` fails unless sentences and rules are one to one). A rule is *covered* when a mutant
-breaking exactly that rule is killed by the scenarios tagged for it: each `Mutant` names its rule
-and those scenarios (`scenarios`), and `tests/e2e/test_mutants.py` runs only them against the
+section by section, in the spec's order. Its key is the anchor `rule-<key>` where the spec
+states it (`tests/spec_coverage.py --check` fails unless anchors and rules are one to one).
+In sections 2 and 3 a rule is one sentence of the spec: the anchor begins the sentence, and
+its text is the sentence itself (`SENTENCE`; `tests/spec_sentences.py` finds it); elsewhere
+the text here is the rule's one-line summary for the coverage page. A rule is *covered* when
+a mutant breaking exactly that rule is killed by the scenarios tagged for it: each `Mutant`
+names its rule and those scenarios (`scenarios`), and `tests/e2e/test_mutants.py` runs only them against the
 mutant and requires a failure. A rule with no mutant says why (`RULES[...].unchecked`):
 either no outside observer can check it, or the reference gateway lacks the feature.
 
@@ -51,7 +52,7 @@ def _rules(*items: tuple[str, str, str] | tuple[str, str, str, str]) -> dict[str
 
 
 RULES = _rules(
-    # 1. The resources
+    # Section 1
     ("mode-values", "1", "`mode` is one of Strict, Optional, Permissive (what each does: section 4); another value is refused"),
     ("mode-default-strict", "1", "a policy without `mode` is Strict (the CRD default; section 9)"),
     ("secret-ref-own-namespace", "1", "`secretRef` has no namespace: only the Secret of that name in the policy's namespace is used"),
@@ -75,7 +76,7 @@ RULES = _rules(
                                      "as kubectl's strict field validation refuses it, and the last good version stays in force "
                                      "(Kubernetes' rule for the schema the spec lists)")),
     ("expression-location", "1", "`location.expression`: a CEL expression selects the key", NOT_IN_REFERENCE + " (scenario APIKEY-EXT-012 exists)"),
-    # 2. Where keys come from, and 3. Reading the credential: one rule per sentence of the spec.
+    # Sections 2 and 3: one rule per sentence of the spec.
     # Each key is the anchor `rule-<key>` that begins its sentence in docs/spec.md; the
     # sentence is the rule's text (tests/spec_sentences.py), so it is not written again here.
     ("keys-resolved-by-controller", "2", SENTENCE,
@@ -104,7 +105,7 @@ RULES = _rules(
     ("digest-compare", "3", SENTENCE,
      OUTSIDE + ": a matter of timing, measured by the benchmarks rather than asserted by scenarios"),
     ("grpc-detected", "3", SENTENCE),
-    # 4. Decision table
+    # Section 4
     ("enforced", "4", "a policy is enforced at all"),
     ("strict-missing", "4", "Strict refuses a missing key"),
     ("optional-missing", "4", "Optional lets a key-less request through"),
@@ -113,7 +114,7 @@ RULES = _rules(
     ("permissive-invalid", "4", "Permissive forwards an invalid key"),
     ("zero-keys", "4", "with zero keys, Strict refuses every key and Optional lets only key-less requests through"),
     ("zero-keys-permissive", "4", "with zero keys, Permissive lets everything through"),
-    # 5. The refusal
+    # Section 5
     ("refusal-status", "5", "a refusal is status 401"),
     ("refusal-body", "5", "a refusal's body is exactly `api key authentication failure: ` and the reason, with no trailing newline"),
     ("refusal-reasons", "5", "a missing key and an invalid one are refused with their own reasons"),
@@ -125,7 +126,7 @@ RULES = _rules(
      NOT_IN_REFERENCE + "; the suite has no scenario yet"),
     ("refusal-401-for-proxy-authorization", "5", "a refusal is 401 also when the key is read from `Proxy-Authorization` "
      "(not a forward proxy's 407 with `Proxy-Authenticate`)"),
-    # 6. What the backend sees
+    # Section 6
     ("valid-credential-removed", "6", "on success the credential is removed before forwarding"),
     ("every-header-value-removed", "6", "a header credential is removed with every value of that header"),
     ("other-parameters-kept", "6", "only the key's query parameter is removed; the others are kept, in order"),
@@ -138,7 +139,7 @@ RULES = _rules(
     ("metadata-for-policies", "6", "key metadata is available to later policies (`apiKey.<field>`, `apiKey.key` reads `<redacted>`)",
      NOT_IN_REFERENCE + " (no policy reads CEL variables)"),
     ("host-passed", "6", "the client's `Host` is passed through"),
-    # 7. Status
+    # Section 7
     ("status-valid", "7", "no problems: `Accepted=True` reason `Valid`, `Attached=True` reason `Attached`, one ancestor per Gateway"),
     ("status-partially-valid", "7", "bad entries or a missing Secret: `Accepted=True` reason `PartiallyValid`, with a message naming each problem"),
     ("status-never-a-key", "7", "a status message never contains a key"),
@@ -147,7 +148,7 @@ RULES = _rules(
     ("status-missing-section", "7", "a Gateway target whose `sectionName` names no listener of that Gateway: `Attached=False` reason "
      "`Pending`, message `Policy is not attached: sectionName \"<section>\" not found in Gateway <namespace>/<name>` "
      "(upstream main, #2998; v1.4.1 reports it Attached while it protects nothing)"),
-    # 8. Precedence
+    # Section 8
     ("more-specific-replaces", "8", "post-routing: a more specific policy (Gateway, listener, route, route rule) replaces a less specific one as a whole"),
     ("listenerset-precedence", "8", "a policy on a ListenerSet applies to its listeners, between the Gateway's and a listener's "
      "(upstream main, #2739; v1.4.1 accepts it and enforces nothing: fail open)"),
@@ -156,16 +157,16 @@ RULES = _rules(
     ("pre-routing-removes", "8", "a successful pre-routing check removes the credential, so a post-routing policy behind it sees no key"),
     ("same-target-undefined", "8", "two policies on the same target: no defined winner",
      "nothing to check: the product defines no winner, so the suite must not depend on one"),
-    # 9. Defaults by front end
+    # Section 9
     ("standalone-default", "9", "agentgateway's standalone YAML defaults `mode` to optional",
      OUTSIDE + " for this suite: it configures gateways through Kubernetes manifests only"),
-    # 11. Versions: what upstream main changed after v1.4.1
+    # Section 11: what upstream main changed after v1.4.1
     ("proxy-authorization-key", "11", "`location.header` may name `Proxy-Authorization`; it is read like any other header "
      "(upstream main, #3098; v1.4.1 strips it before any policy runs, so a key there is missing)"),
 )
 
 MUTANTS = [
-    # 1. The resources
+    # Section 1
     Mutant("any-mode-accepted", "agwmodel.manifests", 'mode = _enum(spec, "mode", path, ("Strict", "Optional", "Permissive"), "Strict")',
            'mode = _str(spec, "mode", path, default="Strict")', "mode-values", ("APIKEY-EXT-095",)),
     Mutant("mode-defaults-to-optional", "agwmodel.manifests", '("Strict", "Optional", "Permissive"), "Strict")',
@@ -201,7 +202,7 @@ MUTANTS = [
            "pre-routing-before-routes", ("APIKEY-EXT-054", "APIKEY-DOC-108", "APIKEY-DOC-205")),
     Mutant("unknown-fields-ignored", "agwmodel.manifests", '    _unknown_fields(doc, _POLICY_FIELDS, "")', "    pass",
            "unknown-fields-refused", ("APIKEY-EXT-096",)),
-    # 2. Where keys come from (each rule is one sentence of the spec, in its order)
+    # Section 2 (each rule is one sentence of the spec, in its order)
     Mutant("only-page-type-secrets", "agwmodel.manifests", "    return m.Secret(meta, data)",
            '    return m.Secret(meta, data if doc.get("type") == "extauth.solo.io/apikey" else {})', "secret-type-ignored", ("APIKEY-CORE-083",)),
     Mutant("page-type-secrets-ignored", "agwmodel.manifests", "    return m.Secret(meta, data)",
@@ -302,7 +303,7 @@ MUTANTS = [
            "        del first[gone]\n"
            "    auth_policies = [_load_keys(first.setdefault(k, p), index) for k, p in live.items() if first.get(k, p).api_key is not None]",
            "changes-live", ("APIKEY-CORE-035", "APIKEY-EXT-014")),
-    # 3. Reading the credential (each rule is one sentence of the spec, in its order)
+    # Section 3 (each rule is one sentence of the spec, in its order)
     Mutant("last-header-counts", "agwmodel.carriers", "for key, value in headers:\n        if key == name:\n            return value",
            "for key, value in reversed(headers):\n        if key == name:\n            return value", "first-authorization", ("APIKEY-CORE-062",)),
     Mutant("prefix-case-sensitive", "agwmodel.carriers", "if value[: len(prefix)].lower() != prefix.lower():",
@@ -365,7 +366,7 @@ MUTANTS = [
            'return media == b"application/grpc"', "grpc-detected", ("APIKEY-EXT-079",)),
     Mutant("grpc-web-is-grpc", "reference.proxy", 'media.startswith(b"application/grpc+")', 'media.startswith(b"application/grpc")',
            "grpc-detected", ("APIKEY-EXT-079",)),
-    # 4. Decision table
+    # Section 4
     Mutant("auth-disabled", "reference.proxy", "decision = decide(", "decision = __import__('reference.decision').decision.Decision(True) or decide(",
            "enforced", ("APIKEY-DOC-001", "APIKEY-CORE-010", "APIKEY-DOC-101", "APIKEY-DOC-201")),
     Mutant("strict-allows-missing", "reference.decision", 'if mode == "Strict":\n            return Decision(False, MISSING)',
@@ -383,7 +384,7 @@ MUTANTS = [
            'if mode == "Permissive" or not len(keys):\n        return Decision(True)', "zero-keys", ("APIKEY-EXT-031",)),
     Mutant("permissive-zero-keys-refuses", "reference.decision", 'if mode == "Permissive":\n        return Decision(True)',
            'if mode == "Permissive" and len(keys):\n        return Decision(True)', "zero-keys-permissive", ("APIKEY-EXT-014",)),
-    # 5. The refusal
+    # Section 5
     Mutant("refusal-status-403", "reference.proxy", "    await _plain(send, 401, message.encode())", "    await _plain(send, 403, message.encode())",
            "refusal-status", ("APIKEY-DOC-001", "APIKEY-CORE-001")),
     Mutant("proxy-authorization-407", "reference.proxy", "    await _plain(send, 401, message.encode())",
@@ -404,7 +405,7 @@ MUTANTS = [
            "grpc-refusal", ("APIKEY-EXT-072",)),
     Mutant("grpc-message-raw", "reference.proxy", "(b\"grpc-message\", grpc_message(message))", "(b\"grpc-message\", message.encode())",
            "grpc-message-encoded", ("APIKEY-EXT-079",)),
-    # 6. What the backend sees
+    # Section 6
     Mutant("forward-credential", "reference.decision", "Decision(True, strip=True, entry=entry)", "Decision(True, strip=False, entry=entry)",
            "valid-credential-removed", ("APIKEY-DOC-001", "APIKEY-CORE-010", "APIKEY-EXT-011")),
     Mutant("strip-first-header-only", "agwmodel.carriers", "return [(k, v) for k, v in headers if k != name], query",
@@ -428,7 +429,7 @@ MUTANTS = [
            "no-identity-header", ("APIKEY-CORE-063",)),
     Mutant("host-rewritten", "reference.proxy", "upstream_headers = [(k, v) for k, v in headers if k not in drop]",
            'upstream_headers = [(k, v) for k, v in headers if k not in drop and k != b"host"]', "host-passed", ("APIKEY-DOC-001", "APIKEY-CORE-062")),
-    # 7. Status
+    # Section 7
     Mutant("valid-reason-wrong", "reference.config", '_condition("Accepted", True, "Valid", "Policy accepted")',
            '_condition("Accepted", True, "Accepted", "Policy accepted")', "status-valid", ("APIKEY-EXT-040",)),
     Mutant("attached-false", "reference.config", '_condition("Attached", True, "Attached", "Attached to all targets")',
@@ -451,7 +452,7 @@ MUTANTS = [
     Mutant("missing-section-attached", "reference.config",
            "if target.section_name is None or any(lst.name == target.section_name for lst in gateway.listeners):", "if True:",
            "status-missing-section", ("APIKEY-EXT-104",)),
-    # 8. Precedence
+    # Section 8
     Mutant("least-specific-wins", "reference.config", "        winner = policy\n    return winner",
            "        winner = winner or policy\n    return winner", "more-specific-replaces", ("APIKEY-EXT-052", "APIKEY-EXT-056", "APIKEY-EXT-057")),
     Mutant("listener-below-gateway", "reference.config",
@@ -480,7 +481,7 @@ MUTANTS = [
            "            headers, query = outcome\n",
            "            outcome = await self._authenticate(view.pre_policy, headers, query, send, None)\n            if outcome is None:\n                return\n",
            "pre-routing-removes", ("APIKEY-EXT-055",)),
-    # 11. Versions: what upstream main changed after v1.4.1
+    # Section 11: what upstream main changed after v1.4.1
     Mutant("proxy-authorization-stripped-early", "agwmodel.carriers",
            'value = _first_header(headers, self.name.lower().encode("latin-1"))',
            'value = None if self.name.lower() == "proxy-authorization" else _first_header(headers, self.name.lower().encode("latin-1"))',

@@ -12,7 +12,7 @@ import pytest
 from helpers import RULE, secret, status, strict_policy
 
 from conformance import Request, converge
-from conformance.targets.processes import free_port
+from conformance.processes import free_port
 
 from .parts import HOST, Backend, leaks, log_texts, route_to, verbose_gateway
 

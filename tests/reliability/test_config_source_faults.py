@@ -20,7 +20,7 @@ import pytest
 from helpers import RULE, secret, status, strict_policy
 
 from conformance import Request, converge
-from conformance.targets.processes import Program, free_port
+from conformance.processes import Program, free_port
 
 from .parts import HOST, Backend, admin_texts, leaks, log_texts, route_to, verbose_gateway
 

@@ -86,3 +86,13 @@ def test_every_test_the_readme_and_running_md_name_exists():
         assert (ROOT / path).is_file(), f"{page} names {path}, which does not exist"
         if test:
             assert re.search(rf"^def {test}\(", (ROOT / path).read_text(), re.M), f"{page} names {path}::{test}, which does not exist"
+
+
+def test_the_readme_vendor_command_names_the_vendor_with_options_that_exist():
+    section = (ROOT / "README.md").read_text().partition("## Run it against your gateway")[2].partition("\n## ")[0]
+    command = section.partition("agw-conformance run")[2].partition("```")[0]
+    given = set(re.findall(r"(--[a-z][a-z-]+)", command))
+    known = {n for names, _ in option_list.recorded() for n in names}
+    assert given <= known, f"the README's vendor command gives options the suite does not have: {sorted(given - known)}"
+    assert {"--implementation-organization", "--implementation-project", "--implementation-version"} <= given, (
+        "the README's vendor command does not name the vendor, so its report would name no implementation")

@@ -4,6 +4,13 @@ Every manifest and command of a page copy (its `yaml` and `sh` code blocks) must
 in the docstrings of the page's feature file, verbatim, and in the page's order. When
 upstream changes the page and the copy is refreshed, this test says what the feature
 file no longer mirrors, instead of the two drifting apart in silence.
+
+The page's manifests live in two more places: the suite's named manifests
+(`conformance/manifests/`, the page's Secret and policies a scenario applies by name) and
+the setup for trying the reference gateway by hand (`examples/manifests/`). The page
+copies are the source: a policy, Secret or ConfigMap of either is one of a page copy's
+manifests, object for object, and the examples are the suite's own base and named
+manifests, so that a copy cannot drift from the page it says it is.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conformance import pages
 
@@ -98,3 +106,61 @@ def test_the_copies_are_listed_with_their_website_commit() -> None:
 ])
 def test_the_page_for_a_version(version: str, page: str) -> None:
     assert pages.for_version(version).name == page
+
+
+# Kinds of the page's own manifests; the Gateway and the sample app come from the page's
+# "Before you begin", which links to other pages instead of holding them.
+PAGE_KINDS = {"AgentgatewayPolicy", "Secret", "ConfigMap"}
+SUITE_MANIFESTS = ROOT / "conformance" / "manifests"
+EXAMPLES = ROOT / "examples" / "manifests"
+
+
+def page_objects() -> list[dict]:
+    """Every manifest of every page copy, parsed (commands and broken blocks left out)."""
+    out = []
+    for page in pages.PAGES.values():
+        for block in page_blocks((FEATURES / "pages" / page.copy).read_text()):
+            try:
+                out += [d for d in yaml.safe_load_all("\n".join(block)) if isinstance(d, dict)]
+            except yaml.YAMLError:
+                continue  # a shell command
+    return out
+
+
+def objects(path: Path, **values: str) -> list[dict]:
+    text = path.read_text()
+    return [d for d in yaml.safe_load_all(text.format(**values) if values else text) if d]
+
+
+def not_on_any_page(paths: list[Path], on_pages: list[dict]) -> list[str]:
+    return [f"{path.parent.name}/{path.name}: {doc['kind']} {doc['metadata']['name']}"
+            for path in paths for doc in objects(path) if doc["kind"] in PAGE_KINDS and doc not in on_pages]
+
+
+def test_the_page_manifests_the_suite_and_the_examples_hold_are_the_pages_own() -> None:
+    paths = sorted(SUITE_MANIFESTS.glob("*.yaml")) + sorted(EXAMPLES.glob("*.yaml"))
+    assert sum(doc["kind"] in PAGE_KINDS for path in paths for doc in objects(path)) >= 5
+    assert not_on_any_page(paths, page_objects()) == []
+
+
+def test_a_page_manifest_that_differs_from_every_page_is_found(tmp_path: Path) -> None:
+    # The check itself can fail: the Strict policy naming another Secret is on no page.
+    changed = tmp_path / "apikey-auth-strict.yaml"
+    changed.write_text((SUITE_MANIFESTS / "apikey-auth-strict.yaml").read_text().replace("name: apikey\n", "name: apikeys\n"))
+    assert not_on_any_page([changed], page_objects()) == [f"{tmp_path.name}/apikey-auth-strict.yaml: AgentgatewayPolicy apikey-auth"]
+
+
+def suite_setup() -> list[dict]:
+    """What a scenario starts from (base objects and a backend at the echo's address of the
+    examples), and the page's Secret and Strict policy, as the suite holds them."""
+    docs = objects(SUITE_MANIFESTS / "base.yaml") + objects(SUITE_MANIFESTS / "endpointslice.yaml", address="127.0.0.1", port="8000")
+    for doc in docs:
+        # Not on the docs page, and the one difference: the suite's Gateway lets ListenerSets
+        # add listeners (its ListenerSetTargets scenarios), the example's follows the page.
+        doc.get("spec", {}).pop("allowedListeners", None)
+    return docs + objects(SUITE_MANIFESTS / "apikey-secret.yaml") + objects(SUITE_MANIFESTS / "apikey-auth-strict.yaml")
+
+
+def test_the_examples_are_the_suites_setup_with_the_pages_secret_and_policy() -> None:
+    examples = [doc for path in sorted(EXAMPLES.glob("*.yaml")) for doc in objects(path)]
+    assert examples == suite_setup()

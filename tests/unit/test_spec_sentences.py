@@ -88,3 +88,16 @@ of it. Second sentence.
     assert found == [
         (None, "First paragraph, two lines of it."), (None, "Second sentence."), ("a", "An item over two lines."), ("b", "Another."),
     ]
+
+
+def test_a_rule_outside_sections_2_and_3_without_its_anchor_is_reported():
+    spec = SPEC.replace('<a id="rule-host-passed"></a>', "")
+    assert spec != SPEC
+    assert any("RULES entry 'host-passed'" in p and "no anchor rule-host-passed" in p for p in spec_coverage.sentence_problems(spec))
+
+
+def test_an_anchor_outside_sections_2_and_3_in_another_section_or_twice_is_reported():
+    spec = SPEC.replace('<a id="rule-host-passed"></a>', '<a id="rule-refusal-status"></a>')
+    problems = spec_coverage.sentence_problems(spec)
+    assert any("rule-refusal-status is used twice" in p for p in problems)
+    assert any("section 6: the anchor rule-refusal-status names a rule that RULES puts in section 5" in p for p in problems)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ...buildscripts import last_path
 from ...locations import CLUSTERS
+from ...waiting import TIMEOUTS
 
 CONTROLLER_BUILD = CLUSTERS / "agentgateway-controller" / "build.sh"
 PROXY_BUILD = CLUSTERS / "agentgateway" / "build.sh"
@@ -26,7 +27,7 @@ def run_build(script: Path, env: dict[str, str] | None = None) -> Path:
 def binary_version(binary: str) -> str:
     """What `agentgateway --version` says: `v1.4.1 (163ea2146acb)`, or why it says nothing."""
     try:
-        done = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        done = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=TIMEOUTS.command, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.SubprocessError) as exc:
         return f"unknown ({type(exc).__name__})"
     text = (done.stdout or done.stderr).strip()

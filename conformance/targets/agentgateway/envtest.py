@@ -29,9 +29,11 @@ from __future__ import annotations
 import base64
 import os
 import shutil
+import signal
 import socket
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -39,9 +41,9 @@ import yaml
 
 from ... import profiles as ft
 from ...controlplane import ControlPlane
-from ...waiting import POLL, wait_until
+from ...processes import Program, answers, free_port, host_address, stop_all
+from ...waiting import POLL, TIMEOUTS, wait_until
 from ..envtest import EnvtestTarget
-from ..processes import Program, answers, free_port, host_address, stop_all
 from .builds import CONTROLLER_BUILD, PROXY_BUILD, binary_version, run_build
 from .pod import LocalPod, Mount, local_pod
 
@@ -93,7 +95,7 @@ class AgentgatewayEnvtestTarget(EnvtestTarget):
     not_parallel = (f"the agentgateway controller binds fixed ports ({', '.join(map(str, CONTROLLER_FIXED_PORTS.values()))}), "
                     "so a second worker's controller could not start")
 
-    def __init__(self, source: str, supported: frozenset[str] = AGENTGATEWAY_FEATURES, timeout: float = 30.0,
+    def __init__(self, source: str, supported: frozenset[str] = AGENTGATEWAY_FEATURES, timeout: float = TIMEOUTS.change,
                  proxy: str | None = None, log_dir: str | None = None):
         super().__init__([], supported, timeout)
         self.source, self.proxy_override, self.log_dir = source, proxy, log_dir
@@ -106,8 +108,6 @@ class AgentgatewayEnvtestTarget(EnvtestTarget):
 
     @classmethod
     def from_options(cls, config: pytest.Config) -> AgentgatewayEnvtestTarget:
-        if config.getoption("reference_command"):
-            raise pytest.UsageError("--reference-command has no effect with --envtest-gateway=agentgateway")
         source = os.environ.get("AGW_AGENTGATEWAY_SRC", "")
         if not source:
             raise pytest.UsageError("--envtest-gateway=agentgateway needs AGW_AGENTGATEWAY_SRC, an agentgateway source tree to build from")
@@ -168,7 +168,7 @@ class AgentgatewayEnvtestTarget(EnvtestTarget):
         self.backend = f"{backend_ip}:{port}"
 
     def _api(self):
-        return self.control_plane.http_client(timeout=10.0)
+        return self.control_plane.http_client(timeout=TIMEOUTS.request)  # the controller and the proxy load the API server
 
     def _create_namespace(self, name: str) -> None:
         body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
@@ -183,8 +183,8 @@ class AgentgatewayEnvtestTarget(EnvtestTarget):
         controller = self.controller = Program("agentgateway-controller", [str(self.controller_bin)], self.workdir, env)
         self.programs.append(controller)
         ready = f"http://127.0.0.1:{CONTROLLER_FIXED_PORTS['health']}/readyz"
-        controller.wait_until(lambda: answers(ready), max(self.timeout, 120.0), f"ready ({ready})")
-        controller.wait_until(lambda: self._gatewayclass_accepted(), max(self.timeout, 60.0),
+        controller.wait_until(lambda: answers(ready), max(self.timeout, TIMEOUTS.controller_ready), f"ready ({ready})")
+        controller.wait_until(lambda: self._gatewayclass_accepted(), max(self.timeout, TIMEOUTS.cluster_object),
                               f"the controller of GatewayClass {GATEWAY_CLASS} (Accepted=True)")
 
     def _gatewayclass_accepted(self) -> bool:
@@ -218,7 +218,7 @@ class AgentgatewayEnvtestTarget(EnvtestTarget):
     def _start_proxy(self, gateway: str, namespace: str) -> None:
         deployment = self._wait_for(
             f"Deployment {namespace}/{gateway} (rendered by the controller for the Gateway)",
-            lambda: self._get(f"/apis/apps/v1/namespaces/{namespace}/deployments/{gateway}"), max(self.timeout, 60.0))
+            lambda: self._get(f"/apis/apps/v1/namespaces/{namespace}/deployments/{gateway}"), max(self.timeout, TIMEOUTS.cluster_object))
         pod = local_pod(deployment, self.workdir / "proxy-root", container="agentgateway")
         for mount in pod.mounts:
             self._materialize(pod, mount)
@@ -246,7 +246,8 @@ class AgentgatewayEnvtestTarget(EnvtestTarget):
             "left_out": pod.left_out, "added": pod.added}, sort_keys=False))
         proxy = Program("agentgateway-proxy", argv, self.workdir, env)
         self.programs.append(proxy)
-        proxy.wait_until(lambda: answers(f"http://127.0.0.1:{readiness}/healthz/ready"), max(self.timeout, 60.0), "ready (xDS received)")
+        proxy.wait_until(lambda: answers(f"http://127.0.0.1:{readiness}/healthz/ready"), max(self.timeout, TIMEOUTS.cluster_object),
+                         "ready (xDS received)")
         proxy.wait_until(lambda: _accepts("127.0.0.1", port), self.timeout, f"listening on the Gateway's port {port}")
         self.address = f"http://127.0.0.1:{port}"
 
@@ -268,7 +269,8 @@ class AgentgatewayEnvtestTarget(EnvtestTarget):
             return
         plural = "configmaps" if mount.kind == "configMap" else "secrets"
         doc = self._wait_for(f"{mount.kind} {pod.namespace}/{mount.name} (mounted at {mount.mount_path})",
-                             lambda: self._get(f"/api/v1/namespaces/{pod.namespace}/{plural}/{mount.name}"), max(self.timeout, 60.0))
+                             lambda: self._get(f"/api/v1/namespaces/{pod.namespace}/{plural}/{mount.name}"),
+                             max(self.timeout, TIMEOUTS.cluster_object))
         data = dict(doc.get("data") or {})
         if mount.kind == "secret":
             data = {k: base64.b64decode(v).decode() for k, v in data.items()}
@@ -284,7 +286,8 @@ class AgentgatewayEnvtestTarget(EnvtestTarget):
     def _token(self, namespace: str, service_account: str, audience: str, seconds: int) -> str:
         """A service account token from the TokenRequest API, as the kubelet gets one for a projected volume."""
         self._wait_for(f"ServiceAccount {namespace}/{service_account}",
-                       lambda: self._get(f"/api/v1/namespaces/{namespace}/serviceaccounts/{service_account}"), max(self.timeout, 60.0))
+                       lambda: self._get(f"/api/v1/namespaces/{namespace}/serviceaccounts/{service_account}"),
+                       max(self.timeout, TIMEOUTS.cluster_object))
         body = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
                 "spec": {"audiences": [audience] if audience else [], "expirationSeconds": seconds}}
         with self._api() as api:
@@ -332,16 +335,13 @@ class AgentgatewayEnvtestTarget(EnvtestTarget):
 
 def _accepts(host: str, port: int) -> bool:
     try:
-        socket.create_connection((host, port), timeout=1).close()
+        socket.create_connection((host, port), timeout=TIMEOUTS.readiness_probe).close()
         return True
     except OSError:
         return False
 
 
 if __name__ == "__main__":  # pragma: no cover -- for people: bring it all up, print where, wait for Ctrl-C
-    import signal
-    import threading
-
     source = os.environ.get("AGW_AGENTGATEWAY_SRC") or sys.exit("set AGW_AGENTGATEWAY_SRC")
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):  # handled, so that what was started is stopped

@@ -47,11 +47,10 @@ import httpx
 import pytest
 
 from ... import profiles as ft
-from ...http import control_get
-from ...waiting import POLL, wait_until
+from ...processes import Program, answers, free_port
+from ...waiting import POLL, TIMEOUTS, wait_until
 from ..base import NotShown, ObjectRef, Refused, documents
 from ..local import LocalTarget
-from ..processes import Program, answers, free_port
 from ..reference import as_api_server_returns
 from . import config as agw_config
 from .builds import PROXY_BUILD, binary_version, run_build
@@ -108,7 +107,7 @@ class AgentgatewayLocalTarget(LocalTarget):
     # marker, and the proxy routes every request by the configuration its store holds.
     confirms_changes = True
 
-    def __init__(self, binary: str, echo_command: str | None = None, workdir: Path | None = None, timeout: float = 30.0):
+    def __init__(self, binary: str, echo_command: str | None = None, workdir: Path | None = None, timeout: float = TIMEOUTS.change):
         super().__init__(echo_command, workdir, timeout)
         self.binary = binary
         self.proxy: Program | None = None
@@ -256,7 +255,7 @@ class AgentgatewayLocalTarget(LocalTarget):
 
     def _in_force(self, marker: str) -> bool:
         try:
-            response = control_get(f"http://127.0.0.1:{self.ports.admin}/config_dump", timeout=5)
+            response = self.control_get(f"http://127.0.0.1:{self.ports.admin}/config_dump", timeout=TIMEOUTS.admin_poll)
         except httpx.HTTPError:
             return False
         return response.status_code == 200 and marker in response.text
@@ -295,7 +294,7 @@ def _check_binary(binary: str) -> None:
     if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
         raise pytest.UsageError(f"--agentgateway-binary {binary}: not an executable file")
     try:
-        subprocess.run([binary, "--version"], capture_output=True, timeout=60, check=True, stdin=subprocess.DEVNULL)
+        subprocess.run([binary, "--version"], capture_output=True, timeout=TIMEOUTS.command, check=True, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.SubprocessError) as exc:
         raise pytest.UsageError(f"--agentgateway-binary {binary}: does not run as agentgateway ({type(exc).__name__}: {exc})") from None
 

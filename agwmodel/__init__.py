@@ -11,4 +11,6 @@ proxy writes the proxy's configuration file from it. It imports neither of them.
   as agentgateway's controller decides.
 - `routing`: hostnames and route matching, as the proxy selects a route.
 - `attachment`: which listeners admit a route, and what its backend references resolve to.
+- `carriers`: each kind of key `location`, one class: read and remove the key, its
+  proxy-config form, and what a recorded request may show of it.
 """

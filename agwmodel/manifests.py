@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from . import model as m
+from .carriers import CARRIERS
 
 UNDERSTOOD = {
     ("v1", "Secret"),
@@ -495,12 +496,7 @@ _API_KEY_FIELDS = {
     "secretRef": dict.fromkeys(("group", "kind", "name")),
     "secretSelector": _SELECTOR,
     "configMapSelector": _SELECTOR,
-    "location": {
-        "header": dict.fromkeys(("name", "prefix")),
-        "queryParameter": {"name": None},
-        "cookie": {"name": None},
-        "expression": None,
-    },
+    "location": {word: None if kind.fields is None else dict.fromkeys(kind.fields) for word, kind in CARRIERS.items()},
 }
 _UNREAD_TRAFFIC = (
     "basicAuthentication", "buffer", "cors", "csrf", "delay", "directResponse", "extAuth", "extProc",
@@ -616,16 +612,20 @@ def _api_key(spec: dict, path: str) -> m.ApiKeyAuth:
     if spec.get("location") is not None:
         loc = _mapping(spec, "location", path)
         lpath = path + "location."
-        member = _exactly_one(loc, ("header", "queryParameter", "cookie", "expression"), lpath)
-        if member == "expression":
-            return m.ApiKeyAuth(mode, source, m.KeyLocation("expression", _str(loc, "expression", lpath, required=True)))
-        item = _mapping(loc, member, lpath)
-        name = _str(item, "name", f"{lpath}{member}.", required=True)
-        if member == "header":
-            location = m.KeyLocation("header", name, _str(item, "prefix", lpath + "header.", default=""))
-        else:
-            location = m.KeyLocation(member, name)
+        member = _exactly_one(loc, tuple(CARRIERS), lpath)
+        location = _location(member, loc, lpath)
     return m.ApiKeyAuth(mode, source, location)
+
+
+def _location(member: str, loc: dict, lpath: str) -> m.KeyLocation:
+    """The `location` member that is set, read by the fields its carrier kind has."""
+    fields = CARRIERS[member].fields
+    if fields is None:  # the member is the value itself (an expression's text)
+        return m.KeyLocation(member, _str(loc, member, lpath, required=True))
+    item = _mapping(loc, member, lpath)
+    name = _str(item, "name", f"{lpath}{member}.", required=True)
+    prefix = _str(item, "prefix", f"{lpath}{member}.", default="") if "prefix" in fields else ""
+    return m.KeyLocation(member, name, prefix)
 
 
 _PARSERS = {

@@ -190,11 +190,12 @@ class TargetRef:
 
 @dataclass(frozen=True)
 class KeyLocation:
-    """Where the credential is read from. For `expression`, `name` holds the CEL text.
+    """Where the credential is read from: `kind` is the manifest's member, whose class in
+    `agwmodel.carriers` reads, removes and describes it. For `expression`, `name` holds the CEL text.
 
     A header name is kept as the manifest spells it; header names match without regard to case."""
 
-    kind: Literal["header", "queryParameter", "cookie", "expression"]
+    kind: str  # the manifest's member, a key of agwmodel.carriers.CARRIERS
     name: str
     prefix: str = ""
 

@@ -7,9 +7,7 @@ from dataclasses import dataclass, field, replace
 
 import httpx
 
-# Header values the suite shows in failure messages; every other value (credentials
-# above all) is redacted, so a failing run never prints a key.
-SHOWN_HEADERS = {"host", "accept", "user-agent", "content-type", "content-length"}
+from agwmodel import carriers
 
 
 @dataclass(frozen=True)
@@ -28,51 +26,19 @@ class Request:
         return replace(self, headers=tuple(h for h in self.headers if _text(h[0]).lower() != lowered))
 
     def describe(self) -> str:
-        """The request for a failure message: every value that may be a credential redacted.
-
-        Query parameter values and cookie values are redacted (their names are shown), and
-        so is every header value but those of a few harmless headers.
-        """
-        lines = [f"{self.method} {redact_query(self.path)} (Host: {self.host})"]
-        for name, value in self.headers:
-            lowered = _text(name).lower()
-            if lowered in SHOWN_HEADERS:
-                shown = _text(value)
-            elif lowered == "cookie":
-                shown = redact_cookies(_text(value))
-            else:
-                shown = _redacted(value)
-            lines.append(f"  {_text(name)}: {shown}")
+        """The request for a failure message: every value that may be a credential redacted,
+        as each kind of key location redacts its own (agwmodel.carriers; names are shown)."""
+        shown = carriers.hide(self.recorded())
+        lines = [f"{self.method} {shown.target} (Host: {self.host})"]
+        lines += [f"  {name}: {value}" for name, value in shown.headers]
         return "\n".join(lines)
+
+    def recorded(self) -> carriers.Recorded:
+        return carriers.Recorded(self.path, tuple((_text(n), _text(v)) for n, v in self.headers))
 
 
 def _text(value: str | bytes) -> str:
     return value.decode("latin-1") if isinstance(value, bytes) else value
-
-
-def _redacted(value: str | bytes) -> str:
-    return f"<redacted, {len(value)} bytes>"
-
-
-def redact_query(target: str) -> str:
-    """A path with its query: each parameter's value redacted, its name and position kept."""
-    path, sep, query = target.partition("?")
-    if not sep:
-        return path
-    parts = []
-    for part in query.split("&"):
-        name, eq, value = part.partition("=")
-        parts.append(f"{name}={_redacted(value)}" if eq else name)
-    return f"{path}?{'&'.join(parts)}"
-
-
-def redact_cookies(header: str) -> str:
-    """A Cookie header with every cookie's value redacted, the names kept."""
-    items = []
-    for item in header.split(";"):
-        name, eq, value = item.strip().partition("=")
-        items.append(f"{name}={_redacted(value)}" if eq else _redacted(item.strip()))
-    return "; ".join(items)
 
 
 @dataclass(frozen=True)
@@ -100,14 +66,10 @@ class Response:
         return headers if isinstance(headers, dict) else None
 
     def upstream_header(self, name: str) -> list[str] | None:
-        headers = self.upstream_headers()
-        if headers is None:
+        try:
+            return carriers.echo_header(json.loads(self.body), name)
+        except ValueError:
             return None
-        lowered = name.lower()
-        for key, values in headers.items():
-            if key.lower() == lowered:
-                return list(values) if isinstance(values, list) else [values]
-        return []
 
     def describe(self, limit: int = 600) -> str:
         if self.error:

@@ -10,6 +10,11 @@ Two outputs do not go through a report and are masked where they are written: lo
 (the log file and live logs: `LogMask`, on every handler of the root logger), and the
 traceback of an interrupted run (`--full-trace`: `hide_keys_of_interrupt`).
 
+Every key learnt here is held as a `Key`, whose `repr` and `str` are the mask (as
+starlette's `datastructures.Secret` hides its `repr`; `str` too, so an f-string or `%s`
+does not reveal it either): a key that reaches a log or a traceback through one of them
+shows redacted. Only `Key.reveal()` gives the value, where text must be searched for it.
+
 What is masked: every key the scenario configured, generated or presented, and every key
 its steps will use, read from the scenario's text before it runs (`foreseen`), so a step
 that never ran because an earlier one failed, errored or was interrupted is masked as well.
@@ -44,6 +49,37 @@ MASK = "<redacted>"
 SHORTEST = 4
 
 
+class Key:
+    """A key the suite learnt: compared and hashed by its value, shown only as the mask."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Key({MASK!r})"
+
+    def __str__(self) -> str:
+        return MASK
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Key) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash((Key, self._value))
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+def _plain(secret: Key | str) -> str:
+    return secret.reveal() if isinstance(secret, Key) else secret
+
+
 # --- the entries of a Secret or ConfigMap, and the keys they hold -----------------------
 
 def store_entries(doc: dict) -> list[tuple[str, str]]:
@@ -75,7 +111,7 @@ def _members(value: str) -> list[tuple[str | None, str, object]] | None:
         return None
 
 
-def keys_in(stores: Iterable[dict], known: Iterable[str]) -> set[str]:
+def keys_in(stores: Iterable[dict], known: Iterable[str]) -> set[Key]:
     """Every key the Secrets and ConfigMaps `stores` hold, in every form a report may show it.
 
     An entry's value as stored and trimmed; the key the gateway reads from it; every string
@@ -100,15 +136,15 @@ def keys_in(stores: Iterable[dict], known: Iterable[str]) -> set[str]:
                     plain = by_digest.get(member[len("sha256:"):].lower())
                     if plain is not None:
                         keys.add(plain)
-    return {k for k in keys if k}
+    return {Key(k) for k in keys if k}
 
 
-def foresee(stores: Iterable[dict], generated: Iterable[str], words: Iterable[str]) -> set[str]:
+def foresee(stores: Iterable[dict], generated: Iterable[str], words: Iterable[str]) -> set[Key]:
     """A scenario's keys, learnt from its text before it runs: what its Secrets and
     ConfigMaps hold, what it says it generated, and each other word of its steps whose
     SHA-256 is one of those stores' `keyHash` entries."""
     generated = [k for k in generated if k]
-    return keys_in(stores, [*generated, *words]) | set(generated)
+    return keys_in(stores, [*generated, *words]) | {Key(k) for k in generated}
 
 
 def mask_entry(value: str) -> str:
@@ -121,10 +157,10 @@ def mask_entry(value: str) -> str:
                            for field, name, member in members) + "}"
 
 
-def redact(text: str, secrets: Iterable[str]) -> str:
+def redact(text: str, secrets: Iterable[Key | str]) -> str:
     """`text` with each of `secrets` replaced by the mask, longest first (so a key that
     contains another is replaced whole)."""
-    for secret in sorted(set(secrets), key=len, reverse=True):
+    for secret in sorted({_plain(s) for s in secrets}, key=len, reverse=True):
         if len(secret.strip()) >= SHORTEST and secret in text:
             text = text.replace(secret, MASK)
     return text

@@ -1,75 +1,70 @@
 """Where a scenario puts the key in a request, and where it looks for it at the backend.
 
-The backend is httpbin (or the reference echo): `/anything` reports the headers and the
-query arguments it received, which is how a scenario sees whether the gateway removed the
-credential or left it in place.
+A place is a key location (`agwmodel.carriers`, the gateway's own model of it) named in
+the scenarios' words. The backend is httpbin (or the reference echo): `/anything` reports
+what it received, which is how a scenario sees whether the gateway removed the credential
+or left it in place.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
-from urllib.parse import quote
+from dataclasses import dataclass
+
+from agwmodel.carriers import Carrier, Header, carrier
+from agwmodel.model import KeyLocation
 
 from .http import Request, Response
 
 
 @dataclass(frozen=True)
 class Place:
-    kind: str  # header, query or cookie
-    name: str
-    prefix: str = ""
+    carrier: Carrier
+
+    @property
+    def name(self) -> str:
+        return self.carrier.name
+
+    @property
+    def in_header(self) -> bool:
+        return isinstance(self.carrier, Header)
+
+    def describe(self) -> str:
+        return self.carrier.describe()
 
     def present(self, request: Request, key: str) -> Request:
-        if self.kind == "header":
-            return request.with_header(self.name, self.prefix + key)
-        if self.kind == "query":
-            sep = "&" if "?" in request.path else "?"
-            return replace(request, path=f"{request.path}{sep}{self.name}={quote(key, safe='')}")
-        return request.with_header("Cookie", f"{self.name}={key}")
+        return self.carrier.put(request, key)
 
     def carried(self, response: Response, key: str) -> bool | None:
         """Whether httpbin received this key here, as presented; None if this is not httpbin's answer."""
         values = self._received(response)
         if values is None:
             return None
-        return (self.prefix + key if self.kind == "header" else key) in values
+        return self.carrier.written(key) in values
 
     def anything_received(self, response: Response) -> bool | None:
         values = self._received(response)
         return None if values is None else bool(values)
 
     def _received(self, response: Response) -> list[str] | None:
-        if self.kind == "header":
-            return response.upstream_header(self.name)
-        if self.kind == "query":
-            try:
-                args = json.loads(response.body).get("args")
-            except (ValueError, AttributeError):
-                return None
-            if not isinstance(args, dict):
-                return None
-            value = args.get(self.name, [])
-            return value if isinstance(value, list) else [value]
-        cookies = response.upstream_header("Cookie")
-        if cookies is None:
+        try:
+            echo = json.loads(response.body)
+        except ValueError:
             return None
-        found = []
-        for header in cookies:
-            for item in header.split(";"):
-                name, sep, value = item.strip().partition("=")
-                if sep and name == self.name:
-                    found.append(value)
-        return found
+        return self.carrier.received(echo)
+
+
+def _at(kind: str, name: str, prefix: str = "") -> Place:
+    return Place(carrier(KeyLocation(kind, name, prefix)))
 
 
 PLACES = {
-    "the Authorization header": Place("header", "Authorization", "Bearer "),
-    "the X-Api-Key header": Place("header", "X-Api-Key"),
-    "the Proxy-Authorization header": Place("header", "Proxy-Authorization", "Bearer "),
-    "the X-Auth header after the prefix Token": Place("header", "X-Auth", "Token "),
-    "the api_key query parameter": Place("query", "api_key"),
-    "the session cookie": Place("cookie", "session"),
+    "the Authorization header": _at("header", "Authorization", "Bearer "),
+    "the X-Api-Key header": _at("header", "X-Api-Key"),
+    "the Proxy-Authorization header": _at("header", "Proxy-Authorization", "Bearer "),
+    "the X-Auth header after the prefix Token": _at("header", "X-Auth", "Token "),
+    "the api_key query parameter": _at("queryParameter", "api_key"),
+    "the session cookie": _at("cookie", "session"),
 }
 
 

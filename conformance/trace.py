@@ -32,7 +32,9 @@ from dataclasses import dataclass, field
 import pytest
 import yaml
 
-from .http import SHOWN_HEADERS, Request, Response
+from agwmodel import carriers
+
+from .http import Request, Response
 from .masking import KEY_STORES, MASK, mask_entry, store_entries
 
 CHANGE_KINDS = ("apply", "rotate", "revoke", "delete")
@@ -117,10 +119,8 @@ def _masked_body(response: Response, redact) -> str:
     except ValueError:
         data = None
     if isinstance(data, dict) and isinstance(data.get("headers"), dict):
-        # An echo of what the backend received: its credential headers are keys.
-        data = dict(data)
-        data["headers"] = {k: (v if k.lower() in SHOWN_HEADERS else MASK) for k, v in data["headers"].items()}
-        text = json.dumps(data, indent=1)
+        # An echo of what the backend received: where a key could be, it is masked.
+        text = json.dumps(carriers.hide_echo(data, MASK), indent=1)
     else:
         text = response.text
     text = text if len(text) <= _BODY_LIMIT else text[:_BODY_LIMIT] + "..."

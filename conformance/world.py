@@ -5,17 +5,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import unquote_plus
+
+from agwmodel import carriers
 
 from . import masking
 from .convergence import Check, NotConverged, Rule, converge, steady
-from .http import SHOWN_HEADERS, Request, Response
+from .http import Request, Response
 from .masking import KEY_STORES
 from .places import Place
 from .targets.base import ObjectRef, Target, documents
 from .trace import Change, Trace, kind_of_apply
-
-_PREFIXES = ("bearer ", "token ")
 
 
 @dataclass
@@ -37,7 +36,7 @@ class World:
     trace: Trace = field(default_factory=Trace)
     # Keys read from the scenario's text before it runs (masking.foresee), so that a step
     # that never ran is masked in the reports as well as one that did.
-    foreseen: set[str] = field(default_factory=set)
+    foreseen: set[masking.Key] = field(default_factory=set)
 
     # --- configuration ----------------------------------------------------------------
 
@@ -69,7 +68,7 @@ class World:
 
     # --- the keys of this scenario ----------------------------------------------------
 
-    def configured_keys(self) -> set[str]:
+    def configured_keys(self) -> set[masking.Key]:
         """Every key the scenario configured, in every form the scenario knows it in
         (masking.keys_in: its Secrets and ConfigMaps, read as the gateway reads them)."""
         return masking.keys_in(self.stores, self.known_plain_keys())
@@ -79,23 +78,9 @@ class World:
         return {k for k in (self.api_key, self.presented, *self.sent) if k}
 
     def note_request(self, request: Request) -> None:
-        """Remember every value of `request` that may be a credential, to redact and to match hashes."""
-        values = []
-        for name, value in request.headers:
-            lowered = (name.decode("latin-1") if isinstance(name, bytes) else name).lower()
-            if lowered in SHOWN_HEADERS:
-                continue
-            text = value.decode("latin-1") if isinstance(value, bytes) else value
-            values.append(text)
-            for prefix in _PREFIXES:
-                if text[: len(prefix)].lower() == prefix:
-                    values.append(text[len(prefix) :])
-            if lowered == "cookie":
-                values += [item.strip().partition("=")[2] for item in text.split(";")]
-        query = request.path.partition("?")[2]
-        for part in query.split("&") if query else ():
-            raw = part.partition("=")[2]
-            values += [raw, unquote_plus(raw)]
+        """Remember every value of `request` that may be a credential, to redact and to match hashes:
+        those each kind of key location could carry a key in (agwmodel.carriers)."""
+        values = carriers.exposed(request.recorded())
         self.sent += [v for v in values if v and v not in self.sent]
 
     # --- failure messages -------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Any
 
 from agwmodel import manifests
 from agwmodel import model as m
+from agwmodel.carriers import carrier
 from agwmodel.manifests import Ignored, ManifestError, describe, object_key, shown
 
 from .cel import CelError, Program
@@ -24,7 +25,7 @@ class Unsupported(ManifestError):
 
 
 def _unsupported(policy: m.Policy, where: str) -> None:
-    if policy.api_key is not None and policy.api_key.location.kind == "expression":
+    if policy.api_key is not None and carrier(policy.api_key.location).needs_cel:
         raise Unsupported("CEL expressions are not supported by the reference gateway",
                           field="spec.traffic.apiKeyAuthentication.location.expression", where=where, subject=policy.meta.ref)
     later = [f"spec.traffic.{name}" for name in ("authorization", "transformation") if getattr(policy, name) is not None]

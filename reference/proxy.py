@@ -13,8 +13,9 @@ import random
 from collections.abc import AsyncIterator, Callable
 
 from agwmodel import routing
+from agwmodel.carriers import carrier as carrier_of
 
-from . import authorization, cel, credentials, transformation, upstream
+from . import authorization, cel, transformation, upstream
 from .config import NOTHING_DOWNSTREAM, AuthPolicy, Config, Downstream
 from .decision import decide
 from .keys import KeyEntry
@@ -162,8 +163,8 @@ class Proxy:
         each decision is one log line that answers "why did I get a 401?": the matched key
         entry is named by where it is stored, never by its value.
         """
-        location = policy.auth.location
-        presented = credentials.extract(location, headers, query)
+        carrier = carrier_of(policy.auth.location)
+        presented = carrier.read(headers, query)
         decision = decide(policy.auth.mode, presented, policy.keys)
         if log.isEnabledFor(logging.DEBUG):
             if decision.entry is not None:
@@ -178,7 +179,7 @@ class Proxy:
             await _refuse(send, decision.reason, headers)
             return None
         if decision.strip:
-            return (*credentials.strip(location, headers, query), decision.entry)
+            return (*carrier.remove(headers, query), decision.entry)
         return headers, query, decision.entry
 
     @staticmethod

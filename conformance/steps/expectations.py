@@ -7,7 +7,9 @@ import json
 
 from pytest_bdd import given, parsers, then
 
-from ..http import Response, redact_query
+from agwmodel.carriers import redact_query
+
+from ..http import Response
 from ..world import World
 from .requests import from_httpbin, request_with_key_at
 
@@ -72,11 +74,11 @@ def _credential_check(world: World, present: bool):
         # parameter, say). That proves nothing either way, so it is a miss, never a match.
         seen = place.carried(response, key) if present else place.anything_received(response)
         if seen is None:
-            return f"httpbin's answer to show what it received in {place.kind} {place.name}; it does not say"
+            return f"httpbin's answer to show what it received in {place.describe()}; it does not say"
         if present and not seen:
-            return f"httpbin to receive the credential in {place.kind} {place.name} as presented; it did not"
+            return f"httpbin to receive the credential in {place.describe()} as presented; it did not"
         if not present and seen:
-            return f"httpbin not to receive any credential in {place.kind} {place.name}; it received one"
+            return f"httpbin not to receive any credential in {place.describe()}; it received one"
         return None
 
     return check
@@ -154,7 +156,7 @@ def no_header_added(world: World) -> None:
     """The gateway adds no identity of its own (spec section 6): compared with the same request
     sent without its key (which the policy must forward), nothing new reaches httpbin."""
     place = world.place
-    assert place is not None and place.kind == "header", "the last request must carry its key in a header"
+    assert place is not None and place.in_header, "the last request must carry its key in a header"
     assert world.responses, "no request was checked yet"
     baseline = world.probe(world.request.without_header(place.name), from_httpbin(200),
                            "the same request without a key forwarded to httpbin (the policy must let it through)")

@@ -338,7 +338,7 @@ _GENERATED = re.compile(r'^I generated the API key "(?P<key>[^"]*)"$')
 _WORD = re.compile(r'[^\s"&=;,?:/]+')
 
 
-def foreseen_keys(steps) -> set[str]:
+def foreseen_keys(steps) -> set[masking.Key]:
     """Every key `steps` configure, generate or use, read from their text (masking.foresee)."""
     stores, keys, words = [], [], []
     for step in steps:

@@ -2,9 +2,9 @@
 
 A kill is attributed: only the tests a mutant names are run against it, and they must
 fail; the same tests must pass without it (the control run), so a broken launcher never
-counts as a kill. The mutant is written into a copy of the `conformance` package that
-comes first on PYTHONPATH, so it is in force in every Python process of the run, pytest
-runs started by pytester included.
+counts as a kill. The mutant is written into a copy of the package it edits (`conformance`,
+or `agwmodel` for the key locations the harness uses) that comes first on PYTHONPATH, so
+it is in force in every Python process of the run, pytest runs started by pytester included.
 """
 
 import os
@@ -23,7 +23,8 @@ ALL_KILLERS = sorted({k for m in harness_mutants.MUTANTS for k in m.killers})
 
 
 def mutated_copy(mutant: harness_mutants.HarnessMutant, into: Path) -> Path:
-    shutil.copytree(ROOT / "conformance", into / "conformance", ignore=shutil.ignore_patterns("__pycache__"))
+    package = mutant.module.partition(".")[0]  # the harness, or the key location model it uses (agwmodel)
+    shutil.copytree(ROOT / package, into / package, ignore=shutil.ignore_patterns("__pycache__"))
     path = into / (mutant.module.replace(".", "/") + ".py")
     source = path.read_text()
     assert source.count(mutant.old) == 1, f"mutant {mutant.name}: its text occurs {source.count(mutant.old)} times in {mutant.module}"
@@ -55,6 +56,7 @@ def test_harness_mutant_is_killed_by_its_own_tests(control, name, tmp_path):
     result = run(name, list(mutant.killers), tmp_path)
     assert result.returncode == 1, f"harness mutant {name} ({mutant.rule}) survived or broke the run:\n{result.stdout[-3000:]}{result.stderr[-2000:]}"
     assert "failed" in result.stdout
-    imported = subprocess.run([sys.executable, "-c", "import conformance; print(conformance.__file__)"], cwd=tmp_path,
+    package = mutant.module.partition(".")[0]
+    imported = subprocess.run([sys.executable, "-c", f"import {package}; print({package}.__file__)"], cwd=tmp_path,
                               env={**os.environ, "PYTHONPATH": str(tmp_path)}, capture_output=True, text=True).stdout
     assert imported.startswith(str(tmp_path)), f"the mutated copy was not the one imported: {imported}"

@@ -71,13 +71,13 @@ MUTANTS = [
 _PLACE_KILLERS = tuple(f"tests/unit/test_places.py::test_a_place_sees_the_key_where_it_was_put_and_nowhere_else[{w}]"
                       for w in ("header", "custom-header", "query", "cookie"))
 MUTANTS += [
-    HarnessMutant("header-checked-elsewhere", "conformance.places", "return response.upstream_header(self.name)",
-                  'return response.upstream_header("X-" + self.name)', "stripping is checked in the header the key was put in",
+    HarnessMutant("header-checked-elsewhere", "agwmodel.carriers", "return echo_header(echo, self.name)",
+                  'return echo_header(echo, "X-" + self.name)', "stripping is checked in the header the key was put in",
                   _PLACE_KILLERS[:2]),
-    HarnessMutant("query-checked-elsewhere", "conformance.places", "value = args.get(self.name, [])",
+    HarnessMutant("query-checked-elsewhere", "agwmodel.carriers", "value = args.get(self.name, [])",
                   "value = args.get(self.name.upper(), [])", "stripping is checked in the query parameter the key was put in",
                   _PLACE_KILLERS[2:3]),
-    HarnessMutant("cookie-checked-elsewhere", "conformance.places", "if sep and name == self.name:",
+    HarnessMutant("cookie-checked-elsewhere", "agwmodel.carriers", "if sep and name == self.name:",
                   "if sep and name.lower() == self.name.upper():", "stripping is checked in the cookie the key was put in",
                   _PLACE_KILLERS[3:]),
 ]

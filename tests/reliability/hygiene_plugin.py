@@ -45,7 +45,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def pytest_bdd_after_scenario(request, feature, scenario) -> None:
     world = request.getfixturevalue("world")
-    _KEYS.update(world.configured_keys())
+    _KEYS.update(key.reveal() for key in world.configured_keys())
     admin = getattr(world.target, "_admin", "")
     for path in ("/config_dump", "/status/policies", "/status/keys") if admin else ():
         try:

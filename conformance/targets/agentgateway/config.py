@@ -59,9 +59,8 @@ The policy
     `spec.traffic.apiKeyAuthentication` becomes the proxy's `apiKey` policy: `keys`,
     `mode` lowercased (`Strict` when omitted: the CRD's default, while the standalone
     config's own default is `optional`, so the mode is always written), `location`
-    (`header {name, prefix}`, `queryParameter {name}`, `cookie {name}`, `expression`;
-    the first one set, in that order, as the controller does; omitted means the proxy's
-    default `Authorization` / `Bearer `). Values are passed through unchecked: a value the
+    (each kind's own form, from its class in `agwmodel.carriers`; omitted means the
+    proxy's default `Authorization` / `Bearer `). Values are passed through unchecked: a value the
     proxy refuses is the proxy's answer, reported by the target, not hidden here.
     `traffic.phase: PreRouting` becomes `phase: gateway`, otherwise `phase: route`.
     A policy with any other `traffic`, `backend` or `frontend` setting, or with
@@ -98,6 +97,7 @@ import yaml
 
 from agwmodel import attachment, entries, routing
 from agwmodel import model as m
+from agwmodel.carriers import carrier
 from agwmodel.manifests import Ignored, ManifestError, parse_object
 
 from ..base import ObjectRef
@@ -346,11 +346,7 @@ def _translate_routes(
 def _location(location: m.KeyLocation) -> dict | None:
     if location == m.DEFAULT_LOCATION:
         return None  # the proxy's own default is the same
-    if location.kind == "header":
-        return {"header": {"name": location.name, **({"prefix": location.prefix} if location.prefix else {})}}
-    if location.kind == "expression":
-        return {"expression": location.name}
-    return {location.kind: {"name": location.name}}
+    return carrier(location).proxy_config()
 
 
 def policy_keys(model: list[m.Resource], namespace: str, auth: m.ApiKeyAuth, notes: list[str]) -> list[dict]:

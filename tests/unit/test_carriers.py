@@ -1,9 +1,19 @@
-"""Finding and removing the presented key (spec section 3 and 6)."""
+"""Key carriers: finding and removing the presented key (spec section 3 and 6), the
+proxy-config form, and what a recorded request shows of each kind of location."""
 
 import pytest
 
+from agwmodel import carriers
+from agwmodel.carriers import CARRIERS, Recorded, carrier
 from agwmodel.model import DEFAULT_LOCATION, KeyLocation
-from reference.credentials import extract, strip
+
+
+def extract(location, headers, query):
+    return carrier(location).read(headers, query)
+
+
+def strip(location, headers, query):
+    return carrier(location).remove(headers, query)
 
 QUERY = KeyLocation("queryParameter", "api_key")
 COOKIE = KeyLocation("cookie", "session")
@@ -73,3 +83,29 @@ def test_strip_keeps_other_query_parameters_in_order():
 def test_strip_keeps_other_cookies():
     headers = [(b"cookie", b"a=1; session=k; b=2"), (b"cookie", b"session=k")]
     assert strip(COOKIE, headers, b"")[0] == [(b"cookie", b"a=1; b=2")]
+
+
+def test_every_location_of_the_manifest_has_its_carrier():
+    assert list(CARRIERS) == ["header", "queryParameter", "cookie", "expression"]
+    assert all(CARRIERS[word].word == word for word in CARRIERS)
+
+
+@pytest.mark.parametrize("location, config", [
+    (KeyLocation("header", "X-Auth", "Token "), {"header": {"name": "X-Auth", "prefix": "Token "}}),
+    (KeyLocation("header", "X-Api-Key"), {"header": {"name": "X-Api-Key"}}),
+    (QUERY, {"queryParameter": {"name": "api_key"}}),
+    (COOKIE, {"cookie": {"name": "session"}}),
+    (KeyLocation("expression", "request.headers['x-key']"), {"expression": "request.headers['x-key']"}),
+])
+def test_proxy_config_form(location, config):
+    assert carrier(location).proxy_config() == config
+
+
+def test_a_recorded_request_shows_names_and_hides_every_value_that_may_be_a_key():
+    request = Recorded("/anything?api_key=k1&x=2", (("Accept", "*/*"), ("X-Token", "Bearer k2"), ("Cookie", "a=k3; session=k4")))
+    shown = carriers.hide(request)
+    assert shown.target == "/anything?api_key=<redacted, 2 bytes>&x=<redacted, 1 bytes>"
+    assert shown.headers == (("Accept", "*/*"), ("X-Token", "<redacted, 9 bytes>"),
+                             ("Cookie", "a=<redacted, 2 bytes>; session=<redacted, 2 bytes>"))
+    assert {"k1", "k2", "Bearer k2", "k3", "k4"} <= set(carriers.exposed(request))
+    assert "*/*" not in carriers.exposed(request)

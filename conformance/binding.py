@@ -20,7 +20,7 @@ import pytest
 from pytest_bdd import scenario
 
 from . import feature_files, inventory
-from . import profiles as ft
+from .profiles import ID_PATTERN, check_tag
 from .pytest_bdd_gaps import name_examples
 
 _BOUND = pytest.StashKey[dict[tuple[Path, str], feature_files.Scenario]]()
@@ -43,13 +43,13 @@ def declare(config: pytest.Config, directory: Path) -> None:
 def check_tags(template: feature_files.Scenario) -> set[str]:
     """The scenario's ID tags, after checking that each of its tags is one the suite knows and
     that it has one ID. A scenario without any ID is not the suite's and is not checked."""
-    ids = {t for t in template.tags if ft.ID_PATTERN.match(t)}
+    ids = {t for t in template.tags if ID_PATTERN.match(t)}
     if not ids:
         return ids
     where = f"{template.path.name}: {template.name}"
     for tag in sorted(template.tags):
         try:
-            ft.check_tag(tag)
+            check_tag(tag)
         except ValueError as exc:
             raise pytest.UsageError(f"{where}: {exc}") from None
     if len(ids) > 1:

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from . import feature_files, pages
-from . import profiles as ft
+from .profiles import FEATURES, ID_PATTERN, profile_of
 
 _PLACEHOLDER = re.compile(r"<([^<>]+)>")
 _DIRECTORY = pytest.StashKey[Path]()
@@ -42,12 +42,12 @@ class Entry:
 
     @property
     def profile(self) -> str:
-        return ft.profile_of(set(self.needs), self.page)
+        return profile_of(set(self.needs), self.page)
 
 
 def scenario_test_name(template: feature_files.Scenario) -> str:
     """`APIKEY-DOC-001 Set up API key auth`: the scenario's ID tag, then its title."""
-    ids = sorted(t for t in template.tags if ft.ID_PATTERN.match(t))
+    ids = sorted(t for t in template.tags if ID_PATTERN.match(t))
     return " ".join([*ids, template.name])
 
 
@@ -73,7 +73,7 @@ def name_of(nodeid: str) -> str | None:
     """
     test = nodeid.rpartition("::")[2]
     scenario_id = test.partition(" ")[0]
-    if not ft.ID_PATTERN.match(scenario_id):
+    if not ID_PATTERN.match(scenario_id):
         return None
     example = test.rpartition("[")[2][:-1] if test.endswith("]") else None
     return entry_name(scenario_id, example)
@@ -86,10 +86,10 @@ def load(directory: Path) -> dict[str, Entry]:
         path = feature.path
         for template in feature.scenarios:
             tags = template.tags
-            ids = [t for t in tags if ft.ID_PATTERN.match(t)]
+            ids = [t for t in tags if ID_PATTERN.match(t)]
             if len(ids) != 1:
                 continue  # the tag checks (conformance/binding.py) say what is wrong with it
-            needs = frozenset(t for t in tags if t in ft.FEATURES)
+            needs = frozenset(t for t in tags if t in FEATURES)
             page_tags = sorted(tags & pages.BY_TAG.keys())
             if len(page_tags) > 1:
                 raise pytest.UsageError(f"{path.name}:{template.line}: a scenario mirrors one page, "

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from . import pages
-from . import profiles as ft
-from . import report_dir
+from . import pages, report_dir
+from .profiles import DEFAULT_PROFILES, FEATURES, ID_PATTERN, PAGE_PROFILES, PROFILES, RELIABILITY
 from .targets import catalog
 from .targets.catalog import TARGETS
 
@@ -27,15 +26,15 @@ def add(parser: pytest.Parser) -> None:
     group.addoption("--exempt-features", type=_csv, default=[], help="features not to test even if supported")
     group.addoption("--skip-tests", type=_csv, default=[], help="scenario IDs not to run (e.g. APIKEY-EXT-012)")
     group.addoption("--profiles", type=_csv, default=None,
-                    help=(f"profiles to run (default {', '.join(ft.DEFAULT_PROFILES)} and the docs page of the target's version; "
-                          f"opt-in: {ft.RELIABILITY}; pages: {', '.join(ft.PAGE_PROFILES)})"))
+                    help=(f"profiles to run (default {', '.join(DEFAULT_PROFILES)} and the docs page of the target's version; "
+                          f"opt-in: {RELIABILITY}; pages: {', '.join(PAGE_PROFILES)})"))
     group.addoption("--docs-pages", type=_csv, default=None,
                     help=(f"versions of the docs page to check, besides the other profiles: {', '.join(pages.PAGES)}, all or none "
                           "(default: the page the target's version reads; all on the reference and on a cluster of unknown version)"))
-    group.addoption("--load-seconds", type=float, default=30.0, help=f"how long the {ft.RELIABILITY} load with key churn runs (default 30)")
-    group.addoption("--load-clients", type=int, default=8, help=f"concurrent clients of the {ft.RELIABILITY} load (default 8)")
+    group.addoption("--load-seconds", type=float, default=30.0, help=f"how long the {RELIABILITY} load with key churn runs (default 30)")
+    group.addoption("--load-clients", type=int, default=8, help=f"concurrent clients of the {RELIABILITY} load (default 8)")
     group.addoption("--hostile-slow-limit", type=float, default=30.0,
-                    help=f"seconds a gateway may leave a client that never finishes its request connected ({ft.RELIABILITY}; default 30)")
+                    help=f"seconds a gateway may leave a client that never finishes its request connected ({RELIABILITY}; default 30)")
     group.addoption("--conformance-report", help="write a ConformanceReport YAML to this path")
     report_dir.add_options(group)
     for kinds, declared in catalog.grouped():
@@ -49,20 +48,20 @@ def check(config: pytest.Config) -> None:
     """Refuse, before anything starts, options that cannot work as given."""
     check_target_options(config)
     for flag, dest in (("--supported-features", "supported_features"), ("--exempt-features", "exempt_features")):
-        unknown = sorted(set(config.getoption(dest) or ()) - set(ft.FEATURES))
+        unknown = sorted(set(config.getoption(dest) or ()) - set(FEATURES))
         if unknown:
-            raise pytest.UsageError(f"{flag}: unknown feature(s) {names_unknown(unknown, ft.FEATURES)}; known: {', '.join(ft.FEATURES)}")
+            raise pytest.UsageError(f"{flag}: unknown feature(s) {names_unknown(unknown, FEATURES)}; known: {', '.join(FEATURES)}")
     try:
         pages.choose(config.getoption("docs_pages") or ["none"])
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
-    named_pages = sorted(set(config.getoption("profiles") or ()) & set(ft.PAGE_PROFILES))
+    named_pages = sorted(set(config.getoption("profiles") or ()) & set(PAGE_PROFILES))
     if named_pages and config.getoption("docs_pages") is not None:
         raise pytest.UsageError(f"--profiles names the page profile(s) {', '.join(named_pages)} and --docs-pages chooses pages too; use one")
-    unknown = sorted(set(config.getoption("profiles") or ()) - set(ft.PROFILES))
+    unknown = sorted(set(config.getoption("profiles") or ()) - set(PROFILES))
     if unknown:
-        raise pytest.UsageError(f"--profiles: unknown profile(s) {names_unknown(unknown, ft.PROFILES)}; known: {', '.join(ft.PROFILES)}")
-    bad = sorted(i for i in config.getoption("skip_tests") if not ft.ID_PATTERN.match(i))
+        raise pytest.UsageError(f"--profiles: unknown profile(s) {names_unknown(unknown, PROFILES)}; known: {', '.join(PROFILES)}")
+    bad = sorted(i for i in config.getoption("skip_tests") if not ID_PATTERN.match(i))
     if bad:
         raise pytest.UsageError(f"--skip-tests: {', '.join(bad)} is not a scenario ID (like APIKEY-EXT-012)")
     port = config.getoption("listener_port")

@@ -15,10 +15,10 @@ import time
 import pytest
 
 from . import inventory, masking, options, pages, report_dir, trace
-from . import profiles as ft
 from .convergence import Rule
-from .pytest_bdd_gaps import RecordTransport
 from .processes import interrupt_on_termination
+from .profiles import DEFAULT_PROFILES, FEATURES, ID_PATTERN, OTHER_TAGS, PAGE_PROFILES
+from .pytest_bdd_gaps import RecordTransport
 from .report import Report
 from .steps.manifests import foreseen_keys
 from .targets import make_target
@@ -41,9 +41,9 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    for name, (profile, what) in ft.FEATURES.items():
+    for name, (profile, what) in FEATURES.items():
         config.addinivalue_line("markers", f"{name}: feature in {profile}: {what}")
-    for tag in ft.OTHER_TAGS:
+    for tag in OTHER_TAGS:
         config.addinivalue_line("markers", f"{tag}: scenario group")
     options.check(config)
     if not _is_worker(config):
@@ -86,7 +86,7 @@ def choose_profiles(config: pytest.Config, target: Target) -> tuple[set[str], st
     (the reference implements them all); --docs-pages chooses instead.
     """
     given = config.getoption("profiles")
-    chosen = set(given or ft.DEFAULT_PROFILES)
+    chosen = set(given or DEFAULT_PROFILES)
     if config.getoption("docs_pages") is not None:
         names = config.getoption("docs_pages")
         return chosen | {p.profile for p in pages.choose(names)}, f"--docs-pages {','.join(names)}"
@@ -94,7 +94,7 @@ def choose_profiles(config: pytest.Config, target: Target) -> tuple[set[str], st
         return chosen, "--profiles"
     version = target.product_version()
     if version is None:
-        return chosen | set(ft.PAGE_PROFILES), f"every version: the {target.name} target does not name one product version"
+        return chosen | set(PAGE_PROFILES), f"every version: the {target.name} target does not name one product version"
     page = pages.for_version(version)
     return chosen | {page.profile}, f"the version of the {target.name} target, {version}, reads the page for {page.name}"
 
@@ -131,9 +131,9 @@ _RULE = pytest.StashKey[Rule]()
 def scenario_tags(item: pytest.Item) -> tuple[str | None, set[str]]:
     scenario_id, needs = None, set()
     for mark in item.iter_markers():
-        if ft.ID_PATTERN.match(mark.name):
+        if ID_PATTERN.match(mark.name):
             scenario_id = mark.name
-        elif mark.name in ft.FEATURES:
+        elif mark.name in FEATURES:
             needs.add(mark.name)
     return scenario_id, needs
 
@@ -197,7 +197,7 @@ def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
     checked = config.stash[_REPORT].page_choice
     return [f"{len(names)} deselected by the suite: {', '.join(sorted(names))}, of the profile {profile}, " + (
             f"a docs page this run does not check ({checked}; --docs-pages chooses)" if profile in pages.BY_PROFILE
-            else f"not among --profiles (default {', '.join(ft.DEFAULT_PROFILES)})") for profile, names in sorted(by_profile.items())]
+            else f"not among --profiles (default {', '.join(DEFAULT_PROFILES)})") for profile, names in sorted(by_profile.items())]
 
 
 @pytest.hookimpl(trylast=True)

@@ -36,8 +36,8 @@ import pytest
 import yaml
 
 from . import pages
-from . import profiles as ft
 from .inventory import Entry, name_of
+from .profiles import DEFAULT_PROFILES, EXTENDED, PROFILES, WHOLE, in_profile
 from .provenance import suite_commit, suite_version
 from .trace import CHANGE_KINDS, from_report
 
@@ -83,7 +83,7 @@ class Report:
     def __init__(self, target, inventory: dict[str, Entry] | None = None):
         self.target = target
         self.inventory: dict[str, Entry] = dict(inventory or {})
-        self.profiles: set[str] = set(ft.DEFAULT_PROFILES)
+        self.profiles: set[str] = set(DEFAULT_PROFILES)
         self.supported: set[str] = set()  # what the target claims, before exemptions
         self.exempt: set[str] = set()
         self.skip_ids: set[str] = set()
@@ -133,7 +133,7 @@ class Report:
         """The features a profile covers: for a docs page, those its scenarios need."""
         if profile in pages.BY_PROFILE:
             return {f for e in self.inventory.values() if e.profile == profile for f in e.needs}
-        return ft.in_profile(profile)
+        return in_profile(profile)
 
     def judged(self) -> list[Entry]:
         """The inventory's entries in the profiles this run asked for."""
@@ -197,7 +197,7 @@ class Report:
     # --- results -------------------------------------------------------------------
 
     def _tally(self) -> dict[str, _Profile]:
-        out = {name: _Profile() for name in ft.PROFILES}
+        out = {name: _Profile() for name in PROFILES}
         listed: set[str] = set()  # an outline's examples share one line
         for entry in self.judged():
             profile, name = out[entry.profile], entry.name
@@ -206,7 +206,7 @@ class Report:
                 if verdict.listed in listed:
                     continue
                 listed.add(verdict.listed)
-                kind = "skipped" if verdict.kind == "unsupported" and entry.profile in ft.WHOLE else verdict.kind
+                kind = "skipped" if verdict.kind == "unsupported" and entry.profile in WHOLE else verdict.kind
                 getattr(profile, kind).append(verdict.listed)
                 continue
             outcome = self._outcome.get(name)
@@ -332,10 +332,10 @@ class Report:
             # so each profile has the one part its features make.
             # Copies, so the YAML repeats the lists instead of using anchors.
             part = {"result": p.result, "statistics": dict(statistics_), "failedTests": list(p.failed), "skippedTests": list(p.skipped)}
-            if name == ft.EXTENDED:
+            if name == EXTENDED:
                 part["supportedFeatures"] = list(profile["supportedFeatures"])
                 part["unsupportedFeatures"] = list(profile["unsupportedFeatures"])
-            profile["extended" if name == ft.EXTENDED else "core"] = part
+            profile["extended" if name == EXTENDED else "core"] = part
             why_not = getattr(self.target, "unsupported_reasons", None) or {}
             if why_not.keys() & set(profile["unsupportedFeatures"]):
                 profile["unsupportedFeatureReasons"] = {f: why_not[f] for f in profile["unsupportedFeatures"] if f in why_not}

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 
-from . import profiles as ft
+from .profiles import FEATURES
 from .trace import CHANGE_KINDS
 
 _CSS = """
@@ -81,7 +81,7 @@ def _matrix(doc: dict, scenarios: list[dict]) -> str:
             conv = doc["convergence"].get(feature, {})
             rows.append(
                 f'<tr data-feature="{_e(feature)}" data-mark="{_e(mark)}"><td>{_e(profile["name"])}</td>'
-                f'<td title="{_e(ft.FEATURES[feature][1])}">{_e(feature)}</td><td>{_mark(mark)}</td><td>{counts}</td>'
+                f'<td title="{_e(FEATURES[feature][1])}">{_e(feature)}</td><td>{_mark(mark)}</td><td>{counts}</td>'
                 + "".join(f"<td>{_times(conv.get(kind))}</td>" for kind in CHANGE_KINDS) + "</tr>"
             )
     head = "".join(f"<th>{k}<br>median / worst</th>" for k in CHANGE_KINDS)

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).parent / "mutation"))
 import mutants  # noqa: E402
 import spec_sentences  # noqa: E402
 
-from conformance import profiles as ft  # noqa: E402
+from conformance.profiles import FEATURES, ID_PATTERN  # noqa: E402
 
 PAGE = ROOT / "docs" / "spec-coverage.md"
 SPEC = ROOT / "docs" / "spec.md"
@@ -66,9 +66,9 @@ def scenarios() -> dict[str, Scenario]:
             node = child["scenario"]
             tags = [t["name"].lstrip("@") for t in [*feature["tags"], *node["tags"]]]
             tags += [t["name"].lstrip("@") for ex in node.get("examples", []) for t in ex["tags"]]
-            ids = [t for t in tags if ft.ID_PATTERN.match(t)]
+            ids = [t for t in tags if ID_PATTERN.match(t)]
             if len(ids) == 1:
-                needs = tuple(dict.fromkeys(t for t in tags if t in ft.FEATURES))
+                needs = tuple(dict.fromkeys(t for t in tags if t in FEATURES))
                 out[ids[0]] = Scenario(ids[0], path.name, node["name"], needs)
     return out
 

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from .. import profiles as ft
 from ..controlplane import ControlPlane, ControlPlaneError, build_script, find_assets
 from ..processes import Program, answers, free_port, host_address, stop_all
+from ..profiles import REFERENCE_FEATURES
 from ..provenance import suite_version
 from ..waiting import TIMEOUTS
 from .kubernetes import KubernetesTarget
@@ -102,7 +102,7 @@ class EnvtestTarget(KubernetesTarget):
     def from_options(cls, config: pytest.Config) -> EnvtestTarget:
         command = config.getoption("reference_command")
         return cls(shlex.split(command) if command else [sys.executable, "-m", "reference"],
-                   frozenset(ft.REFERENCE_FEATURES), config.getoption("convergence_timeout"), terminal(config))
+                   frozenset(REFERENCE_FEATURES), config.getoption("convergence_timeout"), terminal(config))
 
     def start(self) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="agw-envtest-target-")

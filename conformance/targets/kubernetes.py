@@ -22,7 +22,7 @@ from lightkube.resources.core_v1 import ConfigMap, Namespace, Secret, Service
 from lightkube.resources.discovery_v1 import EndpointSlice
 from lightkube.types import PatchType
 
-from .. import profiles as ft
+from ..profiles import CORE, in_profile
 from ..waiting import TIMEOUTS, wait_until
 from . import base_route
 from .base import NotShown, ObjectRef, Refused, Target, documents, tls_context
@@ -78,7 +78,7 @@ class KubernetesTarget(Target):
             if not address.startswith("https://"):
                 raise pytest.UsageError(f"--gateway-ca verifies an https address; --gateway-address {address} is not one")
         # A cluster could run anything: claim only the core unless told otherwise.
-        target = cls(kubeconfig, address, frozenset(ft.in_profile(ft.CORE)), config.getoption("install_base"),
+        target = cls(kubeconfig, address, frozenset(in_profile(CORE)), config.getoption("install_base"),
                      config.getoption("backend_address"), config.getoption("convergence_timeout"))
         target.gateway_ca = ca
         return target

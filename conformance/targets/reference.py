@@ -18,8 +18,8 @@ from pathlib import Path
 
 import yaml
 
-from .. import profiles as ft
 from ..processes import Program, answers, listening
+from ..profiles import REFERENCE_FEATURES
 from ..provenance import suite_version
 from ..waiting import POLL, TIMEOUTS, wait_until
 from .base import ObjectRef, Refused, documents
@@ -64,7 +64,7 @@ class ReferenceTarget(LocalTarget):
 
     @classmethod
     def from_options(cls, config) -> ReferenceTarget:
-        return cls(ft.REFERENCE_FEATURES, command=config.getoption("reference_command"), timeout=config.getoption("convergence_timeout"))
+        return cls(REFERENCE_FEATURES, command=config.getoption("reference_command"), timeout=config.getoption("convergence_timeout"))
 
     @property
     def confirms_changes(self) -> bool:

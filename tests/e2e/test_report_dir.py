@@ -17,7 +17,7 @@ import pytest
 import yaml
 from helpers import ROOT
 
-from conformance import profiles as ft
+from conformance.profiles import CORE, FEATURES, PROFILES, RELIABILITY
 from conformance.report_dir import schema
 
 DOC_KEY = "N2YwMDIxZTEtNGUzNS1jNzgzLTRkYjAtYjE2YzRkZGVmNjcy"  # the docs page's example key
@@ -61,7 +61,7 @@ def test_one_run_writes_every_report_and_says_where(reports):
     for name in names:
         assert f"reports: {directory / name}" in stdout
     # The summary per profile.
-    assert f"{ft.CORE}: partial (passed " in stdout and "not run: " in stdout
+    assert f"{CORE}: partial (passed " in stdout and "not run: " in stdout
     assert "not supported, not counted: APIKEY-EXT-012 (needs ExpressionLocation)" in stdout
 
 
@@ -70,7 +70,7 @@ def opt_in_reports(tmp_path_factory):
     """A vendor's run of the opt-in profile alone: its report has a profile of its own."""
     directory = tmp_path_factory.mktemp("reports-reliability")
     done = subprocess.run([sys.executable, "-m", "pytest", "features/", "-p", "no:cacheprovider", "-m", "APIKEY-REL-001",
-                           "--profiles", ft.RELIABILITY, "--report-dir", str(directory)],
+                           "--profiles", RELIABILITY, "--report-dir", str(directory)],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     return directory
@@ -78,17 +78,17 @@ def opt_in_reports(tmp_path_factory):
 
 def test_every_report_the_suite_writes_is_valid(reports, xdist_reports, opt_in_reports):
     names = [p["name"] for p in yaml.safe_load((opt_in_reports / "conformance-report.yaml").read_text())["profiles"]]
-    assert ft.RELIABILITY in names
+    assert RELIABILITY in names
     for directory in (reports[0], xdist_reports, opt_in_reports):
         validate(yaml.safe_load((directory / "conformance-report.yaml").read_text()))
 
 
 def test_the_schema_knows_exactly_the_suites_features():
-    assert set(schema()["$defs"]["feature"]["enum"]) == set(ft.FEATURES)
+    assert set(schema()["$defs"]["feature"]["enum"]) == set(FEATURES)
 
 
 def test_the_schema_knows_exactly_the_suites_profiles():
-    assert set(schema()["$defs"]["profile"]["properties"]["name"]["enum"]) == set(ft.PROFILES)
+    assert set(schema()["$defs"]["profile"]["properties"]["name"]["enum"]) == set(PROFILES)
 
 
 @pytest.mark.parametrize("breakage", ["no convergence", "a result of 'ok'", "a core part on the extended profile", "a negative median"])

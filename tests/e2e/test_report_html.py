@@ -108,13 +108,13 @@ def rendered(report, tmp_path_factory) -> dict:
 
 
 def test_the_matrix_shows_pass_fail_and_not_supported(rendered):
-    from conformance import profiles as ft
     from conformance.inventory import load
+    from conformance.profiles import FEATURES, PAGE_PROFILES, RELIABILITY
 
     # One row per feature of the profiles run (the opt-in profile was not asked for), and one
     # per feature each version of the docs page needs.
-    pages = {(e.profile, f) for e in load(ROOT / "features").values() if e.profile in ft.PAGE_PROFILES for f in e.needs}
-    assert rendered["matrixRows"] == len([f for f, (profile, _) in ft.FEATURES.items() if profile != ft.RELIABILITY]) + len(pages)
+    pages = {(e.profile, f) for e in load(ROOT / "features").values() if e.profile in PAGE_PROFILES for f in e.needs}
+    assert rendered["matrixRows"] == len([f for f, (profile, _) in FEATURES.items() if profile != RELIABILITY]) + len(pages)
     assert rendered["marks"] == {"APIKeyCore": "fail", "GRPC": "pass", "ExpressionLocation": "not supported"}
     # Three marks, three different colours as rendered.
     assert len(set(rendered["colors"].values())) == 3

@@ -11,8 +11,9 @@ import re
 from pathlib import Path
 
 import pytest
+
 from conformance import feature_files
-from conformance import profiles as ft
+from conformance.profiles import ID_PATTERN, PROFILES
 
 pytest_plugins = ["pytester"]
 
@@ -37,11 +38,11 @@ def outlines() -> list[tuple[str, feature_files.Scenario]]:
 
 def test_every_scenario_is_named_by_its_file_id_and_title(pytester):
     # Every profile, the opt-in one included, so that every scenario is collected.
-    nodeids = collected(pytester, "--profiles", ",".join(ft.PROFILES))
+    nodeids = collected(pytester, "--profiles", ",".join(PROFILES))
     titles = {}
     for feature in feature_files.read_directory(FEATURES):
         for template in feature.scenarios:
-            [scenario_id] = [t for t in template.tags if ft.ID_PATTERN.match(t)]
+            [scenario_id] = [t for t in template.tags if ID_PATTERN.match(t)]
             titles[(feature.path.name, scenario_id)] = template.name
     seen = set()
     for nodeid in nodeids:
@@ -59,7 +60,7 @@ def test_outline_examples_are_named_without_the_values_their_titles_do_not_show(
     nodeids = collected(pytester)
     checked = 0
     for filename, template in outlines():
-        [scenario_id] = [t for t in template.tags if ft.ID_PATTERN.match(t)]
+        [scenario_id] = [t for t in template.tags if ID_PATTERN.match(t)]
         examples_shown = [NODEID.match(n)["example"] for n in nodeids if f"{filename}::{scenario_id} " in n]
         assert len(examples_shown) == len(template.examples), (filename, scenario_id)
         shown = set(re.findall(r"<([^<>]+)>", template.name))
@@ -101,7 +102,7 @@ def test_no_scenario_or_example_name_holds_a_key_its_steps_use():
     checked = 0
     for feature in feature_files.read_directory(FEATURES):
         for template in feature.scenarios:
-            scenario_id = next(t for t in template.tags if ft.ID_PATTERN.match(t))
+            scenario_id = next(t for t in template.tags if ID_PATTERN.match(t))
             rows = template.examples or ({},)
             names = example_ids(template) if template.examples else [None]
             for row, example in zip(rows, names, strict=True):

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conformance import profiles as ft
 from conformance.inventory import load
+from conformance.profiles import CORE, EXTENDED, PROFILES, RELIABILITY
 from conformance.report import DESELECTED, NOT_SELECTED
 
 pytest_plugins = ["pytester"]
@@ -35,12 +35,12 @@ def profiles(document: dict) -> dict:
 def test_one_feature_file_is_not_a_whole_profile(pytester):
     result, document = run(pytester, str(FEATURES / "credential_removal.feature"))
     assert result.ret == 0, result.stdout.str()[-2000:]
-    core, ext = profiles(document)[ft.CORE], profiles(document)[ft.EXTENDED]
+    core, ext = profiles(document)[CORE], profiles(document)[EXTENDED]
     assert core["result"] == "partial" and ext["result"] == "partial"
     assert core["statistics"]["Passed"] == 2 and ext["statistics"]["Passed"] == 2
     # Every scenario of the other files is listed as not run.
     assert f"APIKEY-CORE-001: {NOT_SELECTED}" in core["notRunTests"]
-    every = [e for e in load(FEATURES).values() if e.profile in (ft.CORE, ft.EXTENDED)]
+    every = [e for e in load(FEATURES).values() if e.profile in (CORE, EXTENDED)]
     listed = sum(core["statistics"][k] + ext["statistics"][k] for k in ("Passed", "Failed", "Skipped", "NotRun"))
     unsupported = {e.name for e in every if e.needs & {"ExpressionLocation", "CORS"}}
     assert listed == len(every) - len(unsupported)
@@ -49,7 +49,7 @@ def test_one_feature_file_is_not_a_whole_profile(pytester):
 def test_a_file_left_out_by_ignore_keeps_core_from_success(pytester):
     result, document = run(pytester, str(FEATURES), "--ignore", str(FEATURES / "credentials.feature"), "-k", "APIKEY-CORE-062")
     assert result.ret == 0, result.stdout.str()[-2000:]
-    core = profiles(document)[ft.CORE]
+    core = profiles(document)[CORE]
     assert core["result"] == "partial"
     assert f"APIKEY-CORE-001: {NOT_SELECTED}" in core["notRunTests"]
     assert f"APIKEY-CORE-063: {DESELECTED}" in core["notRunTests"]
@@ -58,7 +58,7 @@ def test_a_file_left_out_by_ignore_keeps_core_from_success(pytester):
 
 def test_a_profile_with_nothing_run_is_never_success(pytester):
     result, document = run(pytester, str(FEATURES / "credential_removal.feature"), "-k", "APIKEY-CORE-062")
-    ext = profiles(document)[ft.EXTENDED]
+    ext = profiles(document)[EXTENDED]
     assert result.ret == 0 and ext["statistics"]["Passed"] == 0 and ext["result"] == "partial"
     assert "APIKEY-EXTENDED: partial" in result.stdout.str() and "no scenario of this profile ran" in result.stdout.str()
 
@@ -92,7 +92,7 @@ def test_a_crashed_workers_scenario_is_a_failure(pytester):
                 os._exit(3)
         """))
     result, document = run(pytester, str(FEATURES / "credential_removal.feature"), "-n", "2", "-p", "crash")
-    core = profiles(document)[ft.CORE]
+    core = profiles(document)[CORE]
     assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()[-2000:]
     assert "crashed" in result.stdout.str()
     assert core["result"] == "failure" and core["failedTests"] == ["APIKEY-CORE-062"]
@@ -114,7 +114,7 @@ def test_the_report_says_how_it_was_judged(pytester):
     assert run_["target"] == {"name": "reference", "versions": {"reference gateway": document["suiteVersion"]}}
     assert deployment["gatewayName"] == "agentgateway-proxy" and deployment["differsFromDocs"] == []  # the page's names
     assert run_["exemptFeatures"] == ["KeyLocation"] and "KeyLocation" in run_["supportedFeatures"]
-    ext = profiles(document)[ft.EXTENDED]
+    ext = profiles(document)[EXTENDED]
     # Exempt is its own list: not unsupported, not skipped, and never success.
     assert ext["exemptFeatures"] == ["KeyLocation"] and "KeyLocation" not in ext["unsupportedFeatures"]
     assert "APIKEY-EXT-060 (exempt: KeyLocation)" in ext["exemptTests"] and ext["result"] == "partial"
@@ -152,10 +152,10 @@ def test_the_scenarios_the_suite_deselects_are_named_with_why(pytester):
     # does not say by whom or why.
     result = pytester.runpytest_subprocess(str(FEATURES), "--collect-only", "-q", "-p", "no:cacheprovider")
     out = result.stdout.str()
-    opt_in = sorted(e.name for e in load(FEATURES).values() if e.profile == ft.RELIABILITY)
+    opt_in = sorted(e.name for e in load(FEATURES).values() if e.profile == RELIABILITY)
     assert f"{len(opt_in)} deselected" in out
-    line = f"{len(opt_in)} deselected by the suite: {', '.join(opt_in)}, of the profile {ft.RELIABILITY}, not among --profiles"
+    line = f"{len(opt_in)} deselected by the suite: {', '.join(opt_in)}, of the profile {RELIABILITY}, not among --profiles"
     assert line in out, out[-2000:]
     # Chosen, they are not deselected, and nothing is said.
-    result = pytester.runpytest_subprocess(str(FEATURES), "--collect-only", "-q", "-p", "no:cacheprovider", "--profiles", ",".join(ft.PROFILES))
+    result = pytester.runpytest_subprocess(str(FEATURES), "--collect-only", "-q", "-p", "no:cacheprovider", "--profiles", ",".join(PROFILES))
     assert "deselected" not in result.stdout.str()

@@ -47,9 +47,9 @@ from helpers import BINARY, needs_binary
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conformance import profiles as ft
-from conformance.targets.agentgateway.local import AgentgatewayLocalTarget
 from conformance.processes import Program, answers, free_port
+from conformance.profiles import REFERENCE_FEATURES
+from conformance.targets.agentgateway.local import AgentgatewayLocalTarget
 from conformance.targets.reference import ReferenceTarget
 
 pytestmark = [needs_binary, pytest.mark.differential]
@@ -261,7 +261,7 @@ TALLY: dict[tuple[str, str], Tally] = defaultdict(Tally)
 
 @pytest.fixture(scope="module")
 def gateways():
-    reference = ReferenceTarget(ft.REFERENCE_FEATURES)
+    reference = ReferenceTarget(REFERENCE_FEATURES)
     proxy = AgentgatewayLocalTarget(BINARY)
     with reference.running(), proxy.running():
         for target in (reference, proxy):

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance import profiles as ft
 from conformance.buildscripts import BuildFailed, last_path
+from conformance.profiles import FEATURES
 from conformance.targets.agentgateway.envtest import AGENTGATEWAY_FEATURES, AgentgatewayEnvtestTarget, controller_env
 from conformance.targets.agentgateway.pod import Mount, local_pod
 
@@ -151,7 +151,7 @@ def test_the_build_scripts_last_line_is_the_path(tmp_path):
 
 
 def test_the_target_claims_every_feature_of_the_product():
-    assert AGENTGATEWAY_FEATURES == frozenset(ft.FEATURES)
+    assert AGENTGATEWAY_FEATURES == frozenset(FEATURES)
 
 
 class _Config:

@@ -22,7 +22,7 @@ from gherkin.parser import Parser
 from gherkin.pickles.compiler import Compiler
 from gherkin.token_scanner import TokenScanner
 
-from conformance import profiles as ft
+from conformance import profiles
 
 ROOT = Path(__file__).resolve().parents[2]
 FEATURES = sorted((ROOT / "features").glob("*.feature"))
@@ -78,7 +78,7 @@ PICKLES = [(name, p) for name, doc in DOCUMENTS.items() for p in Compiler().comp
 
 
 def _pickle_id(name: str, pickle: dict) -> str:
-    ids = [t for t in tag_names(pickle) if ft.ID_PATTERN.match(t)]
+    ids = [t for t in tag_names(pickle) if profiles.ID_PATTERN.match(t)]
     return f"{name}:{ids[0] if ids else '?'}:{pickle['name'][:50]}"
 
 
@@ -96,10 +96,10 @@ def test_enforcement_is_proved_before_any_success(name, pickle):
 def test_every_expanded_scenario_has_one_id_and_known_features(name, pickle):
     tags = tag_names(pickle)  # feature, rule, scenario and Examples tags together
     for tag in tags:
-        ft.check_tag(tag)
-    ids = [t for t in tags if ft.ID_PATTERN.match(t)]
+        profiles.check_tag(tag)
+    ids = [t for t in tags if profiles.ID_PATTERN.match(t)]
     assert len(ids) == 1, f"{name}: '{pickle['name']}' has IDs {ids}"
-    assert any(t in ft.FEATURES for t in tags), f"{name}: '{pickle['name']}' names no feature"
+    assert any(t in profiles.FEATURES for t in tags), f"{name}: '{pickle['name']}' names no feature"
 
 
 def test_ids_are_unique_across_files():
@@ -107,7 +107,7 @@ def test_ids_are_unique_across_files():
     for name, document in DOCUMENTS.items():
         for scenario in scenarios(document):
             for tag in tag_names(scenario):
-                if ft.ID_PATTERN.match(tag):
+                if profiles.ID_PATTERN.match(tag):
                     assert tag not in seen, f"{tag} is used by '{scenario['name']}' ({name}) and {seen[tag]}"
                     seen[tag] = f"'{scenario['name']}' ({name})"
 
@@ -117,7 +117,7 @@ def test_ids_are_not_on_examples_or_rules():
     for name, document in DOCUMENTS.items():
         for scenario in scenarios(document):
             for examples in scenario.get("examples", []):
-                bad = [t for t in tag_names(examples) if ft.ID_PATTERN.match(t)]
+                bad = [t for t in tag_names(examples) if profiles.ID_PATTERN.match(t)]
                 assert not bad, f"{name}: Examples of '{scenario['name']}' carry the ID {bad}"
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import profiles as ft
 from conformance.plugin import choose_profiles
+from conformance.profiles import CORE, EXTENDED, PAGE_PROFILES
 
 
 class _Config:
@@ -33,17 +33,17 @@ class _Target:
 ])
 def test_a_target_of_one_version_is_checked_against_its_page(version, page):
     chosen, why = choose_profiles(_Config(), _Target(version))
-    assert chosen == {ft.CORE, ft.EXTENDED, page}
+    assert chosen == {CORE, EXTENDED, page}
     assert version in why
 
 
 def test_a_target_without_a_version_is_checked_against_every_page():
     chosen, why = choose_profiles(_Config(), _Target(None))
-    assert chosen == {ft.CORE, ft.EXTENDED, *ft.PAGE_PROFILES}
+    assert chosen == {CORE, EXTENDED, *PAGE_PROFILES}
     assert why.startswith("every version")
 
 
 def test_docs_pages_overrides_the_target_and_profiles_keeps_its_own_choice():
-    assert choose_profiles(_Config(docs_pages=["2026-02-19"]), _Target("v1.4.1"))[0] == {ft.CORE, ft.EXTENDED, "APIKEY-DOCS-2026-02-19"}
-    assert choose_profiles(_Config(docs_pages=["none"]), _Target(None))[0] == {ft.CORE, ft.EXTENDED}
-    assert choose_profiles(_Config(profiles=[ft.CORE]), _Target("v1.4.1")) == ({ft.CORE}, "--profiles")
+    assert choose_profiles(_Config(docs_pages=["2026-02-19"]), _Target("v1.4.1"))[0] == {CORE, EXTENDED, "APIKEY-DOCS-2026-02-19"}
+    assert choose_profiles(_Config(docs_pages=["none"]), _Target(None))[0] == {CORE, EXTENDED}
+    assert choose_profiles(_Config(profiles=[CORE]), _Target("v1.4.1")) == ({CORE}, "--profiles")

@@ -39,9 +39,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ... import profiles as ft
 from ...controlplane import ControlPlane
 from ...processes import Program, answers, free_port, host_address, stop_all
+from ...profiles import FEATURES
 from ...waiting import POLL, TIMEOUTS, wait_until
 from ..envtest import EnvtestTarget
 from .builds import CONTROLLER_BUILD, PROXY_BUILD, binary_version, run_build
@@ -56,7 +56,7 @@ CONTROLLER_FIXED_PORTS = {"health": 9093, "metrics": 9092, "admin": 9095}
 FIELD_MANAGER_INSTALL = "agw-conformance-install"  # stands for `helm install --create-namespace`
 
 # Every feature the product implements; none is out of reach of this target.
-AGENTGATEWAY_FEATURES = frozenset(ft.FEATURES)
+AGENTGATEWAY_FEATURES = frozenset(FEATURES)
 
 
 def controller_env(kubeconfig: str, xds_port: int, *, namespace: str = SYSTEM_NAMESPACE, log_level: str = "info") -> dict[str, str]:

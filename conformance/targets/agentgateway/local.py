@@ -46,8 +46,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ... import profiles as ft
 from ...processes import Program, answers, free_port
+from ...profiles import FEATURES
 from ...waiting import POLL, TIMEOUTS, wait_until
 from ..base import NotShown, ObjectRef, Refused, documents
 from ..local import LocalTarget
@@ -100,7 +100,7 @@ class ProxyRejected(RuntimeError):
 
 class AgentgatewayLocalTarget(LocalTarget):
     name = "agentgateway-local"
-    supported_features = frozenset(ft.FEATURES) - frozenset(UNSUPPORTED)
+    supported_features = frozenset(FEATURES) - frozenset(UNSUPPORTED)
     unsupported_reasons = UNSUPPORTED
     provisional_features = PROVISIONAL
     # `apply` and `delete` return once the proxy's /config_dump holds the new configuration's

@@ -36,6 +36,7 @@ from agwmodel import carriers
 
 from .http import Request, Response
 from .masking import KEY_STORES, MASK, mask_entry, store_entries
+from .targets.base import ObjectRef
 
 CHANGE_KINDS = ("apply", "rotate", "revoke", "delete")
 TRACE_PROPERTY = "agw-trace"
@@ -81,8 +82,6 @@ class Trace:
 
 def kind_of_apply(docs: list[dict], applied: list, stores: list[dict]) -> str:
     """apply, rotate or revoke, for a manifest about to be applied (see the module docstring)."""
-    from .targets.base import ObjectRef
-
     kind = "apply"
     for doc in docs:
         if doc.get("kind") not in KEY_STORES:

@@ -33,7 +33,15 @@ def make_target(config: pytest.Config) -> Target:
         ) from None
     target = cls.from_options(config)
     target.deployment = deployment_of(config, kind)
+    if target.worker_names:
+        target.deployment = target.deployment.for_worker(worker_id(config))
     return target
+
+
+def worker_id(config: pytest.Config) -> str | None:
+    """This pytest-xdist worker's id (`gw0`, ...), or None outside a worker."""
+    workerinput = getattr(config, "workerinput", None)
+    return workerinput.get("workerid") if workerinput is not None else None
 
 
 def deployment_of(config: pytest.Config, kind: catalog.TargetKind) -> Deployment:

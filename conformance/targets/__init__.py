@@ -39,9 +39,13 @@ def make_target(config: pytest.Config) -> Target:
 
 
 def worker_id(config: pytest.Config) -> str | None:
-    """This pytest-xdist worker's id (`gw0`, ...), or None outside a worker."""
+    """This pytest-xdist worker's id (`gw0`, ...); `gwN` on the controller of workers, whose
+    target only describes the run in the report (its workers' names, N for each one's
+    number); None outside pytest-xdist."""
     workerinput = getattr(config, "workerinput", None)
-    return workerinput.get("workerid") if workerinput is not None else None
+    if workerinput is not None:
+        return workerinput.get("workerid")
+    return "gwN" if config.getoption("numprocesses", None) not in (None, 0) else None
 
 
 def deployment_of(config: pytest.Config, kind: catalog.TargetKind) -> Deployment:

@@ -55,7 +55,10 @@ def test_each_worker_applies_its_scenarios_in_namespaces_of_its_own(reports):
 def test_the_merged_reports_hold_every_scenario(reports):
     cases = [case.get("name") for case in ET.parse(reports / "junit.xml").getroot().iter("testcase")]
     cucumber = [el["name"] for f in json.loads((reports / "cucumber.json").read_text()) for el in f["elements"]]
-    outcomes = {s["name"]: s["outcome"] for s in yaml.safe_load((reports / "conformance-report.yaml").read_text())["scenarios"]}
+    report = yaml.safe_load((reports / "conformance-report.yaml").read_text())
+    outcomes = {s["name"]: s["outcome"] for s in report["scenarios"]}
+    # The run's names, as the report gives them: each worker's, with its number for N.
+    assert "gateway namespace agentgateway-system -> agentgateway-system-gwN" in report["run"]["target"]["deployment"]["note"]
     assert len(cases) >= 6 and len(cucumber) == len(cases)
     # The report lists every scenario of the suite; those selected ran, and passed.
     ran = {name: outcome for name, outcome in outcomes.items() if name.split("[")[0] in SCENARIOS.split(" or ")}

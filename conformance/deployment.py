@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import yaml
 
@@ -60,6 +60,25 @@ class Deployment:
             return None
         return "the docs page's names are changed for this deployment: " + ", ".join(
             f"{name.replace('_', ' ')} {page} -> {ours}" for name, (page, ours) in changed.items())
+
+    def for_worker(self, worker: str | None) -> Deployment:
+        """These names, made this pytest-xdist worker's own (`gw0`, `gw1`, ...), or these
+        names as they are outside pytest-xdist (`worker` None or "master").
+
+        Each worker gets its own Gateway in namespaces of its own, so that workers applying
+        the same scenarios to one API server cannot overwrite, or clean up, each other's
+        objects: every namespaced object a scenario applies is in one of the page's two
+        namespaces, so it lands in the worker's, and the only cluster-wide objects are those
+        namespaces. A Gateway of its own, not the shared one with hostnames of its own, keeps
+        the scenarios about Gateway-level policies correct: a policy targeting the Gateway
+        would otherwise apply to every worker's routes. The class, listener and hostname
+        stay: they name no object, and a Gateway of its own is served at an address of its own.
+        """
+        if worker in (None, "", "master"):
+            return self
+        return replace(self, gateway_name=f"{self.gateway_name}-{worker}",
+                       gateway_namespace=f"{self.gateway_namespace}-{worker}",
+                       backend_namespace=f"{self.backend_namespace}-{worker}")
 
     # --- single names, as steps write them -----------------------------------------------
 

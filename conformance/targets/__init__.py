@@ -33,7 +33,19 @@ def make_target(config: pytest.Config) -> Target:
         ) from None
     target = cls.from_options(config)
     target.deployment = deployment_of(config, kind)
+    if target.worker_names:
+        target.deployment = target.deployment.for_worker(worker_id(config))
     return target
+
+
+def worker_id(config: pytest.Config) -> str | None:
+    """This pytest-xdist worker's id (`gw0`, ...); `gwN` on the controller of workers, whose
+    target only describes the run in the report (its workers' names, N for each one's
+    number); None outside pytest-xdist."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        return workerinput.get("workerid")
+    return "gwN" if config.getoption("numprocesses", None) not in (None, 0) else None
 
 
 def deployment_of(config: pytest.Config, kind: catalog.TargetKind) -> Deployment:

@@ -88,6 +88,9 @@ class Target(abc.ABC):
     # Why pytest-xdist workers cannot each run this target, or "" when they can (every
     # worker starting a gateway of its own on free ports).
     not_parallel: str = ""
+    # True when each pytest-xdist worker renders the scenarios with names of its own
+    # (Deployment.for_worker): its own Gateway and namespaces, created by its own base.
+    worker_names: bool = False
     # True when `apply` and `delete` return only once the gateway serves the change, and
     # nothing else changes its configuration: an expectation then cannot meet a change
     # still on its way, and the convergence rule takes its matches back to back

@@ -86,6 +86,16 @@ def read_crd_sources(crds: Path | None) -> dict[str, str]:
 class EnvtestTarget(KubernetesTarget):
     name = "kubernetes (envtest)"
     not_parallel = ""  # every worker starts its own API server, etcd and gateway
+    # A worker does not need names of its own on its own API server, but with them it applies
+    # what it would apply to a cluster shared with the others: a -n run proves that every
+    # scenario's objects follow the worker's names (one left in a page's namespace is
+    # refused, that namespace not existing on the worker's cluster). The API server is not
+    # shared because the reference gateway cannot share one with another: as the controller
+    # of its GatewayClass it writes the status of every AgentgatewayPolicy it sees, and a
+    # policy it refuses stops it serving; two would overwrite each other's status and stop
+    # each other's traffic. One gateway serving every worker's Gateway would not do either:
+    # it routes each request to the first listener whose hostname matches, whichever Gateway's.
+    worker_names = True
 
     def __init__(self, gateway_command: list[str], supported: frozenset[str], timeout: float = TIMEOUTS.change,
                  progress: Progress | None = None):

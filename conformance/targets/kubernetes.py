@@ -47,8 +47,11 @@ RESOURCES = {
 class KubernetesTarget(Target):
     name = "kubernetes"
     # Scenarios create objects of fixed names in the page's namespaces: on one shared
-    # cluster, workers would overwrite each other's.
-    not_parallel = "every worker would apply objects of the same names to one shared cluster; --envtest gives each worker a cluster of its own"
+    # cluster, workers would overwrite each other's. Names of their own (Deployment.for_worker)
+    # give each its own Gateway, and a Gateway of its own is served at an address of its own,
+    # where --gateway-address names one.
+    not_parallel = ("every worker would apply objects of the same names to one shared cluster, and a Gateway of each worker's own "
+                    "would need an address of its own where --gateway-address gives one; --envtest gives each worker a cluster of its own")
 
     def __init__(self, kubeconfig: str, gateway_address: str, supported: frozenset[str], install: bool = False,
                  backend: str | None = None, timeout: float = TIMEOUTS.change):

@@ -108,3 +108,20 @@ def test_status_messages_name_objects_in_the_deployments_namespaces():
     assert VENDOR.object_names("not found in Gateway agentgateway-system/agentgateway-proxy") == "not found in Gateway vendor-gw/edge"
     assert VENDOR.object_names("secret agentgateway-system/nope not found") == "secret vendor-gw/nope not found"
     assert VENDOR.object_names("x.agentgateway-system/nope") == "x.agentgateway-system/nope"
+
+
+def test_each_worker_names_its_objects_apart_and_a_serial_run_keeps_the_names():
+    gw0, gw1 = DOCS.for_worker("gw0"), DOCS.for_worker("gw1")
+    assert DOCS.for_worker(None) is DOCS and DOCS.for_worker("master") is DOCS
+    # Every object the base and the page's manifests create, per worker: no two workers share one.
+    base = (MANIFESTS / "base.yaml").read_text()
+    policy = _page_manifest("docs_page_1_4_x.feature", "AgentgatewayPolicy")
+
+    def objects(deployment: Deployment) -> set[tuple]:
+        return {(d["kind"], d["metadata"].get("namespace"), d["metadata"]["name"])
+                for text in (base, policy) for d in _docs(deployment.render(text))}
+
+    assert objects(gw0).isdisjoint(objects(gw1)) and objects(gw0).isdisjoint(objects(DOCS))
+    assert (gw0.gateway_namespace, gw0.backend_namespace, gw0.gateway_name) == ("agentgateway-system-gw0", "httpbin-gw0", "agentgateway-proxy-gw0")
+    # What names no object stays, so traffic and the class are the page's.
+    assert (gw1.gateway_class, gw1.backend_host, gw1.listener_name) == (DOCS.gateway_class, DOCS.backend_host, DOCS.listener_name)

@@ -92,8 +92,13 @@ def port_taken(port: int, host: str = "0.0.0.0") -> bool:
 
 class AgentgatewayEnvtestTarget(EnvtestTarget):
     name = "kubernetes (envtest, agentgateway controller and proxy)"
+    # Workers on one API server would need a Gateway each (Deployment.for_worker), hence a
+    # proxy each on a listener port of its own, and one controller for all of them, started
+    # before the workers: this target starts one controller and one proxy per run.
     not_parallel = (f"the agentgateway controller binds fixed ports ({', '.join(map(str, CONTROLLER_FIXED_PORTS.values()))}), "
-                    "so a second worker's controller could not start")
+                    "so a second worker's controller could not start; sharing one controller would need a proxy per worker's "
+                    "Gateway, which this target does not start")
+    worker_names = False  # it starts the proxy of the page's Gateway
 
     def __init__(self, source: str, supported: frozenset[str] = AGENTGATEWAY_FEATURES, timeout: float = TIMEOUTS.change,
                  proxy: str | None = None, log_dir: str | None = None):

@@ -11,10 +11,20 @@ from conformance.targets.agentgateway import config as agw
 from reference import cel
 from reference.authorization import RuleSet, allowed
 from reference.transformation import Transformation, apply
+from test_agw_config import translate
 
 SALES = cel.variables(cel.api_key({"group": "sales", "tier": 3, "admin": False, "org": {"team": "east"}}),
                       cel.request("GET", "/a", "example.com", [(b"x-a", b"1"), (b"x-b", b"1"), (b"x-b", b"2")]))
 NO_KEY = cel.variables(None, cel.request("GET", "/a", "example.com", []))
+
+
+def policy_on_gw(traffic: str):
+    """An AgentgatewayPolicy on the Gateway `gw` whose spec.traffic is the YAML `traffic`."""
+    return manifests.parse_object({
+        "apiVersion": "agentgateway.dev/v1alpha1", "kind": "AgentgatewayPolicy", "metadata": {"name": "p", "namespace": "ns"},
+        "spec": {"targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "gw"}],
+                 "traffic": yaml.safe_load(traffic)},
+    })
 
 
 def rules(*specs: tuple[str, tuple[str, ...]]) -> list[RuleSet]:
@@ -49,18 +59,12 @@ def test_rule_sets_decide_as_the_product_does(specs, variables, expected):
 
 
 def test_a_transformation_sets_adds_and_removes_what_does_not_evaluate_to_a_string():
-    spec = manifests.parse_object(yaml.safe_load("""
-apiVersion: agentgateway.dev/v1alpha1
-kind: AgentgatewayPolicy
-metadata: {name: p, namespace: ns}
-spec:
-  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]
-  traffic:
-    transformation:
-      request:
-        set: [{name: X-Group, value: apiKey.group}, {name: x-tier, value: apiKey.tier}]
-        add: [{name: x-a, value: "'2'"}]
-""")).transformation
+    spec = policy_on_gw("""
+transformation:
+  request:
+    set: [{name: X-Group, value: apiKey.group}, {name: x-tier, value: apiKey.tier}]
+    add: [{name: x-a, value: "'2'"}]
+""").transformation
     assert spec == RequestTransformation(set=(HeaderValue("x-group", "apiKey.group"), HeaderValue("x-tier", "apiKey.tier")),
                                          add=(HeaderValue("x-a", "'2'"),))
     headers = [(b"x-a", b"1"), (b"x-group", b"spoofed"), (b"x-tier", b"spoofed")]
@@ -69,29 +73,17 @@ spec:
 
 
 def test_the_local_configuration_gets_one_rule_per_expression_and_header_maps():
-    policy = manifests.parse_object(yaml.safe_load("""
-apiVersion: agentgateway.dev/v1alpha1
-kind: AgentgatewayPolicy
-metadata: {name: p, namespace: ns}
-spec:
-  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]
-  traffic:
-    authorization: {action: Require, policy: {matchExpressions: [a, b]}}
-    transformation: {request: {set: [{name: X-User, value: apiKey.user}]}}
-"""))
+    policy = policy_on_gw("""
+authorization: {action: Require, policy: {matchExpressions: [a, b]}}
+transformation: {request: {set: [{name: X-User, value: apiKey.user}]}}
+""")
     assert agw.downstream_policies(policy) == {
         "authorization": {"rules": [{"require": "a"}, {"require": "b"}]},
         "transformations": {"request": {"set": {"x-user": "apiKey.user"}}},
     }
-    allow = manifests.parse_object(yaml.safe_load("""
-apiVersion: agentgateway.dev/v1alpha1
-kind: AgentgatewayPolicy
-metadata: {name: p, namespace: ns}
-spec:
-  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]
-  traffic:
-    authorization: {policy: {matchExpressions: [a]}}
-"""))
+    allow = policy_on_gw("""
+authorization: {policy: {matchExpressions: [a]}}
+""")
     assert agw.downstream_policies(allow) == {"authorization": {"rules": ["a"]}}
 
 
@@ -108,8 +100,6 @@ spec:
     authorization: {policy: {matchExpressions: ["apiKey.group == 'a'"]}}
     transformation: {request: {add: [{name: x-user, value: apiKey.user}]}}
 """
-    from test_agw_config import translate
-
     entries = translate(manifest).config["policies"]
     assert [list(e["policy"]) for e in entries] == [["apiKey"], ["authorization"], ["transformations"]]
     assert [e["name"]["name"] for e in entries] == ["p/0", "p/1", "p/2"]

@@ -18,6 +18,7 @@ import sys
 import xml.etree.ElementTree as ET
 
 import pytest
+import yaml
 from helpers import ROOT
 
 from conformance.targets.agentgateway.envtest import CONTROLLER_FIXED_PORTS
@@ -54,6 +55,11 @@ def test_workers_share_one_controller_and_each_has_a_proxy_of_its_own(tmp_path):
     # proxy on this machine could not also bind.
     assert all(len(p) <= 1 for p in ports.values()), ports
     assert not (ports["gw0"] & ports["gw1"]) and "80" not in ports["gw0"] | ports["gw1"], ports
+    # The report says so: each worker's port, in place of the page's.
+    report = yaml.safe_load((tmp_path / "conformance-report.yaml").read_text())
+    given = report["run"]["target"]["deployment"]["workerListenerPorts"]
+    assert set(given) == {"gw0", "gw1"}, given
+    assert all(seen <= {str(given[worker])} for worker, seen in ports.items()), (given, ports)
 
 
 def test_shared_parts_that_cannot_start_are_reported_once(tmp_path):

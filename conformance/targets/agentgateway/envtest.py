@@ -115,6 +115,7 @@ class AgentgatewayEnvtestTarget(EnvtestTarget):
         self.version = ""
         self.shared: dict | None = None  # on a worker: what the process running the workers started
         self.controller_log: Path | None = None
+        self.worker_listener_ports: dict[str, int] = {}  # on the process running the workers, for the report
 
     @classmethod
     def from_options(cls, config: pytest.Config) -> AgentgatewayEnvtestTarget:
@@ -174,7 +175,8 @@ class AgentgatewayEnvtestTarget(EnvtestTarget):
                 "version": self.version, "proxy": str(self.proxy_bin), "controllerLog": str(self.controller.log)}
 
     def share_with(self, worker: str) -> dict:
-        return {"listenerPort": free_port("0.0.0.0")}
+        port = self.worker_listener_ports[worker] = free_port("0.0.0.0")
+        return {"listenerPort": port}
 
     def attach(self, shared: dict) -> None:
         self.shared = shared

@@ -21,7 +21,7 @@ from .profiles import DEFAULT_PROFILES, FEATURES, ID_PATTERN, OTHER_TAGS, PAGE_P
 from .pytest_bdd_gaps import RecordTransport
 from .report import Report
 from .steps.manifests import foreseen_keys
-from .targets import make_target
+from .targets import SHARED, make_target
 from .targets.base import Target
 from .world import World
 
@@ -50,7 +50,7 @@ def pytest_configure(config: pytest.Config) -> None:
         report_dir.check_outputs(config)  # workers write no report of their own
     interrupt_on_termination()  # `kill -TERM` of a run stops what it started, as Ctrl-C does
     target = make_target(config)
-    if target.not_parallel and config.getoption("numprocesses", None) not in (None, 0) and not _is_worker(config):
+    if target.not_parallel and _runs_workers(config) and not _is_worker(config):
         raise pytest.UsageError(f"-n (pytest-xdist) cannot be used with {target.name}: {target.not_parallel}")
     # A request may take at most a third of the time an expectation has, so a gateway
     # that never answers still leaves room for the expectation to report it.
@@ -76,6 +76,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(RecordTransport(_carries_our_scenario), "agw-conformance-bdd-record")
     if config.pluginmanager.hasplugin("xdist") and not _is_worker(config):
         config.pluginmanager.register(_XdistController(report), "agw-conformance-xdist")
+        if target.shares and _runs_workers(config) and not config.option.collectonly:
+            config.pluginmanager.register(_SharedParts(target), "agw-conformance-shared")
+
+
+def _runs_workers(config: pytest.Config) -> bool:
+    return config.getoption("numprocesses", None) not in (None, 0)
 
 
 def choose_profiles(config: pytest.Config, target: Target) -> tuple[set[str], str]:
@@ -391,6 +397,30 @@ class _XdistController:
         state = getattr(node, "workeroutput", {}).get("agw-conformance-report")
         if state:
             self.report.merge(state)
+
+
+class _SharedParts:
+    """On the xdist controller, for a target whose workers share parts (Target.shares): they
+    are started before the first worker, each worker is told how to use them, and they are
+    stopped after the last worker, also when the run is interrupted."""
+
+    def __init__(self, target: Target):
+        self.target = target
+        self.shared: dict = {}
+
+    @pytest.hookimpl(tryfirst=True)  # before pytest-xdist starts the workers (its own sessionstart is trylast)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        try:
+            self.shared = self.target.share()
+        except Exception as exc:  # noqa: BLE001 -- reported once, as a failed set-up of the target is
+            pytest.exit(f"the parts of the {self.target.name} target that every worker shares could not be set up, "
+                        f"so no scenario can run: {type(exc).__name__}: {exc}", returncode=pytest.ExitCode.INTERNAL_ERROR)
+
+    def pytest_configure_node(self, node) -> None:
+        node.workerinput[SHARED] = {**self.shared, **self.target.share_with(node.gateway.id)}
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        self.target.unshare()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

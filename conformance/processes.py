@@ -44,6 +44,14 @@ def listening(host: str = "127.0.0.1") -> socket.socket:
     return sock
 
 
+def log_tail(path: Path, lines: int = 30) -> str:
+    """The last `lines` lines of a log file; "" when there is none (yet)."""
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A port nothing listens on at `host` now (use "0.0.0.0" for a program that binds every address)."""
     with socket.socket() as sock:
@@ -89,10 +97,7 @@ class Program:
                 sock.close()
 
     def tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
+        return log_tail(self.log, lines)
 
     def wait_until(self, ready: Callable[[], bool], timeout: float, what: str) -> None:
         waiting.wait_until(ready, timeout, lambda: f"{self.name} did not become {what} within {timeout:g} s:\n{self.tail()}",

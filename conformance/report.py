@@ -373,6 +373,9 @@ class Report:
         if deployment is not None:
             # The names the scenarios' manifests were rendered with (conformance/deployment.py).
             run["target"]["deployment"] = {**deployment.describe(), "gatewayCA": bool(getattr(self.target, "gateway_ca", None))}
+            ports = getattr(self.target, "worker_listener_ports", None)
+            if ports:  # each worker's Gateway listened on a port of its own, not on the one above
+                run["target"]["deployment"]["workerListenerPorts"] = dict(sorted(ports.items()))
         run["supportedFeatures"] = sorted(self.supported)
         run["exemptFeatures"] = sorted(self.exempt)
         run["inventory"] = len(self.inventory)

@@ -86,6 +86,18 @@ class ControlPlane:
 
     # -- public API ---------------------------------------------------------
 
+    @classmethod
+    def started_elsewhere(cls, server: str, token: str, ca_file: Path, kubeconfig: Path) -> ControlPlane:
+        """A control plane another process started, as `described` describes it: its clients
+        work, and :meth:`stop` leaves it running (it is that process's to stop)."""
+        plane = cls()
+        plane.server, plane.token, plane.ca_file, plane.kubeconfig = server, token, Path(ca_file), Path(kubeconfig)
+        return plane
+
+    def described(self) -> dict[str, str]:
+        """What another process needs to reach this control plane (:meth:`started_elsewhere`)."""
+        return {"server": self.server, "token": self.token, "caFile": str(self.ca_file), "kubeconfig": str(self.kubeconfig)}
+
     def __enter__(self) -> Self:
         self.start()
         return self

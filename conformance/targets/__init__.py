@@ -35,7 +35,15 @@ def make_target(config: pytest.Config) -> Target:
     target.deployment = deployment_of(config, kind)
     if target.worker_names:
         target.deployment = target.deployment.for_worker(worker_id(config))
+    shared = getattr(config, "workerinput", {}).get(SHARED)
+    if target.shares and shared is not None:
+        target.attach(shared)
     return target
+
+
+# The key of a worker's input under which the process running the workers hands it what
+# the target's shared parts are (Target.share and Target.share_with).
+SHARED = "agw-conformance-shared"
 
 
 def worker_id(config: pytest.Config) -> str | None:

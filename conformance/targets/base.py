@@ -91,6 +91,11 @@ class Target(abc.ABC):
     # True when each pytest-xdist worker renders the scenarios with names of its own
     # (Deployment.for_worker): its own Gateway and namespaces, created by its own base.
     worker_names: bool = False
+    # True when pytest-xdist workers share parts of this target (an API server, a controller,
+    # a cluster) that must exist once: the process that runs the workers starts them before
+    # the first worker (`share`), hands each worker what it needs (`share` and `share_with`,
+    # plain data, for `attach`), and stops them after the last (`unshare`).
+    shares: bool = False
     # True when `apply` and `delete` return only once the gateway serves the change, and
     # nothing else changes its configuration: an expectation then cannot meet a change
     # still on its way, and the convergence rule takes its matches back to back
@@ -113,6 +118,20 @@ class Target(abc.ABC):
         finally:
             self.close_transport()
             self.stop()
+
+    def share(self) -> dict:
+        """Start what the workers share; what every worker needs to use it (see `shares`)."""
+        return {}
+
+    def share_with(self, worker: str) -> dict:
+        """What is worker `worker`'s own among the shared parts (a port, say), beside `share`'s."""
+        return {}
+
+    def attach(self, shared: dict) -> None:
+        """On a worker, before `start`: use the parts `share` started, as `shared` describes them."""
+
+    def unshare(self) -> None:
+        """Stop what `share` started; safe to call when it started nothing."""
 
     def base_manifests(self, backend_address: str, backend_port: str) -> list[str]:
         """The page's "Before you begin" objects with this deployment's names, then the EndpointSlice

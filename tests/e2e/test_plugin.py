@@ -116,14 +116,17 @@ def test_workers_are_refused_on_one_shared_cluster(pytester):
     assert "-n (pytest-xdist) cannot be used with kubernetes: every worker would apply objects of the same names" in result.stderr.str()
 
 
-def test_workers_are_refused_where_the_target_binds_fixed_ports(pytester, monkeypatch):
-    # Whether -n is safe is the target's to say: the real controller binds fixed ports.
+def test_a_controller_tree_that_does_not_build_is_a_usage_error(pytester, monkeypatch):
+    # The controller is built while pytest configures (its version chooses the docs page):
+    # a tree it cannot be built from is named, with the build's own message, not a traceback.
     (pytester.path / "tree").mkdir()
     (pytester.path / "tree" / "go.mod").write_text("module github.com/agentgateway/agentgateway\n")
     monkeypatch.setenv("AGW_AGENTGATEWAY_SRC", str(pytester.path / "tree"))
     result = ours(pytester, "--target=kubernetes", "--envtest", "--envtest-gateway=agentgateway", "-n", "2")
     assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str()[-2000:]
-    assert "the agentgateway controller binds fixed ports (9093, 9092, 9095)" in result.stderr.str()
+    stderr = result.stderr.str()
+    assert f"builds the controller from AGW_AGENTGATEWAY_SRC={pytester.path / 'tree'}, and the build failed" in stderr
+    assert "missing go.sum" in stderr and "INTERNALERROR" not in stderr + result.stdout.str()
 
 
 def test_unreadable_kubeconfig_is_a_usage_error(pytester):

@@ -34,13 +34,15 @@ import socket
 import sys
 import tempfile
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import yaml
 
+from ...buildscripts import BuildFailed
 from ...controlplane import ControlPlane
-from ...processes import Program, answers, free_port, host_address, stop_all
+from ...processes import Program, answers, free_port, host_address, log_tail, stop_all
 from ...profiles import FEATURES
 from ...waiting import POLL, TIMEOUTS, wait_until
 from ..envtest import EnvtestTarget
@@ -92,13 +94,14 @@ def port_taken(port: int, host: str = "0.0.0.0") -> bool:
 
 class AgentgatewayEnvtestTarget(EnvtestTarget):
     name = "kubernetes (envtest, agentgateway controller and proxy)"
-    # Workers on one API server would need a Gateway each (Deployment.for_worker), hence a
-    # proxy each on a listener port of its own, and one controller for all of them, started
-    # before the workers: this target starts one controller and one proxy per run.
-    not_parallel = (f"the agentgateway controller binds fixed ports ({', '.join(map(str, CONTROLLER_FIXED_PORTS.values()))}), "
-                    "so a second worker's controller could not start; sharing one controller would need a proxy per worker's "
-                    "Gateway, which this target does not start")
-    worker_names = False  # it starts the proxy of the page's Gateway
+    # Under pytest-xdist the workers share one API server, backend and controller (the
+    # controller binds fixed ports, so one per machine), started by the process that runs
+    # them. Each worker applies the page's objects with names of its own, so the controller
+    # renders a proxy Deployment for each worker's Gateway, and the worker starts that proxy;
+    # the proxies share the machine, so each worker's Gateway listens on a port of its own.
+    not_parallel = ""
+    worker_names = True
+    shares = True
 
     def __init__(self, source: str, supported: frozenset[str] = AGENTGATEWAY_FEATURES, timeout: float = TIMEOUTS.change,
                  proxy: str | None = None, log_dir: str | None = None):
@@ -110,6 +113,9 @@ class AgentgatewayEnvtestTarget(EnvtestTarget):
         self.controller: Program | None = None
         self.workdir: Path | None = None
         self.version = ""
+        self.shared: dict | None = None  # on a worker: what the process running the workers started
+        self.controller_log: Path | None = None
+        self.worker_listener_ports: dict[str, int] = {}  # on the process running the workers, for the report
 
     @classmethod
     def from_options(cls, config: pytest.Config) -> AgentgatewayEnvtestTarget:
@@ -124,7 +130,12 @@ class AgentgatewayEnvtestTarget(EnvtestTarget):
     def product_version(self) -> str | None:
         # Known once the controller is built (a cached build only checks its fingerprint): its
         # build directory is named after the tree's tag or commit (clusters/agentgateway/tree.sh).
-        self._build_controller()
+        # Asked while pytest configures, so a tree that does not build is the user's to fix.
+        try:
+            self._build_controller()
+        except BuildFailed as exc:
+            raise pytest.UsageError(f"--envtest-gateway=agentgateway builds the controller from AGW_AGENTGATEWAY_SRC={self.source}, "
+                                    f"and the build failed: {exc}") from None
         return self.version
 
     def _build_controller(self) -> None:
@@ -140,28 +151,72 @@ class AgentgatewayEnvtestTarget(EnvtestTarget):
     # --- start ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._tmp = tempfile.TemporaryDirectory(prefix="agw-envtest-agentgateway-")
-        self.workdir = Path(self._tmp.name)
+        """Everything, or on a pytest-xdist worker only the API client, the rest being shared."""
+        self._make_workdir()
         try:
-            taken = [f"{n} {p}" for n, p in CONTROLLER_FIXED_PORTS.items() if port_taken(p, "127.0.0.1" if n == "admin" else "0.0.0.0")]
-            if taken:
-                raise RuntimeError(f"the agentgateway controller binds fixed ports, and these are in use: {', '.join(taken)} "
-                                   "(another controller running on this machine?)")
-            env = {**os.environ, "AGW_AGENTGATEWAY_SRC": self.source}
-            self._build_controller()
-            self.proxy_bin = Path(self.proxy_override) if self.proxy_override else run_build(PROXY_BUILD, env)
-            crds = self.controller_bin.parent.parent / "controller" / "crds"
-            self.control_plane = ControlPlane(crds=crds)
-            self.control_plane.start()
-            self.kubeconfig = str(self.control_plane.kubeconfig)
-            self._note_crds(crds)
-            self._start_backend()
-            self._create_namespace(SYSTEM_NAMESPACE)
-            self._start_controller()
+            if self.shared is None:
+                self._start_shared_parts()
+            else:
+                self._use_shared_parts(self.shared)
             super(EnvtestTarget, self).start()  # the API client of the kubernetes target
         except BaseException:
             self.stop()
             raise
+
+    def share(self) -> dict:
+        self._make_workdir()
+        try:
+            self._start_shared_parts()
+        except BaseException:
+            self.stop()
+            raise
+        assert self.controller is not None
+        return {"controlPlane": self.control_plane.described(), "crds": str(self._crds()), "backend": self.backend,
+                "version": self.version, "proxy": str(self.proxy_bin), "controllerLog": str(self.controller.log)}
+
+    def share_with(self, worker: str) -> dict:
+        port = self.worker_listener_ports[worker] = free_port("0.0.0.0")
+        return {"listenerPort": port}
+
+    def attach(self, shared: dict) -> None:
+        self.shared = shared
+        self.deployment = replace(self.deployment, listener_port=shared["listenerPort"])
+
+    def unshare(self) -> None:
+        self.stop()
+
+    def _make_workdir(self) -> None:
+        self._tmp = tempfile.TemporaryDirectory(prefix="agw-envtest-agentgateway-")
+        self.workdir = Path(self._tmp.name)
+
+    def _crds(self) -> Path:
+        assert self.controller_bin is not None
+        return self.controller_bin.parent.parent / "controller" / "crds"
+
+    def _start_shared_parts(self) -> None:
+        """The API server, the backend and the controller."""
+        taken = [f"{n} {p}" for n, p in CONTROLLER_FIXED_PORTS.items() if port_taken(p, "127.0.0.1" if n == "admin" else "0.0.0.0")]
+        if taken:
+            raise RuntimeError(f"the agentgateway controller binds fixed ports, and these are in use: {', '.join(taken)} "
+                               "(another controller running on this machine?)")
+        env = {**os.environ, "AGW_AGENTGATEWAY_SRC": self.source}
+        self._build_controller()
+        self.proxy_bin = Path(self.proxy_override) if self.proxy_override else run_build(PROXY_BUILD, env)
+        self.control_plane = ControlPlane(crds=self._crds())
+        self.control_plane.start()
+        self.kubeconfig = str(self.control_plane.kubeconfig)
+        self._note_crds(self._crds())
+        self._start_backend()
+        self._create_namespace(SYSTEM_NAMESPACE)
+        self._start_controller()
+
+    def _use_shared_parts(self, shared: dict) -> None:
+        plane = shared["controlPlane"]
+        self.control_plane = ControlPlane.started_elsewhere(plane["server"], plane["token"], Path(plane["caFile"]), Path(plane["kubeconfig"]))
+        self.kubeconfig = plane["kubeconfig"]
+        self._note_crds(Path(shared["crds"]))
+        self.backend, self.version, self.proxy_bin = shared["backend"], shared["version"], Path(shared["proxy"])
+        self.controller_log = Path(shared["controllerLog"])
 
     def _start_backend(self) -> None:
         backend_ip = host_address()
@@ -186,6 +241,7 @@ class AgentgatewayEnvtestTarget(EnvtestTarget):
         xds_port = free_port("0.0.0.0")
         env = {**os.environ, **controller_env(self.kubeconfig, xds_port)}
         controller = self.controller = Program("agentgateway-controller", [str(self.controller_bin)], self.workdir, env)
+        self.controller_log = controller.log
         self.programs.append(controller)
         ready = f"http://127.0.0.1:{CONTROLLER_FIXED_PORTS['health']}/readyz"
         controller.wait_until(lambda: answers(ready), max(self.timeout, TIMEOUTS.controller_ready), f"ready ({ready})")
@@ -201,8 +257,8 @@ class AgentgatewayEnvtestTarget(EnvtestTarget):
         return any(c.get("type") == "Accepted" and c.get("status") == "True" for c in conditions)
 
     def install_base(self) -> None:
-        super().install_base()  # Gateway agentgateway-proxy, httpbin route, Service, EndpointSlice
-        self._start_proxy("agentgateway-proxy", SYSTEM_NAMESPACE)  # on failure the plugin calls stop()
+        super().install_base()  # the page's Gateway (or this worker's), httpbin route, Service, EndpointSlice
+        self._start_proxy(self.deployment.gateway_name, self.deployment.gateway_namespace)  # on failure the plugin calls stop()
 
     # --- the proxy, in place of the pod the controller asked for -------------------------
 
@@ -215,10 +271,11 @@ class AgentgatewayEnvtestTarget(EnvtestTarget):
         return r.json()
 
     def _wait_for(self, what: str, fetch, timeout: float) -> dict:
-        controller = self.controller
-        assert controller is not None
-        return wait_until(fetch, timeout, lambda: f"{what} did not appear within {timeout:g} s; last lines of the controller's log:\n{controller.tail()}",
-                          interval=POLL.control_plane, alive=lambda: controller.exited_before(what), error=RuntimeError)
+        # A worker sharing the controller cannot see it exit, only read its log.
+        controller, log = self.controller, self.controller_log
+        return wait_until(fetch, timeout, lambda: f"{what} did not appear within {timeout:g} s; last lines of the controller's log "
+                          f"({log}):\n{log_tail(log) if log else ''}",
+                          interval=POLL.control_plane, alive=(lambda: controller.exited_before(what)) if controller else None, error=RuntimeError)
 
     def _start_proxy(self, gateway: str, namespace: str) -> None:
         deployment = self._wait_for(

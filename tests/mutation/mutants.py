@@ -139,6 +139,8 @@ RULES = _rules(
     ("metadata-for-policies", "6", "key metadata is available to later policies (`apiKey.<field>`, `apiKey.key` reads `<redacted>`)"),
     ("host-passed", "6", "the client's `Host` is passed through"),
     # Section 7
+    ("status-every-policy", "7", "every policy accepted has status, whatever its traffic section holds: "
+     "one with only an authorization rule or a transformation too"),
     ("status-valid", "7", "no problems: `Accepted=True` reason `Valid`, `Attached=True` reason `Attached`, one ancestor per Gateway"),
     ("status-partially-valid", "7", "bad entries or a missing Secret: `Accepted=True` reason `PartiallyValid`, with a message naming each problem"),
     ("status-never-a-key", "7", "a status message never contains a key"),
@@ -450,10 +452,14 @@ MUTANTS = [
            'ref = {"group": m.GATEWAY_GROUP, "kind": "Gateway", "namespace": gns, "name": gname}',
            'ref = {"group": m.GATEWAY_GROUP, "kind": target.kind, "namespace": gns, "name": gname if target.kind == "Gateway" else target.name}',
            "status-valid", ("APIKEY-EXT-045",)),
-    Mutant("status-always-valid", "reference.config", "        if ap.problems:\n", "        if False:\n",
+    Mutant("status-always-valid", "reference.config", "        if problems:\n", "        if False:\n",
            "status-partially-valid", ("APIKEY-EXT-041", "APIKEY-EXT-042", "APIKEY-DOC-104")),
     Mutant("missing-secret-not-reported", "agwmodel.entries", '[] if found else [f"secret {namespace}/{source.name} not found"]',
            "[]", "status-partially-valid", ("APIKEY-EXT-042",)),
+    Mutant("status-api-key-policies-only", "reference.config",
+           '    for policy in index.all("AgentgatewayPolicy"):\n        ns = policy.meta.namespace\n',
+           "    for policy in [ap.policy for ap in auth_policies]:\n        ns = policy.meta.namespace\n",
+           "status-every-policy", ("APIKEY-EXT-118",)),
     Mutant("status-leaks-json-key", "agwmodel.entries", 'contains invalid key {name}: {exc}")',
            "contains invalid key {name}: {exc} {__import__('json').loads(value).get('key', '') "
            "if str(exc).startswith('metadata') else ''}\")", "status-never-a-key", ("APIKEY-EXT-041",)),

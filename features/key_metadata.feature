@@ -288,3 +288,57 @@ Feature: A verified key's metadata, used by the policies after authentication
     Then the request fails with a 403 HTTP response code
     When I send a request to the httpbin app with the key "sales-key-7f3a" in the Authorization header
     Then the request is forwarded without the credential
+
+  @APIKEY-EXT-117 @KeyMetadata @Authorization @RouteTargets
+  Scenario: The rules of a Gateway policy and a route policy apply together
+    Given I apply a policy on the Gateway that authenticates keys and denies low tiers, and one on the HTTPRoute that allows the east team only
+      """
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: no-low-tiers
+        namespace: agentgateway-system
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: Gateway
+            name: agentgateway-proxy
+        traffic:
+          apiKeyAuthentication:
+            mode: Strict
+            secretRef:
+              name: team-keys
+          authorization:
+            action: Deny
+            policy:
+              matchExpressions:
+                - apiKey.tier < 2
+      ---
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: east-only
+        namespace: httpbin
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: HTTPRoute
+            name: httpbin
+        traffic:
+          authorization:
+            action: Allow
+            policy:
+              matchExpressions:
+                - apiKey.org.team == 'east'
+      """
+    # The route's Allow rule does not replace the Gateway's Deny rule: both keys are east, and the low tier is denied.
+    When I send a request to the httpbin app with the key "support-key-2b9c" in the Authorization header
+    Then the request fails with a 403 HTTP response code
+    And the response body is "authorization failed"
+    # Nor does the Gateway's rule replace the route's: a key with no metadata is not denied, but it is not allowed either.
+    When I send a request to the httpbin app with the key "plain-key-5d1e" in the Authorization header
+    Then the request fails with a 403 HTTP response code
+    When I send a request to the httpbin app without an API key
+    Then the request is refused with "no API Key found"
+    When I send a request to the httpbin app with the key "sales-key-7f3a" in the Authorization header
+    Then the request is forwarded without the credential

@@ -185,3 +185,80 @@ Feature: Policy status
     Then the request is refused with "no API Key found"
     And the policy "reported-auth" in namespace "httpbin" reports Accepted=True with reason Valid for the Gateway "agentgateway-proxy"
     And the policy "reported-auth" in namespace "httpbin" reports Attached=True with reason Attached for the Gateway "agentgateway-proxy"
+
+  @APIKEY-EXT-118 @PolicyStatus @KeyMetadata @Authorization @Transformation
+  Scenario: A policy that only authorizes, or only transforms, reports its status like an API key policy
+    Given I create a Secret with a key whose metadata names its group and user
+      """
+      apiVersion: v1
+      kind: Secret
+      metadata:
+        name: team-keys
+        namespace: agentgateway-system
+      stringData:
+        sales: '{"key": "sales-key-7f3a", "metadata": {"group": "sales", "user": "alice"}}'
+        support: '{"key": "support-key-2b9c", "metadata": {"group": "support", "user": "bob"}}'
+      """
+    And I apply a Strict policy on the Gateway that reads it
+      """
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: apikey-auth
+        namespace: agentgateway-system
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: Gateway
+            name: agentgateway-proxy
+        traffic:
+          apiKeyAuthentication:
+            mode: Strict
+            secretRef:
+              name: team-keys
+      """
+    And I apply a policy on the Gateway with only an authorization rule, and one on the HTTPRoute with only a transformation
+      """
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: sales-only
+        namespace: agentgateway-system
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: Gateway
+            name: agentgateway-proxy
+        traffic:
+          authorization:
+            action: Allow
+            policy:
+              matchExpressions:
+                - apiKey.group == 'sales'
+      ---
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: user-header
+        namespace: httpbin
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: HTTPRoute
+            name: httpbin
+        traffic:
+          transformation:
+            request:
+              set:
+                - name: x-authenticated-user
+                  value: apiKey.user
+      """
+    When I send a request to the httpbin app with the key "support-key-2b9c" in the Authorization header
+    Then the request fails with a 403 HTTP response code
+    When I send a request to the httpbin app with the key "sales-key-7f3a" in the Authorization header
+    Then the request is forwarded without the credential
+    And httpbin sees the header "X-Authenticated-User" with the value "alice"
+    And the policy "sales-only" in namespace "agentgateway-system" reports Accepted=True with reason Valid for the Gateway "agentgateway-proxy"
+    And the policy "sales-only" in namespace "agentgateway-system" reports Attached=True with reason Attached for the Gateway "agentgateway-proxy"
+    And the policy "user-header" in namespace "httpbin" reports Accepted=True with reason Valid for the Gateway "agentgateway-proxy"
+    And the policy "user-header" in namespace "httpbin" reports Attached=True with reason Attached for the Gateway "agentgateway-proxy"

@@ -290,14 +290,20 @@ def refused_status(current: dict | None, message: str) -> dict:
     }]}
 
 
-def _status(policies: list[AuthPolicy], index: _Index, gateway_class: str) -> dict[tuple[str, str], dict]:
-    """Policy status as the real controller writes it: one ancestor per Gateway."""
+def _status(auth_policies: list[AuthPolicy], index: _Index, gateway_class: str) -> dict[tuple[str, str], dict]:
+    """Policy status as the real controller writes it: one ancestor per Gateway.
+
+    Every policy served has one, whatever its traffic section holds: the controller writes it
+    for each AgentgatewayPolicy it translates (controller/pkg/agentgateway/plugins/traffic_plugin.go:175-315),
+    so a policy with only an authorization rule or a transformation reports as an API key policy
+    does. Only API key policies can have problems (their keys')."""
+    found_problems = {(ap.policy.meta.namespace, ap.policy.meta.name): ap.problems for ap in auth_policies}
     out = {}
-    for ap in policies:
-        policy = ap.policy
+    for policy in index.all("AgentgatewayPolicy"):
         ns = policy.meta.namespace
-        if ap.problems:
-            accepted = _condition("Accepted", True, "PartiallyValid", "; ".join(ap.problems))
+        problems = found_problems.get((ns, policy.meta.name), ())
+        if problems:
+            accepted = _condition("Accepted", True, "PartiallyValid", "; ".join(problems))
         else:
             accepted = _condition("Accepted", True, "Valid", "Policy accepted")
         ancestors: dict[tuple, dict] = {}

@@ -1,5 +1,6 @@
-"""`traffic.rateLimit` (spec section 13): the CRD's checks, what is refused by name, and the
-reference's buckets and entry selection."""
+"""`traffic.rateLimit` (spec section 13): the CRD's checks, what is refused by name, the
+reference's buckets and entry selection, and the translation into the proxy's local
+configuration."""
 
 import pytest
 import yaml
@@ -7,6 +8,7 @@ import yaml
 from agwmodel import manifests
 from agwmodel.manifests import ManifestError
 from agwmodel.traffic import LocalLimit, RateLimit, RateLimitEntry
+from conformance.targets.agentgateway import config as agw
 from reference import cel, ratelimit
 from reference.objects import Unsupported, parse_object
 
@@ -116,3 +118,12 @@ def test_a_limiter_lasts_while_its_policys_rate_limit_is_unchanged():
     del first
     assert ratelimit.limiter("ns", "p", spec).entries[0][1].available == 2
 
+
+def test_the_translation_writes_the_buckets_the_controller_builds():
+    plain = policy_on_gw("rateLimit: {local: [{requests: 3, unit: Hours, burst: 2}]}")
+    assert agw.downstream_policies(plain) == {
+        "localRateLimit": [{"maxTokens": 5, "tokensPerFill": 3, "fillInterval": "1h", "type": "requests"}]}
+    assert agw.downstream_policies(policy_on_gw(PER_USER)) == {"localRateLimit": {"conditional": [
+        {"condition": "apiKey.user == 'alice'", "maxTokens": 2, "tokensPerFill": 2, "fillInterval": "1h", "type": "requests"},
+        {"maxTokens": 2, "tokensPerFill": 1, "fillInterval": "1m", "type": "requests"},
+    ]}}

@@ -500,10 +500,10 @@ _API_KEY_FIELDS = {
 }
 _UNREAD_TRAFFIC = (
     "basicAuthentication", "buffer", "cors", "csrf", "delay", "directResponse", "extAuth", "extProc",
-    "headerModifiers", "hostRewrite", "jwtAuthentication", "rateLimit", "retry", "timeouts",
+    "headerModifiers", "hostRewrite", "jwtAuthentication", "retry", "timeouts",
 )
-# Read by agwmodel.traffic: authorization and request transformations.
-_READ_TRAFFIC = ("apiKeyAuthentication", "phase", "authorization", "transformation")
+# Read by agwmodel.traffic: authorization, request transformations and rate limits.
+_READ_TRAFFIC = ("apiKeyAuthentication", "phase", "authorization", "transformation", "rateLimit")
 
 # Imported here, not at the top: it reads with the functions above.
 from . import traffic as traffic_parts  # noqa: E402
@@ -591,7 +591,8 @@ def _policy(meta: m.Meta, doc: dict) -> m.Policy:
     if traffic.get("apiKeyAuthentication") is not None:
         api_key = _api_key(_mapping(traffic, "apiKeyAuthentication", "spec.traffic."), "spec.traffic.apiKeyAuthentication.")
     return m.Policy(meta, targets, phase, inheritance, api_key, _unread(spec, traffic),
-                    traffic_parts.authorization(traffic, "spec.traffic."), traffic_parts.transformation(traffic, "spec.traffic."))
+                    traffic_parts.authorization(traffic, "spec.traffic."), traffic_parts.transformation(traffic, "spec.traffic."),
+                    traffic_parts.rate_limit(traffic, "spec.traffic."))
 
 
 def _api_key(spec: dict, path: str) -> m.ApiKeyAuth:

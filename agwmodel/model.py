@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from .traffic import Authorization, RequestTransformation
+    from .traffic import Authorization, RateLimit, RequestTransformation
 
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 POLICY_GROUP = "agentgateway.dev"
@@ -232,6 +232,7 @@ class Policy:
     # What acts on a request after authentication (agwmodel.traffic); None when not set.
     authorization: Authorization | None = None
     transformation: RequestTransformation | None = None
+    rate_limit: RateLimit | None = None
 
 
 Resource = Gateway | HTTPRoute | ReferenceGrant | Service | EndpointSlice | Secret | ConfigMap | Namespace | Policy

@@ -50,6 +50,7 @@ FEATURES: dict[str, tuple[str, str]] = {
     "KeyMetadata": (EXTENDED, "a verified key's metadata as the CEL variable apiKey (flattened, apiKey.key redacted) for later policies"),
     "Authorization": (EXTENDED, "traffic.authorization: Allow, Require and Deny CEL rules after authentication (403)"),
     "Transformation": (EXTENDED, "traffic.transformation.request: headers set or added from CEL after authentication"),
+    "RateLimit": (EXTENDED, "traffic.rateLimit: local request limits, one bucket per conditional entry (per key on apiKey.<field>), after authorization (429)"),
 }
 
 # What the reference gateway implements, whichever way it is configured.

@@ -127,6 +127,24 @@ class World:
         self.trace.exchange(request, expectation, streak[-1], None)
         return streak
 
+    def count(self, check: Check, expectation: str, times: int) -> list[Response]:
+        """Send the current request exactly `times` times, once each, every answer meeting `check`.
+
+        For requests that each change what they observe (a rate limit's bucket): sending until
+        the answer holds would spend what is counted. A scenario first waits, by the convergence
+        rule, with requests that change nothing, so that the change it counts is in force."""
+        self.note_request(self.request)
+        self.responses = []
+        for i in range(times):
+            response = self.target.send(self.request)
+            problem = check(response)
+            self.trace.exchange(self.request, expectation, response, problem)
+            if problem is not None:
+                raise self.fail(f"expected {expectation} for each of {times} requests; request {i + 1} got {problem}\n"
+                                f"    request: {self.request.describe()}\n    response: {response.describe()}")
+            self.responses.append(response)
+        return self.responses
+
     def each_response(self, check: Check) -> None:
         """A further check on every response the last expectation converged on."""
         assert self.responses, "no request was checked yet: a Then step about the status must come first"

@@ -1,10 +1,11 @@
 @beyond-the-page
 Feature: A verified key's metadata, used by the policies after authentication
   Spec section 13: once a key is verified, its metadata fields are the CEL variable
-  `apiKey` (no `metadata.` level; `apiKey.key` reads redacted) for `traffic.authorization`
-  and `traffic.transformation`, which run after API key authentication: a request without
-  a valid key is refused with a 401 before any rule sees it, a key a rule refuses gets a
-  403, and without a verified key `apiKey` is absent, so a rule on it fails closed.
+  `apiKey` (no `metadata.` level; `apiKey.key` reads redacted) for `traffic.authorization`,
+  `traffic.rateLimit` and `traffic.transformation`, which run after API key authentication:
+  a request without a valid key is refused with a 401 before any rule sees it, a key a rule
+  refuses gets a 403, a key whose limit is spent gets a 429, and without a verified key
+  `apiKey` is absent, so a rule on it fails closed.
 
   Background:
     Given an agentgateway proxy is set up
@@ -342,3 +343,110 @@ Feature: A verified key's metadata, used by the policies after authentication
     Then the request is refused with "no API Key found"
     When I send a request to the httpbin app with the key "sales-key-7f3a" in the Authorization header
     Then the request is forwarded without the credential
+
+  @APIKEY-EXT-119 @KeyMetadata @RateLimit @KeyLocation
+  Scenario: Each key has a limit of its own: alice's fourth request in the hour gets a 429 while bob's still pass
+    Given I apply a Strict policy that gives alice and bob 3 requests an hour each, and any other key 1
+      """
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: per-user-limits
+        namespace: agentgateway-system
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: Gateway
+            name: agentgateway-proxy
+        traffic:
+          apiKeyAuthentication:
+            mode: Strict
+            secretRef:
+              name: team-keys
+            location:
+              header:
+                name: X-Api-Key
+          rateLimit:
+            conditional:
+              - condition: apiKey.user == 'alice'
+                policy:
+                  local:
+                    - requests: 3
+                      unit: Hours
+              - condition: apiKey.user == 'bob'
+                policy:
+                  local:
+                    - requests: 3
+                      unit: Hours
+              - policy:
+                  local:
+                    - requests: 1
+                      unit: Hours
+      """
+    # A wrong key is refused before any limit, so it uses none: this waits for the policy to be
+    # in force (a policy that reads another place would say no key was found) without spending any.
+    When I send a request to the httpbin app with the key "not-a-team-key" in the X-Api-Key header
+    Then the request is refused with "invalid credentials"
+    When I send a request to the httpbin app with the key "sales-key-7f3a" in the X-Api-Key header
+    Then the next 3 requests succeed
+    And the next request fails with a 429 HTTP response code
+    And the response body is "rate limit exceeded"
+    And the response has the header "content-type: text/plain"
+    And the response has the header "x-ratelimit-limit: 3"
+    And the response has the header "x-ratelimit-remaining: 0"
+    When I send a request to the httpbin app with the key "support-key-2b9c" in the X-Api-Key header
+    Then the next 3 requests succeed
+    And the next request fails with a 429 HTTP response code
+    # The plain key has no metadata: neither condition can be evaluated, so the last entry applies.
+    When I send a request to the httpbin app with the key "plain-key-5d1e" in the X-Api-Key header
+    Then the next request succeeds
+    And the next request fails with a 429 HTTP response code
+    And the response has the header "x-ratelimit-limit: 1"
+
+  @APIKEY-EXT-120 @KeyMetadata @RateLimit @Authorization @KeyLocation
+  Scenario: Requests refused before the limit use none of it: without a key, with a wrong key, or refused by authorization
+    Given I apply a Strict policy that denies admin keys and lets 1 request an hour through, with a burst of 1
+      """
+      apiVersion: agentgateway.dev/v1alpha1
+      kind: AgentgatewayPolicy
+      metadata:
+        name: one-an-hour
+        namespace: agentgateway-system
+      spec:
+        targetRefs:
+          - group: gateway.networking.k8s.io
+            kind: Gateway
+            name: agentgateway-proxy
+        traffic:
+          apiKeyAuthentication:
+            mode: Strict
+            secretRef:
+              name: team-keys
+            location:
+              header:
+                name: X-Api-Key
+          authorization:
+            action: Deny
+            policy:
+              matchExpressions:
+                - apiKey.admin
+          rateLimit:
+            local:
+              - requests: 1
+                unit: Hours
+                burst: 1
+      """
+    When I send a request to the httpbin app with the key "not-a-team-key" in the X-Api-Key header
+    Then the request is refused with "invalid credentials"
+    And the next 3 requests fail with a 401 HTTP response code
+    When I send a request to the httpbin app with no key in the X-Api-Key header
+    Then the next 3 requests fail with a 401 HTTP response code
+    When I send a request to the httpbin app with the key "support-key-2b9c" in the X-Api-Key header
+    Then the next 3 requests fail with a 403 HTTP response code
+    # One bucket for the whole policy, whichever key asks: its 1 request and its burst of 1, then no more.
+    When I send a request to the httpbin app with the key "sales-key-7f3a" in the X-Api-Key header
+    Then the next request succeeds
+    When I send a request to the httpbin app with the key "plain-key-5d1e" in the X-Api-Key header
+    Then the next request succeeds
+    And the next request fails with a 429 HTTP response code
+    And the response has the header "x-ratelimit-limit: 2"

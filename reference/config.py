@@ -15,6 +15,7 @@ from agwmodel import model as m
 
 from .authorization import RuleSet
 from .keys import KeyEntry, KeySet, key_entry, parse_entry
+from .ratelimit import Limiter, limiter
 from .transformation import Transformation
 
 CONTROLLER = "agentgateway.dev/agentgateway"
@@ -41,11 +42,12 @@ class AuthPolicy:
 class Downstream:
     """What runs on a route rule after API key authentication: the authorization rule sets of every
     policy in force, which all apply together (crates/agentgateway/src/store/binds.rs:1002-1007,
-    :1073-1077), and the most specific request transformation, which replaces less specific ones
-    as the API key policy does."""
+    :1073-1077), and the most specific rate limit and request transformation, each of which
+    replaces less specific ones as the API key policy does (binds.rs:969-973, :994-997)."""
 
     rule_sets: tuple[RuleSet, ...] = ()
     transformation: Transformation | None = None
+    rate_limit: Limiter | None = None
 
 
 NOTHING_DOWNSTREAM = Downstream()
@@ -67,7 +69,7 @@ class ListenerView:
     pre_policy: AuthPolicy | None = None
     # effective post-routing policy per (route key, rule index); None when unprotected
     post_policy: dict[tuple, AuthPolicy | None] = field(default_factory=dict)
-    # authorization and transformation per (route key, rule index)
+    # authorization, rate limit and transformation per (route key, rule index)
     downstream: dict[tuple, Downstream] = field(default_factory=dict)
 
 
@@ -174,26 +176,29 @@ def build(objects: Iterable[m.Resource], gateway_class: str, generation: int = 0
     def at(phase: str, kind: str, namespace: str, name: str, section: str | None) -> AuthPolicy | None:
         return _pick(attached.get((phase, kind, namespace, name, section), []))
 
-    # Authorization and transformations, post-routing only (`objects` refuses them in pre-routing policies).
+    # Authorization, rate limits and transformations, post-routing only (`objects` refuses them in pre-routing policies).
     later: dict[tuple, list[m.Policy]] = defaultdict(list)
     for policy in index.all("AgentgatewayPolicy"):
-        if policy.phase == "PostRouting" and (policy.authorization is not None or policy.transformation is not None):
+        if policy.phase == "PostRouting" and any(part is not None for part in (policy.authorization, policy.transformation, policy.rate_limit)):
             for target in policy.targets:
                 later[(target.kind, policy.meta.namespace, target.name, target.section_name)].append(policy)
-    compiled: dict[tuple[str, str], tuple[RuleSet | None, Transformation | None]] = {
+    compiled: dict[tuple[str, str], tuple[RuleSet | None, Transformation | None, Limiter | None]] = {
         (p.meta.namespace, p.meta.name): (p.authorization and RuleSet.of(p.authorization),
-                                          p.transformation and Transformation.of(p.transformation))
+                                          p.transformation and Transformation.of(p.transformation),
+                                          p.rate_limit and limiter(p.meta.namespace, p.meta.name, p.rate_limit))
         for ps in later.values() for p in ps
     }
+
+    def most_specific(levels: list[tuple], part: str, at: int):
+        chosen = _effective([_pick([_Attached(p) for p in later.get(key, []) if getattr(p, part) is not None]) for key in levels])
+        return compiled[(chosen.policy.meta.namespace, chosen.policy.meta.name)][at] if chosen else None
 
     def downstream(levels: list[tuple]) -> Downstream:
         policies = [p for key in levels for p in later.get(key, [])]
         if not policies:
             return NOTHING_DOWNSTREAM
         rule_sets = tuple(rs for p in policies if (rs := compiled[(p.meta.namespace, p.meta.name)][0]) is not None)
-        with_transformation = [_pick([_Attached(p) for p in later.get(key, []) if p.transformation is not None]) for key in levels]
-        chosen = _effective(with_transformation)
-        return Downstream(rule_sets, compiled[(chosen.policy.meta.namespace, chosen.policy.meta.name)][1] if chosen else None)
+        return Downstream(rule_sets, most_specific(levels, "transformation", 1), most_specific(levels, "rate_limit", 2))
 
     views: list[ListenerView] = []
     listener_sets = index.all("ListenerSet")

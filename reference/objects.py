@@ -29,12 +29,18 @@ def _unsupported(policy: m.Policy, where: str) -> None:
         raise Unsupported("CEL expressions are not supported by the reference gateway",
                           field="spec.traffic.apiKeyAuthentication.location.expression", where=where, subject=policy.meta.ref)
     later = [f"spec.traffic.{name}" for name in ("authorization", "transformation") if getattr(policy, name) is not None]
+    later += ["spec.traffic.rateLimit"] if policy.rate_limit is not None else []
     if later and policy.phase == "PreRouting":
         raise Unsupported("not supported by the reference gateway in a PreRouting policy", field=later[0], where=where, subject=policy.meta.ref)
     if policy.authorization is not None and policy.inheritance == "Override":
         # Override stops less specific rule sets from adding to this one; the reference does not model that.
         raise Unsupported("not supported by the reference gateway with strategy.inheritance: Override",
                           field="spec.traffic.authorization", where=where, subject=policy.meta.ref)
+    if policy.rate_limit is not None and any(e.limit is not None and e.limit.burst < 0 for e in policy.rate_limit.entries):
+        # The CRD allows it, but a bucket smaller than its refill is one the proxy refuses to build
+        # (crates/agentgateway/src/http/localratelimit.rs:425-428): what it then serves is not modelled.
+        raise Unsupported("a negative burst is not supported by the reference gateway", field="spec.traffic.rateLimit", where=where,
+                          subject=policy.meta.ref)
     if policy.unread:
         first, *rest = policy.unread
         others = f" (also not supported: {', '.join(rest)})" if rest else ""
@@ -42,7 +48,7 @@ def _unsupported(policy: m.Policy, where: str) -> None:
 
 
 def _expressions(policy: m.Policy) -> list[tuple[str, str]]:
-    """Each CEL expression of the policy's authorization and transformation, with its field."""
+    """Each CEL expression of the policy's authorization, transformation and rate limit conditions, with its field."""
     out = []
     if policy.authorization is not None:
         out += [(f"spec.traffic.authorization.policy.matchExpressions[{i}]", e) for i, e in enumerate(policy.authorization.expressions)]
@@ -50,6 +56,9 @@ def _expressions(policy: m.Policy) -> list[tuple[str, str]]:
         for member in ("set", "add"):
             out += [(f"spec.traffic.transformation.request.{member}[{i}].value", h.expression)
                     for i, h in enumerate(getattr(policy.transformation, member))]
+    if policy.rate_limit is not None:
+        out += [(f"spec.traffic.rateLimit.conditional[{i}].condition", e.condition)
+                for i, e in enumerate(policy.rate_limit.entries) if e.condition is not None]
     return out
 
 

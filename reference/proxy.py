@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from agwmodel import routing
 from agwmodel.carriers import carrier as carrier_of
 
-from . import authorization, cel, transformation, upstream
+from . import authorization, cel, ratelimit, transformation, upstream
 from .config import NOTHING_DOWNSTREAM, AuthPolicy, Config, Downstream
 from .decision import decide
 from .keys import KeyEntry
@@ -67,19 +67,25 @@ def grpc_message(text: str) -> bytes:
     return b"".join(b"%%%02X" % b if b < 0x21 or b >= 0x7F or b == 0x25 else bytes([b]) for b in text.encode())
 
 
-async def _refuse(send, reason: str, headers: list[tuple[bytes, bytes]], status: int = 401) -> None:
-    """An authentication refusal (401), or with `status` 403 an authorization one, whose reason is the whole body."""
+# The HTTP-to-gRPC table of crates/agentgateway/src/proxy/mod.rs:419-433: UNAUTHENTICATED,
+# PERMISSION_DENIED, and UNAVAILABLE for a 429.
+_GRPC_STATUS = {401: b"16", 403: b"7", 429: b"14"}
+
+
+async def _refuse(send, reason: str, headers: list[tuple[bytes, bytes]], status: int = 401,
+                  extra: list[tuple[bytes, bytes]] = ()) -> None:
+    """An authentication refusal (401), or with `status` 403 an authorization one and 429 a rate
+    limit's, whose reason is the whole body; `extra` headers go on it either way."""
     message = reason if status != 401 else f"api key authentication failure: {reason}"
     if is_grpc(headers):
-        # gRPC clients read the outcome from trailers-only responses: UNAUTHENTICATED is 16, and
-        # PERMISSION_DENIED (7) for a 403 (the HTTP-to-gRPC table, crates/agentgateway/src/proxy/mod.rs).
-        code = b"16" if status == 401 else b"7"
-        grpc = [(b"content-type", b"application/grpc"), (b"grpc-status", code), (b"grpc-message", grpc_message(message))]
+        # gRPC clients read the outcome from trailers-only responses.
+        grpc = [*extra, (b"content-type", b"application/grpc"), (b"grpc-status", _GRPC_STATUS[status]),
+                (b"grpc-message", grpc_message(message))]
         await send({"type": "http.response.start", "status": 200, "headers": grpc})
         await send({"type": "http.response.body", "body": b""})
         return
     if status != 401:
-        await _plain(send, status, message.encode())
+        await _plain(send, status, message.encode(), extra)
         return
     await _plain(send, 401, message.encode())
 
@@ -184,14 +190,18 @@ class Proxy:
 
     @staticmethod
     async def _after_authentication(later: Downstream, scope, host: str, headers, verified: KeyEntry | None, send):
-        """Authorization, then the request transformation, in the product's order
+        """Authorization, the rate limit, then the request transformation, in the product's order
         (crates/agentgateway/src/proxy/httpproxy.rs:189-234). Returns the headers to forward,
-        or None after sending a 403."""
+        or None after sending a 403 or a 429."""
         path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
         variables = cel.variables(cel.api_key(verified.metadata) if verified is not None else None,
                                   cel.request(scope["method"], path, host, headers))
         if not authorization.allowed(later.rule_sets, variables):
             await _refuse(send, authorization.BODY.decode(), headers, authorization.STATUS)
+            return None
+        exceeded = later.rate_limit.check(variables) if later.rate_limit is not None else None
+        if exceeded is not None:
+            await _refuse(send, ratelimit.BODY.decode(), headers, ratelimit.STATUS, exceeded.headers())
             return None
         if later.transformation is not None:
             return transformation.apply(later.transformation, headers, variables)

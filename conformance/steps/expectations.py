@@ -29,6 +29,14 @@ def request_fails(world: World, code: int) -> None:
     world.expect(_status(code), f"status {code}")
 
 
+@then(parsers.re(r"the next (?:(?P<times>\d+) requests|request) (?:succeeds?|fails? with a (?P<code>\d{3}) HTTP response code)$"))
+def next_requests(world: World, times: str | None, code: str | None) -> None:
+    """Requests counted one by one, each sent once (World.count): for a rate limit, whose count
+    each request changes."""
+    check = from_httpbin(200) if code is None else _status(int(code))
+    world.count(check, "status 200 from httpbin" if code is None else f"status {code}", int(times or 1))
+
+
 @then("the request succeeds")
 def request_succeeds(world: World) -> None:
     world.expect(from_httpbin(200), "status 200 from httpbin")

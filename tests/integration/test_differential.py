@@ -22,7 +22,9 @@ standalone configuration written by hand here, and must agree with both.
 
 A key's metadata (spec section 13): for each mode and authorization action, a policy with
 rules on `apiKey` and on the request, and a transformation setting headers from `apiKey`,
-is compared the same way, on requests with keys of different metadata or none.
+is compared the same way, on requests with keys of different metadata or none; and for each
+mode, a rate limit per team on `apiKey.team` behind a Deny rule, whose buckets run out
+during the comparison.
 
 Runs only with a proxy binary (AGW_AGENTGATEWAY_BINARY, or the build cache);
 AGW_DIFFERENTIAL_PAIRS sets the pairs per combination (default 200; docs/differential.md
@@ -98,6 +100,18 @@ RULES = {
 }
 TRANSFORMATION = {"request": {"set": [{"name": "x-team", "value": "apiKey.team"}, {"name": "x-key-seen", "value": "apiKey.key"}],
                               "add": [{"name": "x-open", "value": "'added'"}]}}
+
+
+def per_team_limits(extra: int) -> dict:
+    """A limit per team on `apiKey.team`, and one for every other request, in hours so that none
+    refills during a run. `extra` makes each combination's limits its own, so that both sides
+    start full: the proxy builds new buckets on every configuration it reads, the reference
+    only for a changed rate limit (spec section 13)."""
+    def local(requests: int) -> dict:
+        return {"local": [{"requests": requests, "unit": "Hours", "burst": 1}]}
+    return {"rateLimit": {"conditional": [{"condition": "apiKey.team == 'a'", "policy": local(10 + extra)},
+                                          {"condition": "apiKey.team == 'b'", "policy": local(5 + extra)},
+                                          {"policy": local(20 + extra)}]}}
 
 
 # --- requests -------------------------------------------------------------------------------
@@ -332,6 +346,17 @@ def test_rules_and_headers_on_key_metadata_answer_as_the_proxy_does(gateways, mo
     for target in (reference, proxy):
         target.apply(policy(mode, None, **later))
     compare(reference, proxy, metadata_requests(), TALLY[(mode, f"metadata {action}")])
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_per_team_rate_limits_answer_as_the_proxy_does(gateways, mode):
+    """The same requests in the same order to both: each side's buckets must run out on the same
+    request, and a request refused before the limit (401, 403) must use none of it on either."""
+    reference, proxy = gateways
+    later = {"authorization": {"action": "Deny", "policy": {"matchExpressions": RULES["Deny"]}}, **per_team_limits(MODES.index(mode))}
+    for target in (reference, proxy):
+        target.apply(policy(mode, None, **later))
+    compare(reference, proxy, metadata_requests(), TALLY[(mode, "rate limit")])
 
 
 # --- a second opinion: the proxy from a configuration written by hand -------------------------

@@ -53,7 +53,7 @@ spec:
           from: Selector
           selector: {matchExpressions: [{key: team, operator: In, values: [a]}]}
 """
-# One request an hour. Fits the CRD; not implemented here.
+# One LLM token an hour. Fits the CRD; not implemented here (token limits are refused by name).
 RATE_LIMIT = """
 apiVersion: agentgateway.dev/v1alpha1
 kind: AgentgatewayPolicy
@@ -62,7 +62,7 @@ spec:
   targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: agentgateway-proxy}]
   traffic:
     rateLimit:
-      local: [{requests: 1, unit: Hours}]
+      local: [{tokens: 1, unit: Hours}]
 """
 WITH_KEY = with_key(KEY)
 
@@ -156,7 +156,7 @@ def test_objects_refused_at_their_first_sight_stop_traffic_until_they_are_gone(c
     converge(cluster.send, WITH_KEY, status(503), RULE, "503, not 200, while a rate limit is refused")
     conditions = our_conditions(cluster, "agentgateway-system", "limit")
     assert conditions["Accepted"]["reason"] == "Invalid", conditions
-    assert conditions["Accepted"]["message"] == "spec.traffic.rateLimit: not supported by the reference gateway", conditions
+    assert conditions["Accepted"]["message"] == "spec.traffic.rateLimit.local[0].tokens: not supported by the reference gateway", conditions
     assert conditions["Attached"]["status"] == "False", conditions
     assert KEY not in admin_get(cluster, "/healthz/ready").text + admin_get(cluster, "/config_dump").text
     cluster.delete(limit)

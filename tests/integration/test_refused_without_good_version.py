@@ -138,17 +138,17 @@ def test_a_policy_with_a_rate_limit_is_refused_not_served_without_it(started):
     holds(gateway.ready, 200, "ready")
     holds(lambda: gateway.get(user), 200, "200 before any policy")
 
-    # One request an hour: served without the limit, every request after the first would be a 200, not a 429.
+    # One LLM token an hour (a limit the reference does not implement): served without it, its 429s would be 200s.
     policy = strict_policy().rstrip("\n") + """
     rateLimit:
-      local: [{requests: 1, unit: Hours}]
+      local: [{tokens: 1, unit: Hours}]
 """
     gateway.write("policy.yaml", policy)
     holds(lambda: gateway.get(user), 503, "no 200 that the rate limit would refuse", contains=REFUSED_BODY)
     not_ready = holds(gateway.ready, 503, "not ready, naming the policy file", contains="policy.yaml")
-    assert "spec.traffic.rateLimit: not supported by the reference gateway" in not_ready.text, not_ready.text
+    assert "spec.traffic.rateLimit.local[0].tokens: not supported by the reference gateway" in not_ready.text, not_ready.text
     [source] = [s for s in httpx.get(gateway.admin + "/config_dump", timeout=10).json()["sources"] if s["file"] == "policy.yaml"]
-    assert (source["reason"], source["field"], source["stopsTraffic"]) == ("Unsupported", "spec.traffic.rateLimit", True), source
+    assert (source["reason"], source["field"], source["stopsTraffic"]) == ("Unsupported", "spec.traffic.rateLimit.local[0].tokens", True), source
 
     (gateway.manifests / "policy.yaml").unlink()
     holds(gateway.ready, 200, "ready again once the refused file is removed")

@@ -177,6 +177,13 @@ RULES = _rules(
     ("authorization-refusal", "13", "an authorization refusal is 403, `content-type: text/plain`, body `authorization failed`"),
     ("transformation-set", "13", "`transformation.request.set` sets a header from CEL after authorization"),
     ("transformation-failed-removes", "13", "a transformation whose value is not a string removes the header, the client's own value included"),
+    ("rate-limit-after-authorization", "13", "the rate limit runs after authentication and authorization: a request refused with a 401 or a 403 uses none of it"),
+    ("rate-limit-first-entry", "13", "the first `conditional` entry whose condition holds applies, and only it"),
+    ("rate-limit-failed-condition", "13", "a rate limit condition that fails to evaluate does not hold"),
+    ("rate-limit-fallback", "13", "a rate limit entry without a condition applies to every request that reaches it"),
+    ("rate-limit-entry-bucket", "13", "each rate limit entry has a bucket of its own, so a limit on `apiKey.<field>` is a limit per key"),
+    ("rate-limit-bucket-size", "13", "a bucket holds `requests + burst` tokens, full at first; each request takes one"),
+    ("rate-limit-refusal", "13", "a rate limit refusal is 429, `content-type: text/plain`, body `rate limit exceeded`, with `x-ratelimit-limit` and `x-ratelimit-remaining`"),
 )
 
 MUTANTS = [
@@ -545,6 +552,33 @@ MUTANTS = [
            "        out = [h for h in out if h[0] != name] + ([] if value is None else [(name, value)])\n",
            "        out = out if value is None else [h for h in out if h[0] != name] + [(name, value)]\n",
            "transformation-failed-removes", ("APIKEY-EXT-113",)),
+    Mutant("rate-limit-counts-key-less-requests", "reference.proxy",
+           "        if policy is not None:\n            outcome = await self._authenticate(policy, headers, query, send, route)\n",
+           "        early = view.downstream.get(rule_key, NOTHING_DOWNSTREAM).rate_limit\n"
+           "        if early is not None and policy is not None and carrier_of(policy.auth.location).read(headers, query) is None:\n"
+           "            early.check(cel.variables(None, {}))\n"
+           "        if policy is not None:\n            outcome = await self._authenticate(policy, headers, query, send, route)\n",
+           "rate-limit-after-authorization", ("APIKEY-EXT-120",)),
+    Mutant("rate-limit-before-authorization", "reference.proxy",
+           "        if not authorization.allowed(later.rule_sets, variables):\n",
+           "        if later.rate_limit is not None and not authorization.allowed(later.rule_sets, variables):\n"
+           "            later.rate_limit.check(variables)\n"
+           "        if not authorization.allowed(later.rule_sets, variables):\n",
+           "rate-limit-after-authorization", ("APIKEY-EXT-120",)),
+    Mutant("rate-limit-last-entry", "reference.ratelimit", "        for condition, bucket in self.entries:\n",
+           "        for condition, bucket in reversed(self.entries):\n", "rate-limit-first-entry", ("APIKEY-EXT-119",)),
+    Mutant("rate-limit-failed-condition-holds", "reference.ratelimit", "            except CelError:\n                continue\n",
+           "            except CelError:\n                return bucket\n", "rate-limit-failed-condition", ("APIKEY-EXT-119",)),
+    Mutant("rate-limit-fallback-skipped", "reference.ratelimit", "            if condition is None:\n                return bucket\n",
+           "            if condition is None:\n                continue\n", "rate-limit-fallback", ("APIKEY-EXT-119",)),
+    Mutant("rate-limit-one-bucket-per-policy", "reference.ratelimit",
+           "None if e.limit is None else Bucket(e.limit, now))\n",
+           "None if e.limit is None else _shared.setdefault(0, Bucket(e.limit, now)))\n                             for _shared in [{}]\n",
+           "rate-limit-entry-bucket", ("APIKEY-EXT-119",)),
+    Mutant("rate-limit-burst-ignored", "reference.ratelimit", "        self.capacity = limit.requests + limit.burst\n",
+           "        self.capacity = limit.requests\n", "rate-limit-bucket-size", ("APIKEY-EXT-120",)),
+    Mutant("rate-limit-refusal-body", "reference.ratelimit", 'BODY = b"rate limit exceeded"', 'BODY = b"too many requests"',
+           "rate-limit-refusal", ("APIKEY-EXT-119",)),
 ]
 
 BY_NAME = {m.name: m for m in MUTANTS}

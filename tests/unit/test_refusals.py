@@ -35,7 +35,7 @@ spec:
   traffic:
     apiKeyAuthentication: {secretRef: {name: keys}}
 """
-RATE_LIMIT = "    rateLimit: {local: [{requests: 1, unit: Hours}]}\n"
+RATE_LIMIT = "    rateLimit: {local: [{tokens: 1, unit: Hours}]}\n"  # LLM tokens: refused by name
 
 
 # --- which refusals stop traffic -------------------------------------------------------------
@@ -95,7 +95,7 @@ def ready(runtime: Runtime, source) -> tuple[int, str]:
 
 @pytest.mark.parametrize("bad, why", [
     (POLICY.replace("apiKeyAuthentication", "apiKeyAuthentification"), "spec.traffic.apiKeyAuthentification: unknown field"),
-    (POLICY + RATE_LIMIT, "spec.traffic.rateLimit: not supported by the reference gateway"),
+    (POLICY + RATE_LIMIT, "spec.traffic.rateLimit.local[0].tokens: not supported by the reference gateway"),
     (POLICY.replace("namespace: ns}\nspec:", "namespace: ns\nspec:"), "invalid YAML"),
 ])
 def test_a_policy_file_refused_at_first_sight_stops_traffic_until_a_good_version_loads(source, bad, why):
@@ -188,15 +188,15 @@ def cluster(tmp_path):
 
 
 def test_an_object_the_api_server_accepted_and_the_gateway_refuses_at_first_sight_stops_traffic(cluster):
-    cluster._event("ADDED", policy(rateLimit={"local": [{"requests": 1, "unit": "Hours"}]}))
+    cluster._event("ADDED", policy(rateLimit={"local": [{"tokens": 1, "unit": "Hours"}]}))
     config = cluster.publish()
-    assert config.refused == ("AgentgatewayPolicy ns/p: spec.traffic.rateLimit: not supported by the reference gateway",)
+    assert config.refused == ("AgentgatewayPolicy ns/p: spec.traffic.rateLimit.local[0].tokens: not supported by the reference gateway",)
     assert status_of(cluster.runtime)[0] == 503
     [ancestor] = config.status[("ns", "p")]["ancestors"]
     assert ancestor["ancestorRef"]["name"] == "StatusSummary"
     accepted, attached = ancestor["conditions"]
     assert (accepted["type"], accepted["status"], accepted["reason"]) == ("Accepted", "False", "Invalid")
-    assert accepted["message"] == "spec.traffic.rateLimit: not supported by the reference gateway"
+    assert accepted["message"] == "spec.traffic.rateLimit.local[0].tokens: not supported by the reference gateway"
     assert (attached["type"], attached["status"]) == ("Attached", "False")
 
     cluster._event("DELETED", policy())

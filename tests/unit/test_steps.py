@@ -338,3 +338,28 @@ def test_a_refusal_is_shown_redacted_whatever_its_reason():
     with pytest.raises(AssertionError) as caught:
         manifests.manifest_refused_as_invalid(refusal)
     assert KEY not in str(caught.value) and "<redacted>" in str(caught.value)
+
+
+# --- counted requests: a rate limit's budget is spent by the checks themselves ----------------
+
+def test_counted_requests_are_sent_exactly_once_each():
+    limited = Response(429, (("content-type", "text/plain"),), b"rate limit exceeded")
+    target = FakeTarget(answers=[httpbin(), httpbin(), limited])
+    world = World(target, FAST)
+    world.request = Request(path="/headers")
+    expectations.next_requests(world, "2", None)
+    assert len(target.sent) == 2 and len(world.responses) == 2
+    expectations.next_requests(world, None, "429")
+    assert len(target.sent) == 3 and world.responses == [limited]
+
+
+def test_a_counted_request_that_misses_fails_at_once_naming_which_and_never_resends():
+    target = FakeTarget(answers=[httpbin(), Response(429, (), b"rate limit exceeded"), httpbin()])
+    world = World(target, FAST)
+    world.api_key = KEY
+    world.request = Request(headers=(("Authorization", f"Bearer {KEY}"),))
+    with pytest.raises(AssertionError) as caught:
+        expectations.next_requests(world, "3", None)
+    assert len(target.sent) == 2
+    assert "request 2 got status 200 from httpbin, got 429" in str(caught.value)
+    assert KEY not in str(caught.value)

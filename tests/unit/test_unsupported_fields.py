@@ -21,7 +21,7 @@ TARGETS = "  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name
 API_KEY = "  traffic:\n    apiKeyAuthentication: {secretRef: {name: keys}}\n"
 
 TRAFFIC = ("basicAuthentication", "buffer", "cors", "csrf", "delay", "directResponse", "extAuth", "extProc",
-           "headerModifiers", "hostRewrite", "jwtAuthentication", "rateLimit", "retry", "timeouts")
+           "headerModifiers", "hostRewrite", "jwtAuthentication", "retry", "timeouts")
 # The parts of `transformation` the reference does not implement, each with a value the CRD accepts.
 TRANSFORMATION = {
     "response": "{response: {set: [{name: x, value: '1'}]}}",
@@ -107,10 +107,10 @@ def test_a_target_port_on_a_traffic_policy_breaks_the_crd_rule():
 
 
 def test_every_unsupported_setting_is_named_and_the_first_is_the_field():
-    text = HEAD + TARGETS + API_KEY + "    rateLimit: {local: [{requests: 1, unit: Hours}]}\n    cors: {}\n  backend:\n    tls: {}\n"
+    text = HEAD + TARGETS + API_KEY + "    rateLimit: {local: [{tokens: 1, unit: Hours}]}\n    cors: {}\n  backend:\n    tls: {}\n"
     err = refusal(text)
-    assert err.field == "spec.traffic.rateLimit"
-    assert err.message == "not supported by the reference gateway (also not supported: spec.traffic.cors, spec.backend.tls)"
+    assert err.field == "spec.traffic.cors"
+    assert err.message == "not supported by the reference gateway (also not supported: spec.traffic.rateLimit.local[0].tokens, spec.backend.tls)"
 
 
 def test_a_setting_set_to_null_is_no_setting():

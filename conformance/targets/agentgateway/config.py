@@ -99,6 +99,7 @@ from agwmodel import attachment, entries, routing
 from agwmodel import model as m
 from agwmodel.carriers import carrier
 from agwmodel.manifests import Ignored, ManifestError, parse_object
+from agwmodel.traffic import LocalLimit, RateLimit
 
 from ..base import ObjectRef
 
@@ -372,16 +373,40 @@ def api_key_policy(model: list[m.Resource], namespace: str, auth: m.ApiKeyAuth, 
     return out
 
 
+# A LocalRateLimit's `unit` as the proxy's `fillInterval` (a duration, crates/core/src/serdes.rs:117-137).
+_FILL_INTERVAL = {"Seconds": "1s", "Minutes": "1m", "Hours": "1h"}
+
+
+def _local_limit(limit: LocalLimit) -> dict:
+    """One `local` requests limit as the proxy's bucket, as the controller builds it
+    (`traffic_plugin.go:1681-1712`): `burst` more tokens than it refills each unit."""
+    return {"maxTokens": limit.requests + limit.burst, "tokensPerFill": limit.requests,
+            "fillInterval": _FILL_INTERVAL[limit.unit], "type": "requests"}
+
+
+def _rate_limit(spec: RateLimit) -> list | dict:
+    """`localRateLimit`: a list of limits, or `conditional` entries each holding one limit's fields
+    beside its `condition` (`crates/agentgateway/src/types/local.rs:578-597`, `:722-753`)."""
+    [first, *_] = spec.entries
+    if len(spec.entries) == 1 and first.condition is None:
+        return [_local_limit(first.limit)] if first.limit is not None else []
+    return {"conditional": [{**({"condition": e.condition} if e.condition is not None else {}), **_local_limit(e.limit)}
+                            for e in spec.entries if e.limit is not None]}
+
+
 def downstream_policies(policy: m.Policy) -> dict:
-    """`authorization` and `transformation.request` as the proxy's own policy fields: one rule
-    per expression (the controller's translation, `traffic_plugin.go:1567-1586`), a bare string
-    being an Allow rule (`crates/agentgateway/src/http/authorization.rs:119-127`), and headers as
-    name-to-expression maps (`schema/config.json`, `LocalTransform`)."""
+    """`authorization`, `localRateLimit` and `transformation.request` as the proxy's own policy
+    fields: one rule per expression (the controller's translation, `traffic_plugin.go:1567-1586`),
+    a bare string being an Allow rule (`crates/agentgateway/src/http/authorization.rs:119-127`),
+    request limits as buckets (`_rate_limit`), and headers as name-to-expression maps
+    (`schema/config.json`, `LocalTransform`)."""
     out: dict = {}
     if policy.authorization is not None:
         action = policy.authorization.action
         rules = [e if action == "Allow" else {action.lower(): e} for e in policy.authorization.expressions]
         out["authorization"] = {"rules": rules}
+    if policy.rate_limit is not None:
+        out["localRateLimit"] = _rate_limit(policy.rate_limit)
     if policy.transformation is not None:
         request = {member: {h.name: h.expression for h in getattr(policy.transformation, member)}
                    for member in ("set", "add") if getattr(policy.transformation, member)}
@@ -400,7 +425,7 @@ def _translate_policies(
         where = f"AgentgatewayPolicy {pns}/{pname}"
         if policy.unread:
             raise Untranslatable(f"{where}: {', '.join(policy.unread)} is not translated "
-                                 "(only traffic.apiKeyAuthentication, authorization and transformation.request set and add)")
+                                 "(only traffic.apiKeyAuthentication, authorization, rateLimit.local and transformation.request set and add)")
         if policy.inheritance != "Default":
             raise Untranslatable(
                 f"{where}: strategy.inheritance {policy.inheritance} cannot be expressed: the local configuration's "

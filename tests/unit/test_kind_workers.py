@@ -83,6 +83,17 @@ def test_a_workers_base_is_the_pages_with_its_names_its_gateways_pods_and_its_po
     assert image == "docker.io/mccutchen/go-httpbin:v9.9.9"
 
 
+def test_every_object_a_worker_applies_records_the_suite_as_its_manager():
+    # Server-side apply records no manager for an object applied with nothing but its name,
+    # and the suite deletes only what it manages: such an object would stay behind after
+    # the run, and the next run would refuse it as someone else's. (Namespaces are used
+    # whoever made them.)
+    objects = yaml.safe_load_all(worker_base(DOCS.for_worker("gw0"), MAPPED[0], "v1"))
+    bare = [(d["kind"], d["metadata"]["name"]) for d in objects
+            if d and d["kind"] != "Namespace" and not (set(d) - {"apiVersion", "kind", "metadata"} or set(d["metadata"]) - {"name", "namespace"})]
+    assert bare == []
+
+
 def test_each_worker_reaches_its_own_gateway_at_its_own_address():
     target = KindTarget("agw-conformance", "v1.4.1", keep=False, supported=frozenset(), workers=2)
     given = target.share_with("gw1")

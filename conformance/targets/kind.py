@@ -20,13 +20,14 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 from ..waiting import POLL, TIMEOUTS, wait_until
 from . import base_route
 from .agentgateway.envtest import AGENTGATEWAY_FEATURES
-from .base import ObjectRef
-from .kind_workers import (KIND_DIR, PortMapping, made_before_mapping, missing_mappings, parse_engine_ports, port_for,
-                           too_many_workers, worker_base, worker_ports)
+from .base import ObjectRef, Refused, documents
+from .kind_workers import (KIND_DIR, PortMapping, made_before_mapping, missing_mappings, node_port_taken, parse_engine_ports,
+                           port_for, too_many_workers, worker_base, worker_ports)
 from .kubernetes import KubernetesTarget
 
 GATEWAY_ADDRESS = "http://127.0.0.1:30080"  # kind-config.yaml's port mapping to base.yaml's NodePort
@@ -193,7 +194,13 @@ class KindTarget(KubernetesTarget):
         if self.shared is None or self.port is None:
             return
         pins = read_env(KIND_DIR.parent / "envtest" / "versions.env")
-        self._base += self.apply(worker_base(self.deployment, self.port, pins["GO_HTTPBIN_VERSION"]))
+        for doc in documents(worker_base(self.deployment, self.port, pins["GO_HTTPBIN_VERSION"])):
+            try:
+                self._base += self.apply(yaml.safe_dump(doc))  # one by one: what went in is deleted at the end
+            except Refused as exc:
+                if "already allocated" in exc.message:  # the API server's word for a node port another Service holds
+                    raise RuntimeError(node_port_taken(self.port, exc.message)) from None
+                raise
         gateway = ObjectRef("Gateway", self.deployment.gateway_namespace, self.deployment.gateway_name)
         wait_until(lambda: _programmed(self.get(gateway)), _BASE_READY,
                    lambda: f"{gateway} was not Programmed within {_BASE_READY:g} s; its status: {(self.get(gateway) or {}).get('status')}",

@@ -117,6 +117,14 @@ def made_before_mapping(cluster: str, missing: list[PortMapping]) -> str:
             "that the next run makes it anew, or run without -n")
 
 
+def node_port_taken(port: PortMapping, refusal: str) -> str:
+    """Why a worker's NodePort Service was refused its port, and what to do."""
+    return (f"node port {port.node_port}, which this worker's Gateway is reached through, is held by another Service of the cluster "
+            f"({refusal}). Kubernetes gives a Service that asks for no node port (a Gateway's LoadBalancer Service) one at random "
+            f"above its static band (30000-30085 in the default range), so a port above it can be taken: find the Service with "
+            f"`kubectl get services -A | grep :{port.node_port}/` and delete it, or run with -n 5 or fewer")
+
+
 def worker_base(deployment: Deployment, port: PortMapping, httpbin_version: str) -> str:
     """base.yaml (the page's "Before you begin" on kind) with a worker's names, its NodePort
     Service selecting the worker's own Gateway's pods on the worker's own node port."""

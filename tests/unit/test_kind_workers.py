@@ -11,8 +11,8 @@ import yaml
 from conformance.deployment import DOCS
 from conformance.targets import kind_workers
 from conformance.targets.kind import GATEWAY_ADDRESS, KindTarget
-from conformance.targets.kind_workers import (PAGE_NODE_PORT, PortMapping, made_before_mapping, missing_mappings, parse_engine_ports,
-                                              port_for, port_mappings, too_many_workers, worker_base, worker_ports)
+from conformance.targets.kind_workers import (PAGE_NODE_PORT, PortMapping, made_before_mapping, missing_mappings, node_port_taken,
+                                              parse_engine_ports, port_for, port_mappings, too_many_workers, worker_base, worker_ports)
 
 MAPPED = [PortMapping(30081 + i, "127.0.0.1", 30081 + i) for i in range(8)]
 
@@ -63,6 +63,13 @@ def test_a_cluster_made_before_the_worker_mappings_lacks_them():
     message = made_before_mapping("agw-conformance", MAPPED[:2])
     assert "does not map node ports 30081, 30082" in message
     assert "KIND_CLUSTER_NAME=agw-conformance clusters/kind/down.sh" in message and "run without -n" in message
+
+
+def test_a_node_port_another_service_holds_is_named_with_how_to_free_it():
+    refusal = 'Service "agentgateway-proxy-nodeport" is invalid: spec.ports[0].nodePort: Invalid value: 30087: provided port is already allocated'
+    message = node_port_taken(MAPPED[6], refusal)
+    assert message.startswith("node port 30087, which this worker's Gateway is reached through, is held by another Service")
+    assert refusal in message and "kubectl get services -A | grep :30087/" in message and "-n 5 or fewer" in message
 
 
 def test_a_workers_base_is_the_pages_with_its_names_its_gateways_pods_and_its_port():

@@ -294,15 +294,20 @@ def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo) -> None:
 
 
 @pytest.fixture(scope="session")
-def target(pytestconfig: pytest.Config):
+def target(request: pytest.FixtureRequest, pytestconfig: pytest.Config):
     target = pytestconfig.stash[_TARGET]
     try:
         try:
             target.start()
             target.install_base()
         except Exception as exc:  # noqa: BLE001 -- a shared set-up failure is reported once, not per scenario
-            pytest.exit(f"the {target.name} target could not be set up, so no scenario can run: {type(exc).__name__}: {exc}",
-                        returncode=pytest.ExitCode.INTERNAL_ERROR)
+            message = f"the {target.name} target could not be set up, so no scenario can run: {type(exc).__name__}: {exc}"
+            # On a pytest-xdist worker, the exit alone reaches the controller as a worker that
+            # ended in the middle of a scenario (an INTERNALERROR without this message); a
+            # worker's `shouldstop` is what the controller stops the run with, and shows.
+            if _is_worker(pytestconfig):
+                request.session.shouldstop = message
+            pytest.exit(message, returncode=pytest.ExitCode.INTERNAL_ERROR)
         pytestconfig.stash[_REPORT].note_target()
         yield target
     finally:

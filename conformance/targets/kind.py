@@ -5,6 +5,10 @@ control-plane Helm charts, and the docs page's "Before you begin".
 The cluster is made (or reused, by name) when the run starts and deleted when it ends,
 unless `--kind-keep`. kind needs a container engine: without one answering, the run stops
 before anything starts, with one line saying what is missing.
+
+Under pytest-xdist (`-n`) the process that runs the workers makes the cluster, once, and
+deletes it after the last worker; each worker installs the page's base under names of its
+own and reaches its own Gateway through a node port of its own (kind_workers.py).
 """
 
 from __future__ import annotations
@@ -16,16 +20,22 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import yaml
 
-from ..locations import CLUSTERS
-from ..waiting import TIMEOUTS
+from ..waiting import POLL, TIMEOUTS, wait_until
+from . import base_route
 from .agentgateway.envtest import AGENTGATEWAY_FEATURES
+from .base import ObjectRef, Refused, documents
+from .kind_workers import (KIND_DIR, PortMapping, made_before_mapping, missing_mappings, node_port_taken, parse_engine_ports,
+                           port_for, too_many_workers, worker_base, worker_ports)
 from .kubernetes import KubernetesTarget
 
-KIND_DIR = CLUSTERS / "kind"
 GATEWAY_ADDRESS = "http://127.0.0.1:30080"  # kind-config.yaml's port mapping to base.yaml's NodePort
 TOOLS = ("kubectl", "helm", "curl")
 _ENGINE_WAIT = 10.0
+# How long a worker's base may take to serve: a Gateway's first proxy pod and an httpbin pod
+# to start, as long as up.sh gives the page's (kubectl wait --timeout=180s).
+_BASE_READY = 180.0
 
 
 def read_env(path: Path) -> dict[str, str]:
@@ -61,18 +71,33 @@ def container_engine() -> tuple[str | None, list[str]]:
 
 class KindTarget(KubernetesTarget):
     name = "kind"
+    # Under pytest-xdist the workers share the cluster (its control plane and controller),
+    # made once by the process that runs them. Each applies the page's base under names of
+    # its own, so the controller gives each worker's Gateway proxy pods of its own, reached
+    # through a node port of the worker's own (kind_workers.py).
+    not_parallel = ""
+    worker_names = True
+    shares = True
 
-    def __init__(self, cluster: str, version: str, keep: bool, supported: frozenset[str], timeout: float = TIMEOUTS.change):
+    def __init__(self, cluster: str, version: str, keep: bool, supported: frozenset[str], timeout: float = TIMEOUTS.change,
+                 engine: str = "docker", workers: int = 0):
         super().__init__("", GATEWAY_ADDRESS, supported, install=False, timeout=timeout)
         self.cluster, self.version, self.keep = cluster, version, keep
+        self.engine, self.workers = engine, workers
         self._tmp: tempfile.TemporaryDirectory | None = None
         self._made = False
+        self.shared: dict | None = None  # on a worker: the cluster the process running the workers made
+        self.port: PortMapping | None = None  # on a worker: its Gateway's node port and address
 
     @classmethod
     def from_options(cls, config: pytest.Config) -> KindTarget:
         if not (KIND_DIR / "up.sh").exists():
             raise pytest.UsageError(f"--target=kind needs the suite's cluster scripts, and {KIND_DIR / 'up.sh'} does not exist: "
                                    "reinstall the suite from a wheel built by `python -m build`, or run it from a checkout")
+        workers = 0 if hasattr(config, "workerinput") else config.getoption("numprocesses", None) or 0
+        refusal = too_many_workers(workers, worker_ports())
+        if refusal is not None:
+            raise pytest.UsageError(refusal)
         engine, problems = container_engine()
         if engine is None:
             raise pytest.UsageError(
@@ -85,7 +110,7 @@ class KindTarget(KubernetesTarget):
         pins = read_env(KIND_DIR.parent / "agentgateway" / "versions.env")
         version = config.getoption("agentgateway_version") or pins["AGW_UPSTREAM_TAG"]
         return cls(config.getoption("kind_cluster"), version, config.getoption("kind_keep"),
-                   AGENTGATEWAY_FEATURES, config.getoption("convergence_timeout"))
+                   AGENTGATEWAY_FEATURES, config.getoption("convergence_timeout"), engine, workers)
 
     def preflight(self) -> None:
         """Nothing to reach yet: this target makes its own cluster."""
@@ -114,11 +139,84 @@ class KindTarget(KubernetesTarget):
         return found
 
     def start(self) -> None:
+        """The cluster and its page's base (up.sh), or on a pytest-xdist worker only the API
+        client of the cluster the process running the workers made."""
+        if self.shared is None:
+            self._bring_up()
+        super().start()
+
+    def _bring_up(self) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="agw-kind-")
         self.kubeconfig = str(Path(self._tmp.name) / "kubeconfig")
         self._made = True
         self._script("up.sh", self.kubeconfig)
-        super().start()
+
+    # --- pytest-xdist workers: one cluster, a Gateway and a node port each ----------------
+
+    def share(self) -> dict:
+        wanted = worker_ports()[:self.workers]
+        # A kept cluster made before kind-config.yaml mapped the workers' ports is found
+        # here, in seconds, not after up.sh and a base that never answers.
+        self._check_mappings(wanted, made=False)
+        self._bring_up()
+        self._check_mappings(wanted, made=True)
+        return {"kubeconfig": self.kubeconfig}
+
+    def share_with(self, worker: str) -> dict:
+        port = port_for(worker, worker_ports())
+        return {"nodePort": port.node_port, "host": port.host, "hostPort": port.host_port}
+
+    def attach(self, shared: dict) -> None:
+        self.shared = shared
+        self.kubeconfig = shared["kubeconfig"]
+        self.port = PortMapping(shared["nodePort"], shared["host"], shared["hostPort"])
+        self.address = self.port.address
+
+    def unshare(self) -> None:
+        self.stop()
+
+    def _check_mappings(self, wanted: list[PortMapping], *, made: bool) -> None:
+        """Raise if the cluster's node does not publish the workers' ports; a cluster not made
+        yet (`made` False) passes, as up.sh will make it with them."""
+        node = f"{self.cluster}-control-plane"  # kind's name for the node of a one-node cluster
+        done = subprocess.run([self.engine, "port", node], capture_output=True, text=True, timeout=_ENGINE_WAIT)
+        if done.returncode != 0:
+            if not made:
+                return
+            raise RuntimeError(f"`{self.engine} port {node}` failed: {done.stderr.strip() or done.returncode}")
+        missing = missing_mappings(parse_engine_ports(done.stdout), wanted)
+        if missing:
+            raise RuntimeError(made_before_mapping(self.cluster, missing))
+
+    def install_base(self) -> None:
+        """On a worker, the page's base under its names (up.sh installed the page's own for a
+        serial run), and a wait until its own Gateway serves it at its own address."""
+        if self.shared is None or self.port is None:
+            return
+        pins = read_env(KIND_DIR.parent / "envtest" / "versions.env")
+        for doc in documents(worker_base(self.deployment, self.port, pins["GO_HTTPBIN_VERSION"])):
+            try:
+                self._base += self.apply(yaml.safe_dump(doc))  # one by one: what went in is deleted at the end
+            except Refused as exc:
+                if "already allocated" in exc.message:  # the API server's word for a node port another Service holds
+                    raise RuntimeError(node_port_taken(self.port, exc.message)) from None
+                raise
+        gateway = ObjectRef("Gateway", self.deployment.gateway_namespace, self.deployment.gateway_name)
+        wait_until(lambda: _programmed(self.get(gateway)), _BASE_READY,
+                   lambda: f"{gateway} was not Programmed within {_BASE_READY:g} s; its status: {(self.get(gateway) or {}).get('status')}",
+                   interval=POLL.control_plane, error=RuntimeError)
+        last: list[str] = []
+
+        def serves() -> bool:
+            try:
+                base_route.check(self.address, TIMEOUTS.api_request, self.deployment)
+            except base_route.NotTheBaseRoute as exc:
+                last[:] = [str(exc)]
+                return False
+            return True
+
+        wait_until(serves, _BASE_READY, lambda: f"{gateway} did not serve the base route within {_BASE_READY:g} s: {last[-1] if last else ''}",
+                   interval=POLL.control_plane, error=RuntimeError)
 
     def stop(self) -> None:
         try:
@@ -131,3 +229,8 @@ class KindTarget(KubernetesTarget):
             finally:
                 if self._tmp is not None:
                     self._tmp.cleanup()
+
+
+def _programmed(gateway: dict | None) -> bool:
+    conditions = ((gateway or {}).get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Programmed" and c.get("status") == "True" for c in conditions)

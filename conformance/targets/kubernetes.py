@@ -18,7 +18,8 @@ import pytest
 import yaml
 from lightkube import ApiError, Client, KubeConfig, codecs
 from lightkube.generic_resource import create_namespaced_resource
-from lightkube.resources.core_v1 import ConfigMap, Namespace, Secret, Service
+from lightkube.resources.apps_v1 import Deployment
+from lightkube.resources.core_v1 import ConfigMap, Namespace, Secret, Service, ServiceAccount
 from lightkube.resources.discovery_v1 import EndpointSlice
 from lightkube.types import PatchType
 
@@ -34,6 +35,8 @@ RESOURCES = {
     "Secret": Secret,
     "ConfigMap": ConfigMap,
     "Service": Service,
+    "ServiceAccount": ServiceAccount,  # these two: httpbin, in a kind worker's own base
+    "Deployment": Deployment,
     "EndpointSlice": EndpointSlice,
     # Registering these also teaches lightkube's codecs to load them from YAML.
     "Gateway": create_namespaced_resource("gateway.networking.k8s.io", "v1", "Gateway", "gateways"),
@@ -51,7 +54,8 @@ class KubernetesTarget(Target):
     # give each its own Gateway, and a Gateway of its own is served at an address of its own,
     # where --gateway-address names one.
     not_parallel = ("every worker would apply objects of the same names to one shared cluster, and a Gateway of each worker's own "
-                    "would need an address of its own where --gateway-address gives one; --envtest gives each worker a cluster of its own")
+                    "would need an address of its own where --gateway-address gives one; --envtest gives each worker a cluster of its own, "
+                    "--target=kind a Gateway and a mapped node port of its own")
 
     def __init__(self, kubeconfig: str, gateway_address: str, supported: frozenset[str], install: bool = False,
                  backend: str | None = None, timeout: float = TIMEOUTS.change):

@@ -42,6 +42,12 @@ def test_kind_without_any_container_engine(tmp_path):
                          "podman is not installed", "Start Docker or Podman")
 
 
+def test_kind_with_more_workers_than_mapped_node_ports():
+    # Each worker's Gateway is reached through a node port of its own that kind-config.yaml maps.
+    done = run_suite("--target=kind", "-n", "9")
+    assert_never_started(done, "-n 9 asks for more workers than --target=kind can reach", "maps 8 (30081-30088)")
+
+
 def test_kind_with_a_docker_whose_daemon_does_not_answer(tmp_path):
     docker = shutil.which("docker")
     if docker is None:

@@ -194,6 +194,16 @@ def test_a_target_that_cannot_start_is_reported_once_and_stops_the_run(pytester)
     assert "passed" not in result.stdout.str().splitlines()[-1] and "failed" not in result.stdout.str().splitlines()[-1]
 
 
+def test_under_xdist_a_worker_whose_target_cannot_start_stops_the_run_saying_why(pytester):
+    # A worker's own set-up (its gateway, its base objects) failing: the controller stops the
+    # run with the worker's reason, not an INTERNALERROR about a scenario the worker left.
+    result = ours(pytester, "--reference-command", "false", "-n", "2", "-k", "APIKEY-DOC or APIKEY-CORE-001")
+    assert result.ret == pytest.ExitCode.INTERRUPTED, result.stdout.str()[-2000:]
+    out = result.stdout.str() + result.stderr.str()
+    assert "Interrupted: the reference target could not be set up, so no scenario can run" in out, out[-3000:]
+    assert "INTERNALERROR" not in out and "passed" not in result.stdout.str().splitlines()[-1]
+
+
 def test_a_failed_expectation_reads_as_its_step_without_any_key(pytester):
     # The reference with one rule broken (it forwards the credential) fails the page's
     # scenarios; the failure names the scenario and step, and shows no key.

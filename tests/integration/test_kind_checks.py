@@ -16,6 +16,7 @@ import yaml
 from helpers import KIND, ROOT, actionlint, configcheck, go_module_dir, helm, read_env, system_tool
 
 from conformance.targets.kind import GATEWAY_ADDRESS
+from conformance.targets.kind_workers import worker_ports
 
 pytestmark = pytest.mark.needs_go
 
@@ -170,8 +171,11 @@ def test_kind_config_decodes_strictly_and_maps_the_gateway_nodeport():
     nodeport = next(d for d in base if d["kind"] == "Service" and d["spec"].get("type") == "NodePort")
     assert nodeport["spec"]["selector"] == {"gateway.networking.k8s.io/gateway-name": "agentgateway-proxy"}
     port = nodeport["spec"]["ports"][0]
-    # The runner's address, the host side of the mapping, and the Service's NodePort agree.
-    assert [(m["containerPort"], f"http://{m['listenAddress']}:{m['hostPort']}") for m in mappings] == [(port["nodePort"], GATEWAY_ADDRESS)]
+    # The runner's address, the host side of the mapping, and the Service's NodePort agree;
+    # then one mapping per pytest-xdist worker, as the kind target reads them (kind_workers.py).
+    decoded = [(m["containerPort"], f"http://{m['listenAddress']}:{m['hostPort']}") for m in mappings]
+    assert decoded[0] == (port["nodePort"], GATEWAY_ADDRESS)
+    assert decoded[1:] == [(m.node_port, m.address) for m in worker_ports()] and len(decoded) == 9
     gateway = next(d for d in base if d["kind"] == "Gateway")
     assert port["targetPort"] == gateway["spec"]["listeners"][0]["port"]
 

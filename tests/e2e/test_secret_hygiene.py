@@ -46,6 +46,9 @@ CARELESS = textwrap.dedent("""\
     import signal
 
     log = logging.getLogger("careless")
+    # Ctrl-C as a terminal delivers it, even when this run was started where SIGINT is
+    # ignored (a background job of a non-interactive shell, which pytest would inherit).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     # SCENARIO-ID|the start of a step|error or interrupt
     scenario_id, step_start, how = os.environ["CARELESS_BREAK"].split("|")
 

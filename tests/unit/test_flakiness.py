@@ -130,7 +130,9 @@ def test_the_hog_runs_one_busy_loop_per_process_asked_and_stops_on_an_error():
 def test_the_hog_is_stopped_when_the_command_is_interrupted_or_killed(sig):
     """Ctrl-C and kill end the block as an error does; SIGKILL leaves no finally to run, and
     the busy loops die with their parent all the same."""
-    script = ("import sys, time\n"
+    # SIGINT as at a terminal, even when these tests run where it is ignored (a background job).
+    script = ("import signal, sys, time\n"
+              "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
               f"sys.path.insert(0, {str(ROOT)!r})\n"
               "from bench.flakiness import interrupt_on_termination\n"
               "from bench.cpu_hog import cpu_hog\n"

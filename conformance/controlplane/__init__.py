@@ -49,6 +49,6 @@ tail of the relevant log.
 """
 
 from .assets import ControlPlaneError, build_script, find_assets, find_crds
-from .plane import ControlPlane
+from .plane import ControlPlane, condition_true
 
-__all__ = ["ControlPlane", "ControlPlaneError", "build_script", "find_assets", "find_crds"]
+__all__ = ["ControlPlane", "ControlPlaneError", "build_script", "condition_true", "find_assets", "find_crds"]

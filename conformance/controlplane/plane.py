@@ -27,6 +27,12 @@ CRD_API = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+def condition_true(obj: dict | None, kind: str) -> bool:
+    """Whether a Kubernetes object's `status.conditions` says `kind` is True."""
+    conditions = ((obj or {}).get("status") or {}).get("conditions") or []
+    return any(c.get("type") == kind and c.get("status") == "True" for c in conditions)
+
+
 def _tail(path: Path, lines: int = 40) -> str:
     try:
         text = path.read_text(errors="replace")
@@ -200,8 +206,7 @@ class ControlPlane:
         r = client.get(f"{CRD_API}/{name}")
         if r.status_code != 200:
             return False
-        conditions = (r.json().get("status") or {}).get("conditions") or []
-        return any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions)
+        return condition_true(r.json(), "Established")
 
     def _start_processes(self) -> None:
         assert self.workdir is not None and self.assets is not None

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ..controlplane import condition_true
 from ..waiting import POLL, TIMEOUTS, wait_until
 from . import base_route
 from .agentgateway.envtest import AGENTGATEWAY_FEATURES
@@ -202,7 +203,7 @@ class KindTarget(KubernetesTarget):
                     raise RuntimeError(node_port_taken(self.port, exc.message)) from None
                 raise
         gateway = ObjectRef("Gateway", self.deployment.gateway_namespace, self.deployment.gateway_name)
-        wait_until(lambda: _programmed(self.get(gateway)), _BASE_READY,
+        wait_until(lambda: condition_true(self.get(gateway), "Programmed"), _BASE_READY,
                    lambda: f"{gateway} was not Programmed within {_BASE_READY:g} s; its status: {(self.get(gateway) or {}).get('status')}",
                    interval=POLL.control_plane, error=RuntimeError)
         last: list[str] = []
@@ -229,8 +230,3 @@ class KindTarget(KubernetesTarget):
             finally:
                 if self._tmp is not None:
                     self._tmp.cleanup()
-
-
-def _programmed(gateway: dict | None) -> bool:
-    conditions = ((gateway or {}).get("status") or {}).get("conditions") or []
-    return any(c.get("type") == "Programmed" and c.get("status") == "True" for c in conditions)

@@ -41,7 +41,7 @@ import pytest
 import yaml
 
 from ...buildscripts import BuildFailed
-from ...controlplane import ControlPlane
+from ...controlplane import ControlPlane, condition_true
 from ...processes import Program, answers, free_port, host_address, log_tail, stop_all
 from ...profiles import FEATURES
 from ...waiting import POLL, TIMEOUTS, wait_until
@@ -251,10 +251,7 @@ class AgentgatewayEnvtestTarget(EnvtestTarget):
     def _gatewayclass_accepted(self) -> bool:
         with self._api() as api:
             r = api.get(f"/apis/gateway.networking.k8s.io/v1/gatewayclasses/{GATEWAY_CLASS}")
-        if r.status_code != 200:
-            return False
-        conditions = (r.json().get("status") or {}).get("conditions") or []
-        return any(c.get("type") == "Accepted" and c.get("status") == "True" for c in conditions)
+        return r.status_code == 200 and condition_true(r.json(), "Accepted")
 
     def install_base(self) -> None:
         super().install_base()  # the page's Gateway (or this worker's), httpbin route, Service, EndpointSlice
